@@ -1,0 +1,888 @@
+/* Configuration: the option table, getopt_long, the INI file and --help. See config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef VGPU_VERSION
+#define VGPU_VERSION "0.1.0"
+#endif
+
+#define PROG "vgpu-vnc"
+#define INI_SECTION "vgpu-vnc"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Room for "key = " and the longest value (a PATH_MAX path) on one line. */
+#define FILE_LINE_MAX (PATH_MAX + 256)
+#define WHY_MAX 1024
+#define HELP_WIDTH 79
+
+static const char *const log_level_names[] = {
+	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug"};
+
+static const char *const source_prefixes[] = {"mdev:", "sysfs:", "fd:", "socket:"};
+
+#define SOURCE_FORMS                                                                         \
+	"synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N or socket:PATH"
+
+/* ---- values -------------------------------------------------------------------------- */
+
+/* Digits only: no sign, no blanks, no base prefix, nothing after; bounded while reading so
+ * that a long string of digits cannot wrap around into range. */
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned long d = (unsigned long)(*s - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "1"}, *const no[] = {"false", "no", "0"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+			*out = !strcasecmp(s, yes[i]);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static bool is_host_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_';
+}
+
+/* "fe80::1%eth0": hex digits, colons and dots, then an optional zone (an interface name). */
+static bool is_ipv6_text(const char *s, size_t len)
+{
+	size_t i = 0;
+	bool colon = false;
+	for (; i < len && s[i] != '%'; i++) {
+		if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+			return false;
+		colon |= s[i] == ':';
+	}
+	if (i < len) {
+		if (++i == len)
+			return false;
+		for (; i < len; i++)
+			if (!is_host_char(s[i]))
+				return false;
+	}
+	return colon;
+}
+
+#define LISTEN_FORMS "use tcp:HOST:PORT, tcp:[IPV6]:PORT or unix:PATH"
+
+static int parse_listen(const char *text, struct listen_addr *out, char *why, size_t why_len)
+{
+	struct listen_addr a;
+	memset(&a, 0, sizeof(a));
+
+	if (!strncmp(text, "unix:", 5)) {
+		const char *path = text + 5;
+		if (!*path) {
+			snprintf(why, why_len, "'%s' has no socket path (" LISTEN_FORMS ")", text);
+			return -EINVAL;
+		}
+		if (strlen(path) >= sizeof(a.path)) {
+			snprintf(why, why_len, "'%s': the socket path is longer than %zu bytes", text,
+				 sizeof(a.path) - 1);
+			return -EINVAL;
+		}
+		a.kind = LISTEN_UNIX;
+		strcpy(a.path, path);
+		*out = a;
+		return 0;
+	}
+	if (strncmp(text, "tcp:", 4)) {
+		snprintf(why, why_len, "'%s' is not a listen address (" LISTEN_FORMS ")", text);
+		return -EINVAL;
+	}
+
+	const char *host = text + 4, *rest;
+	size_t host_len;
+	bool ipv6 = *host == '[';
+	if (ipv6) {
+		const char *close = strchr(host, ']');
+		if (!close) {
+			snprintf(why, why_len, "'%s' has no ']' after the IPv6 address", text);
+			return -EINVAL;
+		}
+		host++;
+		host_len = (size_t)(close - host);
+		rest = close + 1;
+	} else {
+		host_len = strcspn(host, ":");
+		rest = host + host_len;
+	}
+	if (*rest != ':') {
+		snprintf(why, why_len, "'%s' has no port (" LISTEN_FORMS ")", text);
+		return -EINVAL;
+	}
+	const char *port = rest + 1;
+	if (!ipv6 && strchr(port, ':')) {
+		snprintf(why, why_len, "'%s': an IPv6 HOST goes in brackets, as in tcp:[::1]:5900",
+			 text);
+		return -EINVAL;
+	}
+	if (host_len == 0) {
+		snprintf(why, why_len, "'%s' has no host (0.0.0.0 or [::] for all addresses)", text);
+		return -EINVAL;
+	}
+	if (host_len >= sizeof(a.host)) {
+		snprintf(why, why_len, "'%s': the host is longer than %zu bytes", text,
+			 sizeof(a.host) - 1);
+		return -EINVAL;
+	}
+	bool host_ok = true;
+	if (ipv6) {
+		host_ok = is_ipv6_text(host, host_len);
+	} else {
+		for (size_t i = 0; i < host_len; i++)
+			host_ok &= is_host_char(host[i]);
+	}
+	if (!host_ok) {
+		snprintf(why, why_len, "'%s': '%.*s' is not an %s", text, (int)host_len, host,
+			 ipv6 ? "IPv6 address" : "IPv4 address or host name");
+		return -EINVAL;
+	}
+	unsigned long port_num;
+	if (parse_uint(port, 0, 65535, &port_num)) {
+		snprintf(why, why_len, "'%s': port '%s' is not a number from 0 to 65535", text,
+			 port);
+		return -EINVAL;
+	}
+	a.kind = LISTEN_TCP;
+	memcpy(a.host, host, host_len);
+	a.port = (int)port_num;
+	*out = a;
+	return 0;
+}
+
+int config_parse_listen(const char *text, struct listen_addr *out)
+{
+	char why[WHY_MAX];
+	return parse_listen(text, out, why, sizeof(why));
+}
+
+const char *config_listen_str(const struct listen_addr *a, char *buf, size_t len)
+{
+	if (a->kind == LISTEN_UNIX)
+		snprintf(buf, len, "unix:%s", a->path);
+	else if (strchr(a->host, ':'))
+		snprintf(buf, len, "tcp:[%s]:%d", a->host, a->port);
+	else
+		snprintf(buf, len, "tcp:%s:%d", a->host, a->port);
+	return buf;
+}
+
+/* ---- setters: parse and validate one value; on error say why, without the option name */
+
+static int set_string(char *dst, size_t size, const char *arg, char *why, size_t why_len)
+{
+	size_t n = strlen(arg);
+	if (n == 0) {
+		snprintf(why, why_len, "'' is empty");
+		return -1;
+	}
+	if (n >= size) {
+		snprintf(why, why_len, "'%s' is longer than %zu bytes", arg, size - 1);
+		return -1;
+	}
+	memcpy(dst, arg, n + 1);
+	return 0;
+}
+
+static int set_source(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	bool ok = !strcmp(arg, "synthetic") || !strncmp(arg, "synthetic:", 10);
+	for (size_t i = 0; !ok && i < sizeof(source_prefixes) / sizeof(source_prefixes[0]); i++) {
+		size_t n = strlen(source_prefixes[i]);
+		ok = !strncmp(arg, source_prefixes[i], n) && arg[n]; /* "mdev:" names nothing */
+	}
+	if (!ok) {
+		snprintf(why, why_len, "'%s' is not a source (use " SOURCE_FORMS ")", arg);
+		return -1;
+	}
+	return set_string(cfg->source, sizeof(cfg->source), arg, why, why_len);
+}
+
+static int set_fps(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	unsigned long v;
+	if (parse_uint(arg, 1, 240, &v)) {
+		snprintf(why, why_len, "'%s' is not a number from 1 to 240", arg);
+		return -1;
+	}
+	cfg->fps = (unsigned)v;
+	return 0;
+}
+
+static int set_listen(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	struct listen_addr a;
+	if (parse_listen(arg, &a, why, why_len))
+		return -1;
+	if (cfg->n_listen == CONFIG_MAX_LISTEN) {
+		snprintf(why, why_len, "'%s' is one address too many (at most %d)", arg,
+			 CONFIG_MAX_LISTEN);
+		return -1;
+	}
+	cfg->listen[cfg->n_listen++] = a;
+	return 0;
+}
+
+static void clear_listen(struct config *cfg)
+{
+	cfg->n_listen = 0;
+}
+
+static int set_password_file(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->password_file, sizeof(cfg->password_file), arg, why, why_len);
+}
+
+/* A flag: no value on the command line, a boolean in the file. */
+static int set_insecure_no_auth(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	bool v = true;
+	if (arg && parse_bool(arg, &v)) {
+		snprintf(why, why_len, "'%s' is not true or false (or yes, no, 1, 0)", arg);
+		return -1;
+	}
+	cfg->insecure_no_auth = v;
+	return 0;
+}
+
+static int set_desktop_name(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->desktop_name, sizeof(cfg->desktop_name), arg, why, why_len);
+}
+
+static int set_max_clients(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	unsigned long v;
+	if (parse_uint(arg, 1, 1024, &v)) {
+		snprintf(why, why_len, "'%s' is not a number from 1 to 1024", arg);
+		return -1;
+	}
+	cfg->max_clients = (unsigned)v;
+	return 0;
+}
+
+static int set_log_level(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	for (size_t i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]); i++) {
+		if (!strcmp(arg, log_level_names[i])) {
+			cfg->log_level = (enum log_level)i;
+			return 0;
+		}
+	}
+	snprintf(why, why_len, "'%s' is not one of error, warn, info, debug", arg);
+	return -1;
+}
+
+static int set_encoder(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	if (h264_backend_parse(arg, &cfg->encoder) < 0) {
+		snprintf(why, why_len, "'%s' is not one of auto, vpl, x264", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_idr_interval(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	unsigned long v;
+	if (parse_uint(arg, 0, 3600, &v)) {
+		snprintf(why, why_len, "'%s' is not a number of seconds from 0 to 3600", arg);
+		return -1;
+	}
+	cfg->idr_interval = (unsigned)v;
+	return 0;
+}
+
+static int set_x264_threads(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	unsigned long v;
+	if (parse_uint(arg, 1, 64, &v)) {
+		snprintf(why, why_len, "'%s' is not a number from 1 to 64", arg);
+		return -1;
+	}
+	cfg->x264_threads = (unsigned)v;
+	return 0;
+}
+
+/* ---- the table ----------------------------------------------------------------------- */
+
+enum option_id {
+	OPT_SOURCE,
+	OPT_LISTEN,
+	OPT_FPS,
+	OPT_PASSWORD_FILE,
+	OPT_INSECURE_NO_AUTH,
+	OPT_DESKTOP_NAME,
+	OPT_MAX_CLIENTS,
+	OPT_LOG_LEVEL,
+	OPT_ENCODER,
+	OPT_IDR_INTERVAL,
+	OPT_X264_THREADS,
+	OPT_CONFIG,
+	OPT_HELP,
+	OPT_VERSION,
+	N_OPTIONS
+};
+
+struct option_spec {
+	const char *name;         /* the long option and the INI key */
+	char short_name;          /* 0: none */
+	const char *arg;          /* NULL: a flag */
+	const char *help;
+	const char *default_text; /* put through set() before anything else, so --help is true */
+	/* NULL: command line only, handled by config_load() itself */
+	int (*set)(struct config *cfg, const char *arg, char *why, size_t why_len);
+	/* Repeatable: the first value from a later origin replaces the list, not extends it */
+	void (*clear)(struct config *cfg);
+};
+
+static const struct option_spec options[N_OPTIONS] = {
+	[OPT_SOURCE] = {"source", 0, "SPEC",
+			"The vGPU to serve: " SOURCE_FORMS " (see SOURCES).",
+			CONFIG_DEFAULT_SOURCE, set_source, NULL},
+	[OPT_LISTEN] = {"listen", 0, "ADDR",
+			"Listen on tcp:HOST:PORT or unix:PATH. HOST is an IPv4 address or a name, or "
+			"an IPv6 address in brackets (tcp:[::1]:5900); PORT 0 takes any free port. "
+			"Repeat for several addresses, up to " STR(CONFIG_MAX_LISTEN) ". VNC "
+			"clients and browsers (noVNC, WebSockets) share each address.",
+			CONFIG_DEFAULT_LISTEN, set_listen, clear_listen},
+	[OPT_FPS] = {"fps", 0, "N",
+		     "Capture and send at most N frames a second, 1 to 240. Nothing is captured "
+		     "while no client wants updates.",
+		     "30", set_fps, NULL},
+	[OPT_PASSWORD_FILE] = {"password-file", 0, "FILE",
+			       "Ask clients for the VNC password on the first line of FILE (VNC "
+			       "authentication uses its first 8 bytes). Without it clients connect "
+			       "without a password; see SECURITY.",
+			       NULL, set_password_file, NULL},
+	[OPT_INSECURE_NO_AUTH] = {"insecure-no-auth", 0, NULL,
+				  "Allow clients without a password on TCP addresses other than "
+				  "loopback, for when another layer (a firewall, an authenticating "
+				  "proxy) protects them.",
+				  NULL, set_insecure_no_auth, NULL},
+	[OPT_DESKTOP_NAME] = {"desktop-name", 0, "NAME",
+			      "The desktop name that clients show, 1 to 255 bytes.", "vgpu-vnc",
+			      set_desktop_name, NULL},
+	[OPT_MAX_CLIENTS] = {"max-clients", 0, "N",
+			     "Refuse clients beyond N connected at once, 1 to 1024.", "64",
+			     set_max_clients, NULL},
+	[OPT_LOG_LEVEL] = {"log-level", 0, "LEVEL",
+			   "Log messages up to LEVEL: error, warn, info or debug. The log goes to "
+			   "standard error.",
+			   "info", set_log_level, NULL},
+	[OPT_ENCODER] = {"encoder", 0, "NAME",
+			 "The H.264 encoder for clients that ask for H.264 (noVNC 1.6 and later, "
+			 "TigerVNC 1.13 and later): vpl (Intel hardware through oneVPL, reading "
+			 "the guest's buffer without a copy), x264 (software) or auto, which takes "
+			 "vpl when an Intel GPU and its VPL runtime are there and x264 otherwise. "
+			 "The log says which one runs and why. With vpl, the server does not start "
+			 "where VPL cannot run.",
+			 "auto", set_encoder, NULL},
+	[OPT_IDR_INTERVAL] = {"idr-interval", 0, "SECONDS",
+			      "Send an H.264 key frame (IDR) at least every SECONDS, 0 to 3600, "
+			      "while the screen changes, so that a client recovers from a lost or "
+			      "undecodable frame. 0 sends one only when a client needs it (on "
+			      "connect, resize or a full update request).",
+			      "2", set_idr_interval, NULL},
+	[OPT_X264_THREADS] = {"x264-threads", 0, "N",
+			      "Threads for each x264 encoder, 1 to 64. More threads split every "
+			      "picture into N slices, which noVNC cannot decode (it shows nothing "
+			      "or stripes); only raise it for clients that decode several slices, "
+			      "such as TigerVNC.",
+			      "1", set_x264_threads, NULL},
+	[OPT_CONFIG] = {"config", 0, "FILE",
+			"Read options from the INI file FILE first; the command line wins (see "
+			"CONFIG FILE).",
+			NULL, NULL, NULL},
+	[OPT_HELP] = {"help", 'h', NULL, "Print this help and exit.", NULL, NULL, NULL},
+	[OPT_VERSION] = {"version", 'V', NULL, "Print the version and exit.", NULL, NULL, NULL},
+};
+
+/* getopt_long returns the short name, or this for options that have none. */
+static int option_val(int id)
+{
+	return options[id].short_name ? options[id].short_name : 256 + id;
+}
+
+static int option_by_val(int val)
+{
+	for (int id = 0; id < N_OPTIONS; id++)
+		if (option_val(id) == val)
+			return id;
+	return -1;
+}
+
+static int option_by_name(const char *name)
+{
+	for (int id = 0; id < N_OPTIONS; id++)
+		if (!strcmp(options[id].name, name))
+			return id;
+	return -1;
+}
+
+/* ---- --help: a man page generated around the table ----------------------------------- */
+
+/* Words wrap at HELP_WIDTH; a tab is a space that does not break ("Default:\t30."). With
+ * col > 0 the text goes on from there on a line already begun. */
+static void put_wrapped_at(FILE *out, int indent, int col, const char *text)
+{
+	bool line_start = true;
+	while (*text) {
+		while (*text == ' ')
+			text++;
+		int w = (int)strcspn(text, " ");
+		if (!w)
+			break;
+		if (!line_start && col + 1 + w > HELP_WIDTH) {
+			fputc('\n', out);
+			col = 0;
+			line_start = true;
+		}
+		if (col < indent) {
+			col += fprintf(out, "%*s", indent - col, "");
+		} else if (!line_start) {
+			fputc(' ', out);
+			col++;
+		}
+		for (int i = 0; i < w; i++)
+			fputc(text[i] == '\t' ? ' ' : text[i], out);
+		col += w;
+		text += w;
+		line_start = false;
+	}
+	if (col)
+		fputc('\n', out);
+}
+
+static void put_wrapped(FILE *out, int indent, const char *text)
+{
+	put_wrapped_at(out, indent, 0, text);
+}
+
+static void put_section(FILE *out, const char *title)
+{
+	fprintf(out, "\n%s\n", title);
+}
+
+/* A term and its description, the description on the term's line if the term is short. */
+static void put_item(FILE *out, const char *term, const char *text)
+{
+	if (strlen(term) < 6) {
+		put_wrapped_at(out, 14, fprintf(out, "       %-7s", term), text);
+		return;
+	}
+	fprintf(out, "       %s\n", term);
+	put_wrapped(out, 14, text);
+}
+
+static void print_help(FILE *out)
+{
+	fprintf(out, "NAME\n");
+	put_wrapped(out, 7, PROG " - serve the display of a virtual GPU to VNC clients and browsers");
+
+	put_section(out, "SYNOPSIS");
+	put_wrapped(out, 7, PROG " [--config FILE] [OPTION]...");
+
+	put_section(out, "DESCRIPTION");
+	put_wrapped(out, 7,
+		    PROG " serves the display of a VFIO mediated vGPU (Intel GVT-g, or the kernel's "
+		    "mbochs and mdpy samples), or of its built-in synthetic vGPU, to VNC clients, "
+		    "and to web browsers through noVNC on the same port. It reads the guest's "
+		    "display planes, works out which parts of the screen changed and sends only "
+		    "those, as H.264, Tight/JPEG or the classic VNC encodings, whichever each "
+		    "client asks for.");
+
+	put_section(out, "OPTIONS");
+	for (int id = 0; id < N_OPTIONS; id++) {
+		const struct option_spec *o = &options[id];
+		char term[128], text[1024];
+		int n = 0;
+		if (o->short_name)
+			n = snprintf(term, sizeof(term), "-%c, ", o->short_name);
+		snprintf(term + n, sizeof(term) - (size_t)n, "--%s%s%s", o->name,
+			 o->arg ? " " : "", o->arg ? o->arg : "");
+		if (o->default_text)
+			snprintf(text, sizeof(text), "%s Default:\t%s.", o->help, o->default_text);
+		else
+			snprintf(text, sizeof(text), "%s", o->help);
+		put_item(out, term, text);
+	}
+
+	put_section(out, "SOURCES");
+	put_item(out, "synthetic[:WxH[:SCENE[:OPTIONS]]]",
+		 "The built-in synthetic vGPU, for demos, tests and benchmarks: it behaves like a "
+		 "real device (page flips, mode changes, a cursor plane) without one. WxH is the "
+		 "screen size (default 1280x720). SCENE is one of static, desktop (the default), "
+		 "typing, scroll, drag, video, flip or modes. OPTIONS is a comma-separated list "
+		 "of format=XR24|XB24 (the pixel format), frames=N (hold still after N ticks), "
+		 "rate=N (ticks a second, default 30) and cursor=on|off.");
+	put_item(out, "mdev:UUID",
+		 "A mediated device by its UUID, opened through VFIO (/dev/vfio/N); the server "
+		 "owns the device.");
+	put_item(out, "sysfs:PATH", "A mediated device by its sysfs path, opened the same way.");
+	put_item(out, "fd:N",
+		 "A VFIO device file descriptor N inherited from the process that owns the vGPU, "
+		 "such as the VM manager.");
+	put_item(out, "socket:PATH",
+		 "A VFIO device file descriptor received over the unix socket PATH (SCM_RIGHTS) "
+		 "from the VM manager.");
+	put_wrapped(out, 7,
+		    "mdev, sysfs, fd and socket are the real-device sources; they need a VM with a "
+		    "mediated vGPU and access to its VFIO device.");
+
+	put_section(out, "CONFIG FILE");
+	put_wrapped(out, 7,
+		    "--config FILE reads an INI file before the command line. Its keys are the "
+		    "long option names, one \"key = value\" a line, before any section or in a "
+		    "[" INI_SECTION "] section; any other section is an error. Lines starting with "
+		    "# or ; are comments. insecure-no-auth takes true or false (or yes, no, 1, "
+		    "0); listen may be given several times. The command line wins: an option "
+		    "given there replaces the file's value, and --listen replaces the file's whole "
+		    "list of addresses. An unknown key or a bad value is an error that names the "
+		    "file and the line. For example:");
+	fprintf(out, "\n"
+		     "              [" INI_SECTION "]\n"
+		     "              source = mdev:4b20d080-1b54-4048-85b3-a6a62d165c01\n"
+		     "              listen = tcp:0.0.0.0:5900\n"
+		     "              listen = unix:/run/vgpu-vnc/vm1.sock\n"
+		     "              password-file = /etc/vgpu-vnc/vm1.passwd\n"
+		     "              fps = 60\n");
+
+	put_section(out, "SECURITY");
+	put_wrapped(out, 7,
+		    "Without --password-file anyone who can reach an address sees the VM's screen "
+		    "and controls it. So, with no password file, the server refuses to listen on "
+		    "a TCP address other than loopback unless --insecure-no-auth is given. Unix "
+		    "sockets and loopback addresses (127.0.0.0/8, ::1, or a name that resolves "
+		    "only to them) are allowed without a password. VNC authentication protects "
+		    "the password but not the session: across untrusted networks, tunnel it (SSH, "
+		    "or TLS through a proxy in front of noVNC).");
+
+	put_section(out, "EXIT STATUS");
+	put_item(out, "0", "Stopped by SIGINT or SIGTERM, or --help or --version was printed.");
+	put_item(out, "1",
+		 "A runtime failure, such as a source that cannot be opened or an address that "
+		 "cannot be bound.");
+	put_item(out, "2", "A usage or configuration error.");
+
+	put_section(out, "EXAMPLES");
+	put_item(out, PROG,
+		 "Serve the synthetic desktop on 127.0.0.1:5900, for any VNC viewer or noVNC on "
+		 "the same host.");
+	put_item(out, PROG " --source synthetic:1920x1080:video --fps 60",
+		 "Full-HD video from the synthetic vGPU at 60 frames a second.");
+	put_item(out,
+		 PROG " --source mdev:4b20d080-1b54-4048-85b3-a6a62d165c01 \\\n"
+		      "                --listen tcp:0.0.0.0:5900 --password-file /etc/vgpu-vnc/pw",
+		 "Serve a GVT-g or mbochs vGPU to the network, behind a password.");
+	put_item(out, PROG " --config /etc/vgpu-vnc/vm1.ini --log-level debug",
+		 "Take the options from a file, and log more than it says.");
+}
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+enum origin { FROM_DEFAULT, FROM_FILE, FROM_CLI };
+
+struct loader {
+	struct config *cfg;
+	enum origin origin[N_OPTIONS]; /* where each option's value came from */
+};
+
+static int loader_set(struct loader *ld, int id, enum origin from, const char *arg, char *why,
+		      size_t why_len)
+{
+	const struct option_spec *o = &options[id];
+	if (o->clear && ld->origin[id] != from)
+		o->clear(ld->cfg);
+	ld->origin[id] = from;
+	return o->set(ld->cfg, arg, why, why_len);
+}
+
+static void fail(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(FILE *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs(PROG ": ", err);
+	vfprintf(err, fmt, ap);
+	fputc('\n', err);
+	va_end(ap);
+}
+
+struct file_reader {
+	struct loader *ld;
+	FILE *f;
+	int lineno;    /* of the line inih is looking at */
+	int read_errno;
+	int fail_line; /* 0: no error yet */
+	char msg[WHY_MAX + 64];
+};
+
+static void file_fail(struct file_reader *fr, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void file_fail(struct file_reader *fr, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fr->fail_line = fr->lineno;
+	vsnprintf(fr->msg, sizeof(fr->msg), fmt, ap);
+	va_end(ap);
+}
+
+static bool section_ok(const char *name, size_t len)
+{
+	return len == strlen(INI_SECTION) && !strncmp(name, INI_SECTION, len);
+}
+
+/* inih as built here does not pass line numbers to the handler and reads a long line as
+ * several; the reader counts lines itself, refuses long ones, and stops at the first error
+ * so that the message is about the first bad line. */
+static char *file_read_line(char *buf, int size, void *stream)
+{
+	struct file_reader *fr = stream;
+	if (fr->fail_line)
+		return NULL;
+	errno = 0;
+	if (!fgets(buf, size, fr->f)) {
+		if (ferror(fr->f))
+			fr->read_errno = errno ? errno : EIO;
+		return NULL;
+	}
+	fr->lineno++;
+	size_t n = strlen(buf);
+	if (n == (size_t)size - 1 && buf[n - 1] != '\n') {
+		int c = getc(fr->f);
+		if (c != EOF && c != '\n') {
+			file_fail(fr, "line is longer than %d bytes", size - 2);
+			return NULL;
+		}
+	}
+	/* A UTF-8 byte order mark goes here rather than in inih, so that the section check
+	 * below sees a section on the first line. */
+	size_t skip = fr->lineno == 1 && !strncmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0;
+	/* inih takes an indented line for the continuation of the previous value: an indented
+	 * key would silently become part of the value above it. */
+	skip += strspn(buf + skip, " \t");
+	memmove(buf, buf + skip, n - skip + 1);
+	/* The handler never hears of a section with no keys in it. */
+	if (buf[0] == '[') {
+		const char *close = strchr(buf, ']');
+		if (close && !section_ok(buf + 1, (size_t)(close - buf - 1))) {
+			file_fail(fr, "unknown section '%.*s' (use [" INI_SECTION "] or none)",
+				  (int)(close - buf + 1), buf);
+			return NULL;
+		}
+	}
+	return buf;
+}
+
+static int file_handle(void *user, const char *section, const char *name, const char *value)
+{
+	struct file_reader *fr = user;
+	char why[WHY_MAX];
+	if (*section && !section_ok(section, strlen(section))) {
+		file_fail(fr, "unknown section '[%s]' (use [" INI_SECTION "] or none)", section);
+		return 0;
+	}
+	int id = option_by_name(name);
+	if (id < 0) {
+		file_fail(fr, "unknown key '%s'", name);
+		return 0;
+	}
+	if (!options[id].set) {
+		file_fail(fr, "'%s' can only be given on the command line", name);
+		return 0;
+	}
+	if (loader_set(fr->ld, id, FROM_FILE, value, why, sizeof(why))) {
+		file_fail(fr, "%s: %s", name, why);
+		return 0;
+	}
+	return 1;
+}
+
+static int load_file(struct loader *ld, const char *path, FILE *err)
+{
+	struct file_reader fr = {.ld = ld};
+	fr.f = fopen(path, "re");
+	if (!fr.f) {
+		fail(err, "--config: cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	/* Debian's inih exposes its line limit (default 200 bytes) at run time; a path value
+	 * needs more. config_load() runs before any thread, so the global is ours for now. */
+	int saved_max_line = ini_max_line;
+	ini_max_line = FILE_LINE_MAX;
+	int rc = ini_parse_stream(file_read_line, &fr, file_handle, &fr);
+	ini_max_line = saved_max_line;
+	fclose(fr.f);
+
+	/* inih goes on after a line it cannot parse; the first error is the one to report. */
+	if (rc > 0 && (!fr.fail_line || rc < fr.fail_line)) {
+		fail(err, "%s:%d: expected 'key = value' or '[" INI_SECTION "]'", path, rc);
+		return -1;
+	}
+	if (fr.fail_line) {
+		fail(err, "%s:%d: %s", path, fr.fail_line, fr.msg);
+		return -1;
+	}
+	if (fr.read_errno) {
+		fail(err, "--config: cannot read '%s': %s", path, strerror(fr.read_errno));
+		return -1;
+	}
+	if (rc < 0) {
+		fail(err, "--config: cannot read '%s': %s", path, strerror(ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
+/* "+": stop at the first non-option rather than move it, so that a stray argument is an
+ * error and argv is left as it came. ":": report a missing value apart from an unknown
+ * option. */
+static void build_getopt(struct option *longopts, char *optstring)
+{
+	char *p = optstring;
+	*p++ = '+';
+	*p++ = ':';
+	for (int id = 0; id < N_OPTIONS; id++) {
+		const struct option_spec *o = &options[id];
+		longopts[id] = (struct option){o->name, o->arg ? required_argument : no_argument,
+					       NULL, option_val(id)};
+		if (o->short_name) {
+			*p++ = o->short_name;
+			if (o->arg)
+				*p++ = ':';
+		}
+	}
+	longopts[N_OPTIONS] = (struct option){0};
+	*p = '\0';
+}
+
+static void report_getopt_error(int c, char **argv, FILE *err)
+{
+	int id = option_by_val(optopt);
+	if (c == ':' && id >= 0) {
+		fail(err, "--%s needs a value: --%s %s (see --help)", options[id].name,
+		     options[id].name, options[id].arg);
+		return;
+	}
+	if (id >= 0) {
+		fail(err, "--%s takes no value (see --help)", options[id].name);
+		return;
+	}
+	if (optopt) {
+		fail(err, "unknown option '-%c' (see --help)", optopt);
+		return;
+	}
+	/* An unknown or ambiguous long option: getopt has stepped past it. */
+	const char *arg = argv[optind - 1];
+	int len = (int)strcspn(arg, "=");
+	int matches = 0;
+	for (int i = 0; i < N_OPTIONS; i++)
+		matches += len > 2 && !strncmp(options[i].name, arg + 2, (size_t)len - 2);
+	fail(err, "%s option '%.*s' (see --help)", matches > 1 ? "ambiguous" : "unknown", len,
+	     arg);
+}
+
+enum config_result config_load(struct config *cfg, int argc, char **argv, FILE *out, FILE *err)
+{
+	struct loader ld = {.cfg = cfg};
+	struct option longopts[N_OPTIONS + 1];
+	char optstring[3 + 2 * N_OPTIONS];
+	char why[WHY_MAX];
+	int saved_opterr = opterr;
+	enum config_result result = CONFIG_ERROR;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (int id = 0; id < N_OPTIONS; id++) {
+		if (!options[id].default_text)
+			continue;
+		if (loader_set(&ld, id, FROM_DEFAULT, options[id].default_text, why, sizeof(why))) {
+			fail(err, "built-in default --%s: %s", options[id].name, why);
+			return CONFIG_ERROR;
+		}
+	}
+	build_getopt(longopts, optstring);
+	opterr = 0;
+
+	/* First pass: --help, --version and --config, which act before anything else. */
+	const char *config_path = NULL;
+	bool help = false, version = false;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		int id = option_by_val(c);
+		if (id == OPT_CONFIG)
+			config_path = optarg;
+		help |= id == OPT_HELP;
+		version |= id == OPT_VERSION;
+	}
+	if (help) {
+		print_help(out);
+		result = CONFIG_EXIT_OK;
+		goto done;
+	}
+	if (version) {
+		fprintf(out, PROG " %s\n", VGPU_VERSION);
+		result = CONFIG_EXIT_OK;
+		goto done;
+	}
+	if (config_path && load_file(&ld, config_path, err))
+		goto done;
+
+	/* Second pass: everything else, over the file's values. */
+	optind = 0;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			report_getopt_error(c, argv, err);
+			goto done;
+		}
+		int id = option_by_val(c);
+		if (id < 0 || !options[id].set)
+			continue;
+		if (loader_set(&ld, id, FROM_CLI, optarg, why, sizeof(why))) {
+			fail(err, "--%s: %s", options[id].name, why);
+			goto done;
+		}
+	}
+	if (optind < argc) {
+		fail(err, "unexpected argument '%s' (options start with --; see --help)",
+		     argv[optind]);
+		goto done;
+	}
+	result = CONFIG_OK;
+done:
+	opterr = saved_opterr;
+	return result;
+}

@@ -1,0 +1,67 @@
+/* Configuration: one table of options behind the command line, the INI file and --help.
+ *
+ * config_load() fills a struct config from defaults, then the file named by --config
+ * (inih; the same keys as the long options, in a [vgpu-vnc] section or none), then the
+ * command line, which wins. Errors name the option or the key and the file and line.
+ * Called once by main before any thread starts; the result is read-only afterwards.
+ */
+#ifndef VGPU_CONFIG_H
+#define VGPU_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "h264_encoder.h"
+
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_DEFAULT_SOURCE "synthetic:1280x720:desktop"
+#define CONFIG_DEFAULT_LISTEN "tcp:127.0.0.1:5900"
+
+enum listen_kind { LISTEN_TCP, LISTEN_UNIX };
+
+struct listen_addr {
+	enum listen_kind kind;
+	char host[256]; /* TCP: numeric or name; "[::1]" is stored without brackets */
+	int port;       /* TCP: 0..65535; 0 = any free port (the log says which) */
+	char path[108]; /* UNIX: socket path (sun_path size) */
+};
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct config {
+	char source[512];                 /* --source, default CONFIG_DEFAULT_SOURCE */
+	unsigned fps;                     /* --fps, 1..240, default 30 */
+	struct listen_addr listen[CONFIG_MAX_LISTEN]; /* --listen, repeatable */
+	unsigned n_listen;                /* default one: CONFIG_DEFAULT_LISTEN */
+	char password_file[PATH_MAX];     /* --password-file, "" = none */
+	bool insecure_no_auth;            /* --insecure-no-auth */
+	char desktop_name[256];           /* --desktop-name, default "vgpu-vnc" */
+	unsigned max_clients;             /* --max-clients, 1..1024, default 64 */
+	enum log_level log_level;         /* --log-level error|warn|info|debug, default info */
+	enum h264_backend encoder;        /* --encoder auto|vpl|x264, default auto */
+	unsigned idr_interval;            /* --idr-interval SECONDS, 0..3600, default 2; 0 = an
+					   * IDR only when a client needs a new context */
+	unsigned x264_threads;            /* --x264-threads N, 1..64, default 1 (one slice) */
+};
+
+enum config_result {
+	CONFIG_OK = 0,      /* run the server */
+	CONFIG_EXIT_OK = 1, /* --help or --version was printed to out: exit 0 */
+	CONFIG_ERROR = 2,   /* a message was printed to err: exit 2 */
+};
+
+/* Parse argv (and the --config file it names). Messages go to out (help) and err. */
+enum config_result config_load(struct config *cfg, int argc, char **argv, FILE *out, FILE *err);
+
+/* Parse one "tcp:HOST:PORT" / "unix:PATH" listen address. 0 or -EINVAL. */
+int config_parse_listen(const char *text, struct listen_addr *out);
+
+/* The address as text, the way --listen takes it. */
+const char *config_listen_str(const struct listen_addr *a, char *buf, size_t len);
+
+/* A buffer this size always holds config_listen_str()'s text: "tcp:[" host "]:65535". */
+#define CONFIG_LISTEN_STR_MAX \
+	(sizeof("tcp:[]:65535") + sizeof(((struct listen_addr *)0)->host) - 1)
+
+#endif

@@ -1,0 +1,49 @@
+/* Damage from the frame itself: the uAPI says nothing about what changed.
+ *
+ * The state is one 64-bit hash per tile. damage_refine() hashes every tile of a frame
+ * (XXH3 over each tile row, in memory order, so the frame is read once, sequentially)
+ * and reports the tiles whose hash differs from the last frame's. Comparing hashes
+ * instead of pixels means no copy of the previous frame is read: one pass over memory.
+ * A new dmabuf id (page flip) is refined the same way, against the last frame shown.
+ *
+ * Owned by the capture thread; pure computation, no locking, no I/O.
+ */
+#ifndef VGPU_DAMAGE_H
+#define VGPU_DAMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DAMAGE_TILE 64u
+
+struct damage {
+	uint32_t width, height;  /* pixels */
+	uint32_t cols, rows;     /* tiles */
+	uint64_t *hashes;        /* cols * rows, row-major */
+	uint64_t *row_acc;       /* cols: hashes of the tile row being read */
+	bool valid;              /* false: the next refine reports every tile */
+};
+
+/* 0 or -ENOMEM / -EINVAL. Sizes 1..65535. */
+int damage_init(struct damage *d, uint32_t width, uint32_t height);
+void damage_destroy(struct damage *d);
+
+/* Forget the stored hashes: the next refine reports every tile as changed. */
+void damage_invalidate(struct damage *d);
+
+/* Hash the frame (4 bytes a pixel, rows stride bytes apart) and set changed[i] to 1 for
+ * every tile i (row-major, cols * rows entries) that differs from the last frame, 0
+ * otherwise. Returns the number of changed tiles. */
+size_t damage_refine(struct damage *d, const uint8_t *frame, size_t stride, uint8_t *changed);
+
+static inline size_t damage_tile_count(const struct damage *d)
+{
+	return (size_t)d->cols * d->rows;
+}
+
+/* Rectangle of tile i, clipped to the frame. */
+void damage_tile_rect(const struct damage *d, size_t i, uint32_t *x, uint32_t *y, uint32_t *w,
+		      uint32_t *h);
+
+#endif

@@ -1,0 +1,243 @@
+/* Tight basic (palette or copy filter + zlib stream 3). See tight_jpeg_lossless.h. */
+#include "tight_jpeg_lossless.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tight_jpeg_wire.h"
+
+/* Below this many filtered bytes the data goes uncompressed, without a length: the
+ * protocol's TIGHT_MIN_TO_COMPRESS, which the client applies to decide how to read. */
+#define MIN_TO_COMPRESS 12u
+
+#define CTL_EXPLICIT_FILTER 0x04u
+#define FILTER_PALETTE 0x01u
+#define SLOTS (2 * TIGHT_LOSSLESS_MAX_PALETTE)
+
+void tight_lossless_init(struct tight_lossless *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void tight_lossless_reset(struct tight_lossless *s)
+{
+	if (s->active)
+		deflateEnd(&s->z);
+	s->active = false;
+}
+
+void tight_lossless_destroy(struct tight_lossless *s)
+{
+	tight_lossless_reset(s);
+	free(s->raw);
+	free(s->zbuf);
+	free(s->out);
+	memset(s, 0, sizeof(*s));
+}
+
+static int reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (*cap >= need)
+		return 0;
+	uint8_t *p = realloc(*buf, need);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = need;
+	return 0;
+}
+
+/* Palette index of rgb, adding it if there is room; -1 when the palette is full. */
+static int palette_index(struct tight_lossless *s, unsigned *n, uint32_t rgb)
+{
+	uint32_t slot = (rgb * 0x9E3779B1u) >> 23; /* 9 bits: SLOTS = 512 */
+
+	for (;; slot = (slot + 1) & (SLOTS - 1)) {
+		if (s->slot_idx[slot] < 0) {
+			if (*n == TIGHT_LOSSLESS_MAX_PALETTE)
+				return -1;
+			s->slot_idx[slot] = (int16_t)*n;
+			s->slot_rgb[slot] = rgb;
+			s->palette[*n] = rgb;
+			return (int)(*n)++;
+		}
+		if (s->slot_rgb[slot] == rgb)
+			return s->slot_idx[slot];
+	}
+}
+
+/* Index every pixel into s->raw (one byte each). Returns the number of colours, or 0 if
+ * there are more than the palette holds. */
+static unsigned index_pixels(struct tight_lossless *s, const uint8_t *px, size_t stride,
+			     uint32_t w, uint32_t h)
+{
+	unsigned n = 0;
+	uint32_t last = 0xffffffffu;
+	int last_idx = 0;
+	uint8_t *dst = s->raw;
+
+	for (size_t i = 0; i < SLOTS; i++)
+		s->slot_idx[i] = -1;
+	for (uint32_t y = 0; y < h; y++) {
+		const uint8_t *row = px + (size_t)y * stride;
+
+		for (uint32_t x = 0; x < w; x++) {
+			uint32_t v;
+
+			memcpy(&v, row + (size_t)x * 4, 4);
+			v &= 0x00ffffffu;
+			if (v != last) {
+				last_idx = palette_index(s, &n, v);
+				if (last_idx < 0)
+					return 0;
+				last = v;
+			}
+			*dst++ = (uint8_t)last_idx;
+		}
+	}
+	return n;
+}
+
+/* Two colours: rows of w bits, most significant first, each row padded to a byte. */
+static size_t pack_mono(uint8_t *buf, uint32_t w, uint32_t h)
+{
+	size_t row_bytes = (w + 7) / 8, out = 0;
+	const uint8_t *src = buf;
+
+	/* In place: the packed data never overtakes the indices it reads. */
+	for (uint32_t y = 0; y < h; y++) {
+		for (size_t b = 0; b < row_bytes; b++) {
+			uint8_t v = 0;
+
+			for (uint32_t bit = 0; bit < 8 && b * 8 + bit < w; bit++)
+				v |= (uint8_t)((src[b * 8 + bit] & 1u) << (7 - bit));
+			buf[out + b] = v;
+		}
+		src += w;
+		out += row_bytes;
+	}
+	return out;
+}
+
+static void copy_rgb(uint8_t *dst, const uint8_t *px, size_t stride, uint32_t w, uint32_t h)
+{
+	for (uint32_t y = 0; y < h; y++) {
+		const uint8_t *row = px + (size_t)y * stride;
+
+		for (uint32_t x = 0; x < w; x++) {
+			*dst++ = row[x * 4 + 2];
+			*dst++ = row[x * 4 + 1];
+			*dst++ = row[x * 4];
+		}
+	}
+}
+
+static int compress(struct tight_lossless *s, size_t raw_len, int level, size_t *z_len)
+{
+	if (!s->active) {
+		memset(&s->z, 0, sizeof(s->z));
+		if (deflateInit2(&s->z, level, Z_DEFLATED, MAX_WBITS, MAX_MEM_LEVEL,
+				 Z_DEFAULT_STRATEGY) != Z_OK)
+			return -ENOMEM;
+		s->active = true;
+		s->level = level;
+	}
+	/* deflateParams may flush what it has under the old level into next_out; those bytes
+	 * belong to this rectangle's data, so point next_out at our buffer first. A sync
+	 * flush adds at most 5 bytes (+6 for the parameters change) beyond the bound. */
+	if (reserve(&s->zbuf, &s->zbuf_cap, deflateBound(&s->z, raw_len) + 64) < 0)
+		return -ENOMEM;
+	s->z.next_out = s->zbuf;
+	s->z.avail_out = (uInt)s->zbuf_cap;
+	if (level != s->level) {
+		if (deflateParams(&s->z, level, Z_DEFAULT_STRATEGY) != Z_OK)
+			return -EIO;
+		s->level = level;
+	}
+	s->z.next_in = s->raw;
+	s->z.avail_in = (uInt)raw_len;
+	if (deflate(&s->z, Z_SYNC_FLUSH) != Z_OK || s->z.avail_in != 0 || s->z.avail_out == 0)
+		return -EIO;
+	*z_len = s->zbuf_cap - s->z.avail_out;
+	return 0;
+}
+
+int tight_lossless_encode(struct tight_lossless *s, const uint8_t *px, size_t stride, uint32_t w,
+			  uint32_t h, int level, const uint8_t **data, size_t *len)
+{
+	size_t pixels = (size_t)w * h, raw_len, row_size, n = 0;
+	unsigned colours;
+	uint8_t ctl;
+	int r;
+
+	if (w == 0 || h == 0 || w > 2048 || pixels > 65536)
+		return -EINVAL;
+	if (level < 1)
+		level = 1;
+	if (level > 9)
+		level = 9;
+	if (reserve(&s->raw, &s->raw_cap, pixels * 3) < 0 ||
+	    reserve(&s->out, &s->out_cap, 3 + 3 * TIGHT_LOSSLESS_MAX_PALETTE + 3) < 0)
+		return -ENOMEM;
+
+	colours = index_pixels(s, px, stride, w, h);
+	/* A palette costs 3 bytes a colour and saves 2 (or 23/8) bytes a pixel. */
+	bool palette = colours > 0 && (size_t)colours * 3 < pixels * 2;
+	if (palette && colours < 2) {
+		/* The palette filter needs two entries; a second, unused one is harmless. */
+		s->palette[1] = s->palette[0];
+		colours = 2;
+	}
+	if (palette && colours == 2) {
+		row_size = (w + 7) / 8;
+		raw_len = pack_mono(s->raw, w, h);
+	} else if (palette) {
+		row_size = w;
+		raw_len = pixels;
+	} else {
+		copy_rgb(s->raw, px, stride, w, h);
+		row_size = (size_t)w * 3;
+		raw_len = pixels * 3;
+	}
+
+	bool zlib = h * row_size >= MIN_TO_COMPRESS;
+	ctl = TIGHT_LOSSLESS_STREAM << 4;
+	if (palette)
+		ctl |= CTL_EXPLICIT_FILTER << 4;
+	if (zlib && !s->active)
+		ctl |= 1u << TIGHT_LOSSLESS_STREAM; /* reset the client's stream 3 */
+	s->out[n++] = ctl;
+	if (palette) {
+		s->out[n++] = FILTER_PALETTE;
+		s->out[n++] = (uint8_t)(colours - 1);
+		for (unsigned i = 0; i < colours; i++) {
+			s->out[n++] = (uint8_t)(s->palette[i] >> 16);
+			s->out[n++] = (uint8_t)(s->palette[i] >> 8);
+			s->out[n++] = (uint8_t)s->palette[i];
+		}
+	}
+	if (!zlib) {
+		memcpy(s->out + n, s->raw, raw_len);
+		n += raw_len;
+	} else {
+		size_t z_len;
+
+		r = compress(s, raw_len, level, &z_len);
+		if (r < 0) {
+			tight_lossless_reset(s);
+			return r;
+		}
+		if (z_len > TIGHT_WIRE_MAX_COMPACT ||
+		    reserve(&s->out, &s->out_cap, n + 3 + z_len) < 0) {
+			tight_lossless_reset(s);
+			return -ENOMEM;
+		}
+		n += tight_wire_compact_len(s->out + n, (uint32_t)z_len);
+		memcpy(s->out + n, s->zbuf, z_len);
+		n += z_len;
+	}
+	*data = s->out;
+	*len = n;
+	return 0;
+}

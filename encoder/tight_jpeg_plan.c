@@ -1,0 +1,131 @@
+/* Tiles -> rectangles, and the solid-tile check. See tight_jpeg_plan.h. */
+#include "tight_jpeg_plan.h"
+
+#include <string.h>
+#include <turbojpeg.h>
+
+#include "tight_jpeg_wire.h"
+
+void tight_plan_grid_init(struct tight_plan_grid *g, uint32_t width, uint32_t height,
+			  uint32_t tile)
+{
+	g->width = width;
+	g->height = height;
+	g->tile = tile;
+	g->cols = (width + tile - 1) / tile;
+	g->rows = (height + tile - 1) / tile;
+}
+
+void tight_plan_tile_rect(const struct tight_plan_grid *g, uint32_t tx, uint32_t ty, uint32_t *x,
+			  uint32_t *y, uint32_t *w, uint32_t *h)
+{
+	*x = tx * g->tile;
+	*y = ty * g->tile;
+	*w = g->width - *x < g->tile ? g->width - *x : g->tile;
+	*h = g->height - *y < g->tile ? g->height - *y : g->tile;
+}
+
+bool tight_plan_fits(uint8_t kind, uint32_t w, uint32_t h)
+{
+	if (w == 0 || h == 0 || w > 65535 || h > 65535)
+		return false;
+	switch (kind) {
+	case TIGHT_PLAN_FILL:
+		return true;
+	case TIGHT_PLAN_JPEG: {
+		/* The worst case of any subsampling is 4:4:4's; -1 means too large for the
+		 * library's arithmetic. */
+		unsigned long worst = tjBufSize((int)w, (int)h, TJSAMP_444);
+		return w <= TIGHT_PLAN_MAX_WIDTH && worst != (unsigned long)-1 &&
+		       worst <= TIGHT_WIRE_MAX_COMPACT;
+	}
+	case TIGHT_PLAN_LOSSLESS:
+		return w <= TIGHT_PLAN_MAX_WIDTH && w * h <= TIGHT_PLAN_LOSSLESS_MAX_AREA;
+	default:
+		return false;
+	}
+}
+
+static bool same(uint8_t kind_a, uint32_t rgb_a, uint8_t kind_b, uint32_t rgb_b)
+{
+	return kind_a == kind_b && (kind_a != TIGHT_PLAN_FILL || rgb_a == rgb_b);
+}
+
+size_t tight_plan_rects(const struct tight_plan_grid *g, const uint8_t *kind, const uint32_t *rgb,
+			struct tight_plan_rect *out, int32_t *scratch)
+{
+	/* prev[c]: the rectangle that starts at column c and ends at the previous tile row
+	 * (-1: none); cur[c]: the same for this row, for the next one. */
+	int32_t *prev = scratch, *cur = scratch + g->cols;
+	size_t n = 0;
+
+	for (uint32_t c = 0; c < g->cols; c++)
+		prev[c] = -1;
+	for (uint32_t ty = 0; ty < g->rows; ty++) {
+		const uint8_t *krow = kind + (size_t)ty * g->cols;
+		const uint32_t *crow = rgb + (size_t)ty * g->cols;
+		uint32_t x0, y0, tw, th;
+
+		for (uint32_t c = 0; c < g->cols; c++)
+			cur[c] = -1;
+		for (uint32_t tx = 0; tx < g->cols;) {
+			uint8_t k = krow[tx];
+			uint32_t colour = k == TIGHT_PLAN_FILL ? crow[tx] : 0, end = tx + 1;
+
+			if (k == TIGHT_PLAN_NONE) {
+				tx++;
+				continue;
+			}
+			tight_plan_tile_rect(g, tx, ty, &x0, &y0, &tw, &th);
+			/* The run: equal neighbours, as long as the rectangle may grow. */
+			uint32_t w = tw;
+			while (end < g->cols && same(krow[end], crow[end], k, colour)) {
+				uint32_t ex, ey, ew, eh;
+
+				tight_plan_tile_rect(g, end, ty, &ex, &ey, &ew, &eh);
+				if (!tight_plan_fits(k, w + ew, th))
+					break;
+				w += ew;
+				end++;
+			}
+			/* Grow the rectangle above if it has exactly these columns. */
+			int32_t up = prev[tx];
+			if (up >= 0 && out[up].w == w && same(out[up].kind, out[up].rgb, k, colour) &&
+			    tight_plan_fits(k, w, out[up].h + th)) {
+				out[up].h += th;
+				cur[tx] = up;
+			} else {
+				out[n] = (struct tight_plan_rect){
+					.x = x0, .y = y0, .w = w, .h = th, .kind = k, .rgb = colour};
+				cur[tx] = (int32_t)n++;
+			}
+			tx = end;
+		}
+		memcpy(prev, cur, g->cols * sizeof(*prev));
+	}
+	return n;
+}
+
+bool tight_plan_tile_solid(const uint8_t *px, size_t stride, uint32_t w, uint32_t h,
+			   uint32_t *rgb)
+{
+	uint32_t first;
+
+	memcpy(&first, px, 4);
+	for (uint32_t y = 0; y < h; y++) {
+		const uint8_t *row = px + (size_t)y * stride;
+		uint32_t diff = 0;
+
+		/* OR of differences over the row: no branch per pixel, so it vectorises. */
+		for (uint32_t x = 0; x < w; x++) {
+			uint32_t v;
+
+			memcpy(&v, row + (size_t)x * 4, 4);
+			diff |= v ^ first;
+		}
+		if (diff & 0x00ffffffu)
+			return false;
+	}
+	*rgb = first & 0x00ffffffu;
+	return true;
+}

@@ -1,0 +1,45 @@
+/* Lossless refresh decisions. See tight_jpeg_refresh.h. */
+#include "tight_jpeg_refresh.h"
+
+bool tight_refresh_due(uint64_t since, uint64_t now_ms, uint32_t delay_ms, uint32_t slack_ms)
+{
+	if (since == TIGHT_REFRESH_NOT_LOSSY || delay_ms == 0)
+		return false;
+	/* A timestamp from the future (clock read on another thread a moment later) is not
+	 * due; subtracting first would wrap around. */
+	if (now_ms < since)
+		return false;
+	return now_ms - since + slack_ms >= delay_ms;
+}
+
+size_t tight_refresh_scan(const uint64_t *since, size_t n, uint64_t now_ms, uint32_t delay_ms,
+			  uint32_t slack_ms, uint8_t *due, uint64_t *next_ms)
+{
+	uint64_t next = TIGHT_REFRESH_NEVER;
+	size_t n_due = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool d = tight_refresh_due(since[i], now_ms, delay_ms, slack_ms);
+
+		if (due)
+			due[i] = d;
+		if (d) {
+			n_due++;
+		} else if (since[i] != TIGHT_REFRESH_NOT_LOSSY && delay_ms) {
+			uint64_t at = since[i] + delay_ms;
+
+			if (at < next)
+				next = at;
+		}
+	}
+	*next_ms = next;
+	return n_due;
+}
+
+void tight_refresh_record(uint64_t *since, const uint8_t *sent, const uint8_t *lossy, size_t n,
+			  uint64_t now_ms)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sent[i])
+			since[i] = lossy[i] ? now_ms : TIGHT_REFRESH_NOT_LOSSY;
+}

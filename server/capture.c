@@ -1,0 +1,354 @@
+/* The capture loop and one tick of it. */
+#include "capture.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xxhash.h>
+
+#include "damage.h"
+#include "dmabuf_cache.h"
+#include "frame_store.h"
+#include "log.h"
+#include "pixel_copy.h"
+
+/* How long to wait between checks while nobody is watching. */
+#define CAPTURE_IDLE_WAIT_MS 1000u
+
+enum display_state { DISPLAY_UNKNOWN, DISPLAY_ON, DISPLAY_OFF };
+
+struct capture {
+	struct plane_source *src;
+	unsigned fps;
+	struct dmabuf_cache primary_cache;
+	struct dmabuf_cache cursor_cache;
+	struct damage damage;
+	uint8_t *changed;        /* one flag per tile */
+	uint32_t *rects;         /* x, y, w, h per changed tile */
+	size_t rect_capacity;
+
+	struct plane_info shown; /* geometry of the last frame shown */
+	enum display_state display;
+
+	/* cursor */
+	bool cursor_shown;
+	uint32_t cursor_id;
+	uint64_t cursor_hash;
+	struct plane_info cursor_info;
+
+	struct capture_stats stats;
+	pthread_t thread;
+	atomic_bool stop;
+	bool running;
+	struct vnc_server *srv;
+};
+
+int capture_create(struct plane_source *src, unsigned fps, struct capture **out)
+{
+	struct capture *cap = calloc(1, sizeof(*cap));
+	if (!cap)
+		return -ENOMEM;
+	cap->src = src;
+	cap->fps = fps ? fps : 30;
+	if (dmabuf_cache_init(&cap->primary_cache, src, DMABUF_CACHE_DEFAULT_CAPACITY) < 0 ||
+	    dmabuf_cache_init(&cap->cursor_cache, src, 2) < 0) {
+		capture_destroy(cap);
+		return -ENOMEM;
+	}
+	*out = cap;
+	return 0;
+}
+
+void capture_destroy(struct capture *cap)
+{
+	if (!cap)
+		return;
+	capture_stop(cap);
+	dmabuf_cache_destroy(&cap->primary_cache);
+	dmabuf_cache_destroy(&cap->cursor_cache);
+	damage_destroy(&cap->damage);
+	free(cap->changed);
+	free(cap->rects);
+	free(cap);
+}
+
+const struct capture_stats *capture_stats(const struct capture *cap)
+{
+	return &cap->stats;
+}
+
+/* Query a plane, retrying once at once: the first query after a mode change may fail
+ * with ENOMEM on mbochs although the buffer was made. */
+static int query(struct capture *cap, enum plane_type type, struct plane_info *p)
+{
+	memset(p, 0, sizeof(*p));
+	int r = plane_source_query(cap->src, type, p);
+	if (r == -ENOMEM || r == -EAGAIN) {
+		memset(p, 0, sizeof(*p));
+		r = plane_source_query(cap->src, type, p);
+	}
+	return r;
+}
+
+void capture_initial_size(struct capture *cap, uint32_t *width, uint32_t *height)
+{
+	struct plane_info p;
+	char why[160];
+	*width = *height = 0;
+	if (query(cap, PLANE_PRIMARY, &p) == 0 && (p.dmabuf_id || p.is_region) &&
+	    plane_info_validate(&p, why, sizeof(why)) == 0) {
+		*width = p.width;
+		*height = p.height;
+	}
+}
+
+/* Damage state and scratch arrays for a frame of this size. */
+static int prepare_damage(struct capture *cap, uint32_t width, uint32_t height)
+{
+	damage_destroy(&cap->damage);
+	int r = damage_init(&cap->damage, width, height);
+	if (r < 0)
+		return r;
+	size_t tiles = damage_tile_count(&cap->damage);
+	free(cap->changed);
+	free(cap->rects);
+	cap->changed = calloc(tiles, 1);
+	cap->rects = calloc(tiles, 4 * sizeof(uint32_t));
+	cap->rect_capacity = tiles;
+	return cap->changed && cap->rects ? 0 : -ENOMEM;
+}
+
+static void log_mode(const struct plane_info *p)
+{
+	char fcc[5];
+	log_info("display mode %ux%u %s stride %u (dmabuf id %u)", p->width, p->height,
+		 plane_fourcc_str(p->fourcc, fcc), p->stride, p->dmabuf_id);
+}
+
+/* A geometry change: resize the screen if the size changed, start damage afresh. */
+static int follow_mode(struct capture *cap, struct vnc_server *srv, const struct plane_info *p)
+{
+	uint32_t w, h;
+	vnc_server_size(srv, &w, &h);
+	if (w != p->width || h != p->height) {
+		int r = vnc_server_resize(srv, p->width, p->height);
+		if (r < 0) {
+			log_error("cannot resize to %ux%u: %s", p->width, p->height, strerror(-r));
+			return r;
+		}
+	}
+	if (!cap->damage.hashes || cap->damage.width != p->width ||
+	    cap->damage.height != p->height) {
+		int r = prepare_damage(cap, p->width, p->height);
+		if (r < 0) {
+			log_error("out of memory for damage tracking at %ux%u", p->width, p->height);
+			return r;
+		}
+	}
+	damage_invalidate(&cap->damage);
+	atomic_fetch_add_explicit(&cap->stats.mode_changes, 1, memory_order_relaxed);
+	log_mode(p);
+	return 0;
+}
+
+static void copy_changed_tiles(struct capture *cap, struct vnc_server *srv,
+			       const struct dmabuf_buffer *buf, size_t n_changed)
+{
+	size_t fb_stride;
+	uint8_t *fb = vnc_server_framebuffer(srv, &fb_stride);
+	size_t tiles = damage_tile_count(&cap->damage), n = 0;
+	for (size_t i = 0; i < tiles && n < n_changed; i++) {
+		if (!cap->changed[i])
+			continue;
+		uint32_t *r = cap->rects + 4 * n++;
+		damage_tile_rect(&cap->damage, i, &r[0], &r[1], &r[2], &r[3]);
+		pixel_copy_rect(fb, fb_stride, buf->pixels, buf->info.stride, buf->info.fourcc, r[0],
+				r[1], r[2], r[3]);
+	}
+	vnc_server_mark_modified(srv, cap->rects, n);
+}
+
+static void set_display_off(struct capture *cap, struct vnc_server *srv)
+{
+	if (cap->display != DISPLAY_OFF) {
+		log_info("display off: the device shows no primary plane");
+		frame_store_clear(vnc_server_frame_store(srv));
+	}
+	cap->display = DISPLAY_OFF;
+}
+
+static void capture_primary(struct capture *cap, struct vnc_server *srv)
+{
+	static struct log_ratelimit rl_query, rl_invalid, rl_map;
+	struct plane_info p;
+	char why[200];
+	int r = query(cap, PLANE_PRIMARY, &p);
+	if (r < 0) {
+		log_ratelimited(&rl_query, 5000, LOG_WARN, "primary plane query failed: %s",
+				strerror(-r));
+		return;
+	}
+	if (p.dmabuf_id == 0 && !p.is_region) {
+		set_display_off(cap, srv);
+		return;
+	}
+	if (plane_info_validate(&p, why, sizeof(why)) < 0) {
+		atomic_fetch_add_explicit(&cap->stats.frames_rejected, 1, memory_order_relaxed);
+		log_ratelimited(&rl_invalid, 5000, LOG_WARN,
+				"primary plane (dmabuf id %u) rejected: %s; keeping the last frame",
+				p.dmabuf_id, why);
+		return;
+	}
+	struct dmabuf_buffer *buf;
+	if (dmabuf_cache_get(&cap->primary_cache, &p, &buf, why, sizeof(why)) < 0) {
+		atomic_fetch_add_explicit(&cap->stats.frames_rejected, 1, memory_order_relaxed);
+		log_ratelimited(&rl_map, 5000, LOG_WARN, "primary plane: %s; keeping the last frame",
+				why);
+		return;
+	}
+	if (cap->display != DISPLAY_ON || !plane_info_same_geometry(&cap->shown, &p)) {
+		if (follow_mode(cap, srv, &p) < 0)
+			return;
+	} else if (cap->display == DISPLAY_ON && cap->shown.dmabuf_id != p.dmabuf_id) {
+		log_debug("page flip: dmabuf id %u -> %u", cap->shown.dmabuf_id, p.dmabuf_id);
+	}
+	cap->display = DISPLAY_ON;
+	cap->shown = p;
+
+	dmabuf_buffer_begin_read(buf);
+	size_t n = damage_refine(&cap->damage, buf->pixels, p.stride, cap->changed);
+	if (n) {
+		copy_changed_tiles(cap, srv, buf, n);
+		atomic_fetch_add_explicit(&cap->stats.frames_changed, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&cap->stats.tiles_changed, n, memory_order_relaxed);
+	}
+	dmabuf_buffer_end_read(buf);
+	frame_store_publish(vnc_server_frame_store(srv), &p, buf->fd, n > 0);
+}
+
+static void hide_cursor(struct capture *cap, struct vnc_server *srv)
+{
+	if (!cap->cursor_shown)
+		return;
+	vnc_server_set_cursor(srv, NULL, 0, 0, 0, 0, 0);
+	cap->cursor_shown = false;
+	cap->cursor_id = 0;
+}
+
+static void capture_cursor(struct capture *cap, struct vnc_server *srv)
+{
+	static struct log_ratelimit rl_invalid;
+	struct plane_info p;
+	char why[200];
+	/* A region plane is never a cursor: mdpy answers a cursor query with its primary. */
+	if (query(cap, PLANE_CURSOR, &p) < 0 || p.dmabuf_id == 0 || p.is_region ||
+	    p.drm_plane_type != PLANE_CURSOR) {
+		hide_cursor(cap, srv);
+		return;
+	}
+	struct dmabuf_buffer *buf = NULL;
+	if (plane_info_validate(&p, why, sizeof(why)) < 0 ||
+	    dmabuf_cache_get(&cap->cursor_cache, &p, &buf, why, sizeof(why)) < 0) {
+		log_ratelimited(&rl_invalid, 5000, LOG_WARN, "cursor plane (dmabuf id %u) rejected: %s",
+				p.dmabuf_id, why);
+		hide_cursor(cap, srv);
+		return;
+	}
+	/* The shape may change in place under the same id, so compare its pixels too (a
+	 * cursor is a few KiB: cheap). */
+	dmabuf_buffer_begin_read(buf);
+	size_t bytes = (size_t)p.stride * (p.height - 1) + (size_t)p.width * 4;
+	uint64_t hash = XXH3_64bits(buf->pixels, bytes);
+	bool changed = !cap->cursor_shown || p.dmabuf_id != cap->cursor_id ||
+		       hash != cap->cursor_hash || !plane_info_same_geometry(&p, &cap->cursor_info) ||
+		       p.x_hot != cap->cursor_info.x_hot || p.y_hot != cap->cursor_info.y_hot;
+	if (changed) {
+		vnc_server_set_cursor(srv, buf->pixels, p.stride, p.width, p.height, p.x_hot,
+				      p.y_hot);
+		cap->cursor_shown = true;
+		cap->cursor_id = p.dmabuf_id;
+		cap->cursor_hash = hash;
+	}
+	dmabuf_buffer_end_read(buf);
+	cap->cursor_info = p;
+	/* Position and hotspot are signed in practice (a cursor partly off the left edge). */
+	int x = (int32_t)p.x + (int)p.x_hot, y = (int32_t)p.y + (int)p.y_hot;
+	vnc_server_move_cursor(srv, x, y);
+}
+
+void capture_tick(struct capture *cap, struct vnc_server *srv)
+{
+	atomic_fetch_add_explicit(&cap->stats.ticks, 1, memory_order_relaxed);
+	capture_primary(cap, srv);
+	if (cap->display == DISPLAY_ON)
+		capture_cursor(cap, srv);
+	else
+		hide_cursor(cap, srv);
+}
+
+static void timespec_add_ns(struct timespec *t, long ns)
+{
+	t->tv_nsec += ns;
+	while (t->tv_nsec >= 1000000000L) {
+		t->tv_nsec -= 1000000000L;
+		t->tv_sec++;
+	}
+}
+
+static void *capture_thread(void *arg)
+{
+	struct capture *cap = arg;
+	const long period_ns = 1000000000L / (long)cap->fps;
+	bool active = false;
+	struct timespec next;
+	while (!atomic_load(&cap->stop)) {
+		if (!vnc_server_wait_for_viewers(cap->srv, CAPTURE_IDLE_WAIT_MS)) {
+			if (active)
+				log_debug("no clients: capture idle");
+			active = false;
+			continue;
+		}
+		if (!active) {
+			log_debug("capturing at %u frames a second", cap->fps);
+			clock_gettime(CLOCK_MONOTONIC, &next);
+			active = true;
+		}
+		if (atomic_load(&cap->stop))
+			break;
+		capture_tick(cap, cap->srv);
+		/* Fixed-rate schedule; if a tick overran, start again from now rather than
+		 * running several ticks back to back. */
+		timespec_add_ns(&next, period_ns);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
+			next = now;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+			;
+	}
+	return NULL;
+}
+
+int capture_start(struct capture *cap, struct vnc_server *srv)
+{
+	cap->srv = srv;
+	atomic_store(&cap->stop, false);
+	int r = pthread_create(&cap->thread, NULL, capture_thread, cap);
+	if (r != 0)
+		return -r;
+	cap->running = true;
+	return 0;
+}
+
+void capture_stop(struct capture *cap)
+{
+	if (!cap->running)
+		return;
+	atomic_store(&cap->stop, true);
+	vnc_server_wake(cap->srv);
+	pthread_join(cap->thread, NULL);
+	cap->running = false;
+}

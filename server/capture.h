@@ -1,0 +1,47 @@
+/* The capture thread: planes in, damage out.
+ *
+ * One thread per device. While at least one client is connected it queries the primary
+ * and cursor planes at the configured rate, maps buffers through the dmabuf cache, finds
+ * the changed tiles (damage.h), copies only those into the shadow framebuffer and tells
+ * the server. It follows mode changes (resize), page flips (a new id refined against the
+ * last frame), "no plane" phases and the cursor plane. Without clients it sleeps.
+ *
+ * The capture struct, the plane source, the caches and the damage state belong to this
+ * thread alone; capture_start/stop are called from main.
+ */
+#ifndef VGPU_CAPTURE_H
+#define VGPU_CAPTURE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "plane_source.h"
+#include "vnc_server.h"
+
+struct capture;
+
+/* Statistics, readable from any thread (relaxed atomics). */
+struct capture_stats {
+	atomic_uint_fast64_t ticks;          /* planes queried */
+	atomic_uint_fast64_t frames_changed; /* ticks with damage */
+	atomic_uint_fast64_t tiles_changed;
+	atomic_uint_fast64_t frames_rejected;/* plane failed validation or mapping */
+	atomic_uint_fast64_t mode_changes;
+};
+
+int capture_create(struct plane_source *src, unsigned fps, struct capture **out);
+void capture_destroy(struct capture *cap);
+
+/* The size of the first mode (query the primary plane once), or 0x0 if there is none yet. */
+void capture_initial_size(struct capture *cap, uint32_t *width, uint32_t *height);
+
+/* Read one frame now, on the calling thread (start-up, tests). */
+void capture_tick(struct capture *cap, struct vnc_server *srv);
+
+int capture_start(struct capture *cap, struct vnc_server *srv);
+void capture_stop(struct capture *cap);
+
+const struct capture_stats *capture_stats(const struct capture *cap);
+
+#endif

@@ -1,0 +1,134 @@
+/* The protocol extension that carries per-client encoding state, and the dispatch. */
+#include "client_encoding.h"
+
+#include <rfb/rfbregion.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "open_h264.h"
+
+/* Hooks of the path of our own that is not built in yet: its send returns false and the
+ * library serves the client. */
+__attribute__((weak)) bool tight_jpeg_applies(rfbClientPtr cl);
+__attribute__((weak)) bool tight_jpeg_send_update(rfbClientPtr cl, struct client_encoding *ce);
+__attribute__((weak)) void tight_jpeg_client_free(struct tight_jpeg_client *st);
+
+static int pseudo_encodings[] = {RFB_ENCODING_OPEN_H264, 0};
+
+static rfbBool ext_new_client(rfbClientPtr cl, void **data)
+{
+	(void)cl;
+	*data = calloc(1, sizeof(struct client_encoding));
+	return *data != NULL;
+}
+
+static rfbBool ext_enable_pseudo_encoding(rfbClientPtr cl, void **data, int encoding)
+{
+	(void)cl;
+	struct client_encoding *ce = *data;
+	if (encoding != RFB_ENCODING_OPEN_H264 || !ce)
+		return FALSE;
+	ce->lists_h264 = true;
+	return TRUE;
+}
+
+static void free_state(struct client_encoding *ce)
+{
+	if (!ce)
+		return;
+	if (ce->h264)
+		open_h264_client_free(ce->h264);
+	if (ce->tjpeg && tight_jpeg_client_free)
+		tight_jpeg_client_free(ce->tjpeg);
+	free(ce);
+}
+
+/* No close(): libvncserver 0.9.14 calls it from rfbCloseClient, on whichever thread
+ * notices the end (perhaps several times), while the client's output thread may still be
+ * sending with this state; and it never frees the per-client record. The server's
+ * clientGoneHook calls client_encoding_client_gone() instead, after both client threads
+ * have ended. */
+static rfbProtocolExtension extension = {
+	.newClient = ext_new_client,
+	.pseudoEncodings = pseudo_encodings,
+	.enablePseudoEncoding = ext_enable_pseudo_encoding,
+};
+
+void client_encoding_client_gone(rfbClientPtr cl)
+{
+	rfbExtensionData **link = &cl->extensions;
+	while (*link) {
+		rfbExtensionData *e = *link;
+		if (e->extension != &extension) {
+			link = &e->next;
+			continue;
+		}
+		*link = e->next;
+		free_state(e->data);
+		free(e);
+	}
+}
+
+void client_encoding_register(void)
+{
+	static bool registered;
+	if (!registered)
+		rfbRegisterProtocolExtension(&extension);
+	registered = true;
+}
+
+struct client_encoding *client_encoding_get(rfbClientPtr cl)
+{
+	return rfbGetExtensionClientData(cl, &extension);
+}
+
+enum client_path client_encoding_choose(rfbClientPtr cl, const struct client_encoding *ce)
+{
+	if (ce && ce->lists_h264 && open_h264_available())
+		return CLIENT_PATH_H264;
+	if (tight_jpeg_applies && tight_jpeg_applies(cl))
+		return CLIENT_PATH_TIGHT_JPEG;
+	return CLIENT_PATH_LIBRARY;
+}
+
+sraRegionPtr client_encoding_take_update(rfbClientPtr cl)
+{
+	LOCK(cl->updateMutex);
+	sraRegionPtr region = sraRgnCreateRgn(cl->modifiedRegion);
+	if (!sraRgnAnd(region, cl->requestedRegion)) {
+		UNLOCK(cl->updateMutex);
+		sraRgnDestroy(region);
+		return NULL;
+	}
+	sraRgnSubtract(cl->modifiedRegion, region);
+	sraRgnMakeEmpty(cl->requestedRegion);
+	UNLOCK(cl->updateMutex);
+	return region;
+}
+
+void client_encoding_display_hook(rfbClientPtr cl)
+{
+	struct client_encoding *ce = client_encoding_get(cl);
+	if (!ce)
+		return;
+	/* A size change goes first, as the library's own DesktopSize update; our frame at
+	 * the new size follows on the client's next request. */
+	if (cl->useNewFBSize && cl->newFBSizePending)
+		return;
+	enum client_path path = client_encoding_choose(cl, ce);
+	if (path != ce->path) {
+		static const char *const names[] = {"libvncserver", "Tight-JPEG", "Open H.264"};
+		log_debug("client %p: updates now through %s", (void *)cl, names[path]);
+		ce->path = path;
+	}
+	switch (path) {
+	case CLIENT_PATH_H264:
+		open_h264_send_update(cl, ce);
+		break;
+	case CLIENT_PATH_TIGHT_JPEG:
+		tight_jpeg_send_update(cl, ce);
+		break;
+	case CLIENT_PATH_LIBRARY:
+		break;
+	}
+}

@@ -1,0 +1,256 @@
+/* TCP and unix listeners, and one accept thread that polls them all. */
+#include "listeners.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+
+bool listeners_host_is_loopback(const char *host)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct addrinfo *res = NULL;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return false;
+	bool all = res != NULL;
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		if (a->ai_family == AF_INET) {
+			const struct sockaddr_in *s = (const void *)a->ai_addr;
+			all &= (ntohl(s->sin_addr.s_addr) >> 24) == 127;
+		} else if (a->ai_family == AF_INET6) {
+			const struct sockaddr_in6 *s = (const void *)a->ai_addr;
+			all &= IN6_IS_ADDR_LOOPBACK(&s->sin6_addr);
+		} else {
+			all = false;
+		}
+	}
+	freeaddrinfo(res);
+	return all;
+}
+
+static int open_tcp(struct listener *li, char *err, size_t err_len)
+{
+	char port[8], text[300];
+	snprintf(port, sizeof(port), "%d", li->addr.port);
+	config_listen_str(&li->addr, text, sizeof(text));
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct addrinfo *res = NULL;
+	int gai = getaddrinfo(li->addr.host, port, &hints, &res);
+	if (gai != 0) {
+		snprintf(err, err_len, "listen %s: %s", text, gai_strerror(gai));
+		return -EINVAL;
+	}
+	int fd = -1, e = 0;
+	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (a->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, a->ai_addr, a->ai_addrlen) < 0 || listen(fd, 32) < 0) {
+			e = errno;
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, err_len, "listen %s: %s", text, strerror(e ? e : EADDRNOTAVAIL));
+		return -(e ? e : EADDRNOTAVAIL);
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		li->addr.port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							       : ((struct sockaddr_in *)&ss)->sin_port);
+	li->fd = fd;
+	return 0;
+}
+
+/* A stale socket file from a crashed run is replaced; a live one (someone accepts on it)
+ * or any other kind of file is left alone and reported. */
+static int clear_stale_unix(const char *path, char *err, size_t err_len)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, err_len, "listen unix:%s: exists and is not a socket", path);
+		return -EEXIST;
+	}
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (probe >= 0)
+		close(probe);
+	if (live) {
+		snprintf(err, err_len, "listen unix:%s: another server is listening there", path);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	return 0;
+}
+
+static int open_unix(struct listener *li, char *err, size_t err_len)
+{
+	const char *path = li->addr.path;
+	int r = clear_stale_unix(path, err, err_len);
+	if (r < 0) {
+		if (r != -EEXIST && r != -EADDRINUSE)
+			snprintf(err, err_len, "listen unix:%s: %s", path, strerror(-r));
+		return r;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 32) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, err_len, "listen unix:%s: %s", path, strerror(e));
+		return -e;
+	}
+	li->fd = fd;
+	li->unlink_on_close = true;
+	return 0;
+}
+
+static void close_all(struct listeners *l)
+{
+	for (unsigned i = 0; i < l->count; i++) {
+		struct listener *li = &l->items[i];
+		if (li->fd >= 0)
+			close(li->fd);
+		if (li->unlink_on_close)
+			unlink(li->addr.path);
+		li->fd = -1;
+	}
+	l->count = 0;
+}
+
+int listeners_open(struct listeners *l, const struct listen_addr *addrs, unsigned n, char *err,
+		   size_t err_len)
+{
+	memset(l, 0, sizeof(*l));
+	l->wake[0] = l->wake[1] = -1;
+	for (unsigned i = 0; i < n && i < CONFIG_MAX_LISTEN; i++) {
+		struct listener *li = &l->items[l->count++];
+		li->fd = -1;
+		li->addr = addrs[i];
+		int r = li->addr.kind == LISTEN_TCP ? open_tcp(li, err, err_len)
+						    : open_unix(li, err, err_len);
+		if (r < 0) {
+			l->count--;
+			close_all(l);
+			return r;
+		}
+		char text[300];
+		log_info("listening on %s", config_listen_str(&li->addr, text, sizeof(text)));
+	}
+	return 0;
+}
+
+static void peer_name(int fd, const struct listener *li, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (li->addr.kind == LISTEN_UNIX || getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		snprintf(buf, len, "unix:%s", li->addr.path);
+		return;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)&ss;
+		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(s->sin6_port));
+	} else {
+		const struct sockaddr_in *s = (const void *)&ss;
+		inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(s->sin_port));
+	}
+}
+
+static void *accept_thread(void *arg)
+{
+	struct listeners *l = arg;
+	struct pollfd pfd[CONFIG_MAX_LISTEN + 1];
+	for (;;) {
+		unsigned n = 0;
+		pfd[n++] = (struct pollfd){.fd = l->wake[0], .events = POLLIN};
+		for (unsigned i = 0; i < l->count; i++)
+			pfd[n++] = (struct pollfd){.fd = l->items[i].fd, .events = POLLIN};
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("accept: poll: %s", strerror(errno));
+			return NULL;
+		}
+		if (pfd[0].revents)
+			return NULL;
+		for (unsigned i = 0; i < l->count; i++) {
+			if (!(pfd[i + 1].revents & POLLIN))
+				continue;
+			int fd = accept4(l->items[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0) {
+				/* EMFILE and friends: say so, back off, keep serving. */
+				static struct log_ratelimit rl;
+				log_ratelimited(&rl, 5000, LOG_WARN, "accept: %s", strerror(errno));
+				if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+				    errno == ENOMEM)
+					usleep(100 * 1000);
+				continue;
+			}
+			if (l->items[i].addr.kind == LISTEN_TCP) {
+				int one = 1;
+				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			}
+			char peer[128];
+			peer_name(fd, &l->items[i], peer, sizeof(peer));
+			l->on_accept(l->opaque, fd, peer);
+		}
+	}
+}
+
+int listeners_start(struct listeners *l, listeners_accept_fn fn, void *opaque)
+{
+	if (pipe2(l->wake, O_CLOEXEC) < 0)
+		return -errno;
+	l->on_accept = fn;
+	l->opaque = opaque;
+	int r = pthread_create(&l->thread, NULL, accept_thread, l);
+	if (r != 0)
+		return -r;
+	l->running = true;
+	return 0;
+}
+
+void listeners_stop(struct listeners *l)
+{
+	if (l->running) {
+		ssize_t w = write(l->wake[1], "x", 1);
+		(void)w;
+		pthread_join(l->thread, NULL);
+		l->running = false;
+	}
+	for (int i = 0; i < 2; i++)
+		if (l->wake[i] >= 0)
+			close(l->wake[i]);
+	l->wake[0] = l->wake[1] = -1;
+	close_all(l);
+}

@@ -1,0 +1,48 @@
+/* Listening sockets (TCP, unix) and the thread that accepts on them.
+ *
+ * The accept thread owns the listening fds. Each accepted socket goes to the callback,
+ * which hands it to libvncserver. Nothing else touches the listeners; listeners_stop()
+ * wakes the thread through a pipe, joins it and closes every fd (and unlinks unix paths
+ * it created).
+ */
+#ifndef VGPU_LISTENERS_H
+#define VGPU_LISTENERS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/* Called on the accept thread with a connected socket it now owns, and a printable peer
+ * ("127.0.0.1:41234", "unix:/run/vgpu.sock"). */
+typedef void (*listeners_accept_fn)(void *opaque, int fd, const char *peer);
+
+struct listener {
+	int fd;
+	struct listen_addr addr; /* as configured; port filled in when it was 0 */
+	bool unlink_on_close;
+};
+
+struct listeners {
+	struct listener items[CONFIG_MAX_LISTEN];
+	unsigned count;
+	int wake[2];
+	pthread_t thread;
+	bool running;
+	listeners_accept_fn on_accept;
+	void *opaque;
+};
+
+/* Bind and listen on every address. On failure nothing stays open; err names the
+ * address and the reason. */
+int listeners_open(struct listeners *l, const struct listen_addr *addrs, unsigned n, char *err,
+		   size_t err_len);
+
+int listeners_start(struct listeners *l, listeners_accept_fn fn, void *opaque);
+void listeners_stop(struct listeners *l);
+
+/* True if every address the host resolves to is loopback (127/8, ::1). */
+bool listeners_host_is_loopback(const char *host);
+
+#endif

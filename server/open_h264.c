@@ -1,0 +1,498 @@
+/* The Open H.264 encoding: start-up choice, per-client state, framing and sending.
+ * See open_h264.h; the shared streams are open_h264_stream.c.
+ */
+#include "open_h264.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <rfb/rfbregion.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame_store.h"
+#include "log.h"
+#include "plane.h"
+#include "vnc_server.h"
+
+/* After taking damage with nothing newer to send, how long to wait for the capture
+ * thread to publish the picture that damage belongs to (see serve()). */
+#define PUBLISH_WAIT_US 2000
+#define PUBLISH_POLL_US 100
+
+/* A client's state. It lives in this module's registry rather than in client_encoding's
+ * extension data, because libvncserver calls an extension's close() from
+ * rfbCloseClient(), which any of the client's threads may call, and may call twice (the
+ * input thread on EOF, the output thread on a failed write) while the other thread is
+ * still using the state. Here every user holds a reference taken under the registry lock,
+ * close() only drops the registry's own, and the last reference frees. */
+struct open_h264_client {
+	struct open_h264_client *next; /* registry list */
+	rfbClientPtr cl;               /* the key; never dereferenced after close */
+	unsigned refs;                 /* registry lock */
+	bool closed;                   /* registry lock */
+	ClientFramebufferUpdateRequestHookPtr prev_hook; /* set before the client's threads */
+	atomic_uint nonincremental;    /* non-incremental requests seen (input thread) */
+
+	/* Output thread only (under the client's sendMutex). */
+	unsigned nonincremental_seen;
+	struct h264_stream *stream;
+	struct h264_stream_key key;
+	struct h264_stream_pos pos;
+	struct h264_au **batch; /* OPEN_H264_MAX_FRAMES slots */
+	bool reset_all;         /* the screen size changed: the next context start says so */
+	bool failed;            /* the encoder failed: libvncserver serves this client */
+};
+
+static struct {
+	bool ready;                 /* written by init/shutdown, before/after every client */
+	enum h264_backend backend;  /* resolved: VPL or X264 */
+	struct h264_hub *hub;
+	pthread_mutex_t lock;       /* the registry */
+	struct open_h264_client *clients;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static struct h264_hub_stats no_stats;
+
+/* ---- framing ----------------------------------------------------------------------- */
+
+static uint8_t *put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return p + 4;
+}
+
+size_t open_h264_header(uint8_t out[OPEN_H264_HEADER_SIZE], uint16_t width, uint16_t height,
+			uint32_t len, uint32_t flags)
+{
+	uint8_t *p = out;
+	*p++ = rfbFramebufferUpdate;
+	*p++ = 0;                   /* padding */
+	p = put16(p, 1);            /* one rectangle */
+	p = put16(p, 0);            /* x */
+	p = put16(p, 0);            /* y */
+	p = put16(p, width);
+	p = put16(p, height);
+	p = put32(p, (uint32_t)RFB_ENCODING_OPEN_H264);
+	p = put32(p, len);
+	p = put32(p, flags);
+	return (size_t)(p - out);
+}
+
+unsigned open_h264_quality(int tight_quality, int turbo_quality)
+{
+	if (tight_quality >= 0 && tight_quality <= 9)
+		return (unsigned)tight_quality;
+	/* The fine-grained JPEG quality, 1..100, in tenths: 91..100 is 9. */
+	if (turbo_quality >= 1 && turbo_quality <= 100)
+		return (unsigned)(turbo_quality - 1) / 10;
+	return 6;
+}
+
+/* ---- the registry and the request hook ---------------------------------------------- */
+
+static struct open_h264_client *find_locked(rfbClientPtr cl)
+{
+	struct open_h264_client *c = g.clients;
+	while (c && c->cl != cl)
+		c = c->next;
+	return c;
+}
+
+static void client_destroy(struct open_h264_client *c)
+{
+	if (c->stream)
+		h264_hub_release(g.hub, c->stream);
+	free(c->batch);
+	free(c);
+}
+
+/* A reference to cl's live state, or NULL. */
+static struct open_h264_client *client_get(rfbClientPtr cl)
+{
+	pthread_mutex_lock(&g.lock);
+	struct open_h264_client *c = find_locked(cl);
+	if (c && !c->closed)
+		c->refs++;
+	else
+		c = NULL;
+	pthread_mutex_unlock(&g.lock);
+	return c;
+}
+
+static void client_put(struct open_h264_client *c)
+{
+	pthread_mutex_lock(&g.lock);
+	bool last = --c->refs == 0;
+	if (last) {
+		struct open_h264_client **p = &g.clients;
+		while (*p != c)
+			p = &(*p)->next;
+		*p = c->next;
+	}
+	pthread_mutex_unlock(&g.lock);
+	if (last)
+		client_destroy(c);
+}
+
+/* Input thread: every FramebufferUpdateRequest, already clipped by libvncserver. A
+ * non-incremental one means the client wants the whole screen afresh: for us, a new
+ * context. noVNC sends one at connect and then only incremental requests. */
+static void on_update_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
+{
+	ClientFramebufferUpdateRequestHookPtr prev = NULL;
+	pthread_mutex_lock(&g.lock);
+	struct open_h264_client *c = find_locked(cl);
+	if (c && !c->closed) {
+		prev = c->prev_hook;
+		if (!msg->incremental)
+			atomic_fetch_add(&c->nonincremental, 1);
+	}
+	pthread_mutex_unlock(&g.lock);
+	if (prev)
+		prev(cl, msg);
+}
+
+/* Before the client's threads start (rfbNewClient, on the handshake thread). */
+static rfbBool ext_new_client(rfbClientPtr cl, void **data)
+{
+	struct open_h264_client *c = calloc(1, sizeof(*c));
+	*data = NULL;
+	if (!c)
+		return FALSE;
+	c->cl = cl;
+	c->refs = 1;
+	c->prev_hook = cl->clientFramebufferUpdateRequestHook;
+	cl->clientFramebufferUpdateRequestHook = on_update_request;
+	pthread_mutex_lock(&g.lock);
+	c->next = g.clients;
+	g.clients = c;
+	pthread_mutex_unlock(&g.lock);
+	return TRUE;
+}
+
+/* Any thread, once or twice (see struct open_h264_client). */
+static void ext_close(rfbClientPtr cl, void *data)
+{
+	(void)data;
+	pthread_mutex_lock(&g.lock);
+	struct open_h264_client *c = find_locked(cl);
+	bool drop = c && !c->closed;
+	if (drop)
+		c->closed = true;
+	pthread_mutex_unlock(&g.lock);
+	if (drop)
+		client_put(c);
+}
+
+static rfbProtocolExtension request_extension = {
+	.newClient = ext_new_client,
+	.close = ext_close,
+};
+
+/* ---- the picture to encode ------------------------------------------------------------ */
+
+struct frame_source {
+	rfbClientPtr cl;
+	struct frame_store *store;
+	int fd; /* the snapshot's dup, -1 if none */
+};
+
+/* Stream lock held; the client's sendMutex keeps the framebuffer from being replaced. */
+static int source_get(void *opaque, struct h264_frame *f, uint64_t *gen)
+{
+	struct frame_source *src = opaque;
+	rfbScreenInfoPtr s = src->cl->screen;
+	f->pixels = (const uint8_t *)s->frameBuffer;
+	f->stride = (size_t)s->paddedWidthInBytes;
+	f->fourcc = PLANE_FORMAT_XRGB8888;
+	f->pixels_fourcc = 0;
+	f->dmabuf_fd = -1;
+	src->fd = -1;
+	if (g.backend != H264_BACKEND_VPL) {
+		*gen = frame_store_generation(src->store);
+		return 0;
+	}
+	/* VPL imports the plane's dma-buf; the shadow framebuffer rides along (XRGB8888) for
+	 * a back end that wants pixels after all. A plane of another size is a mode change
+	 * in progress: pixels only, until the store catches up. */
+	struct frame_snapshot snap;
+	int r = frame_store_snapshot(src->store, &snap);
+	*gen = snap.generation;
+	if (r == 0 && snap.fd >= 0 && snap.plane.width == (uint32_t)s->width &&
+	    snap.plane.height == (uint32_t)s->height) {
+		f->fourcc = snap.plane.fourcc;
+		f->pixels_fourcc = PLANE_FORMAT_XRGB8888;
+		f->dmabuf_fd = snap.fd;
+		f->dmabuf_id = snap.plane.dmabuf_id;
+		f->modifier = snap.plane.modifier;
+		f->dmabuf_stride = snap.plane.stride;
+		f->dmabuf_size = snap.plane.size;
+		src->fd = snap.fd;
+	} else if (snap.fd >= 0) {
+		close(snap.fd);
+	}
+	return 0;
+}
+
+static void source_put(void *opaque, struct h264_frame *f)
+{
+	struct frame_source *src = opaque;
+	(void)f;
+	if (src->fd >= 0)
+		close(src->fd);
+	src->fd = -1;
+}
+
+/* ---- sending ------------------------------------------------------------------------- */
+
+/* The caller holds cl->sendMutex (libvncserver's clientOutput does, around the
+ * displayHook), so the message goes out whole even in several writes. */
+static bool write_all(rfbClientPtr cl, const void *buf, size_t len)
+{
+	if (rfbWriteExact(cl, buf, (int)len) > 0)
+		return true;
+	rfbLogPerror("open_h264: write");
+	rfbCloseClient(cl);
+	return false;
+}
+
+static bool send_batch(rfbClientPtr cl, const struct h264_batch *b, uint32_t flags)
+{
+	uint8_t hdr[OPEN_H264_HEADER_SIZE];
+	uint16_t w = (uint16_t)cl->screen->width, h = (uint16_t)cl->screen->height;
+	open_h264_header(hdr, w, h, (uint32_t)b->bytes, flags);
+	if (!write_all(cl, hdr, sizeof(hdr)))
+		return false;
+	for (size_t i = 0; i < b->n; i++)
+		if (!write_all(cl, b->aus[i]->data, b->aus[i]->len))
+			return false;
+	rfbStatRecordEncodingSent(cl, RFB_ENCODING_OPEN_H264, (int)(sizeof(hdr) + b->bytes),
+				  w * h * 4);
+	return true;
+}
+
+/* Answer a request with a FramebufferUpdate of no rectangles. */
+static void send_empty(rfbClientPtr cl)
+{
+	static const uint8_t empty[4] = {rfbFramebufferUpdate, 0, 0, 0};
+	write_all(cl, empty, sizeof(empty));
+}
+
+/* Give the request back to libvncserver, which then sends this update itself: the
+ * region it is about to send is the damage it copied before calling the displayHook. */
+static void give_back(rfbClientPtr cl, sraRegionPtr region)
+{
+	LOCK(cl->updateMutex);
+	sraRgnOr(cl->modifiedRegion, region);
+	sraRgnOr(cl->requestedRegion, region);
+	UNLOCK(cl->updateMutex);
+}
+
+static void remark(rfbClientPtr cl, sraRegionPtr region)
+{
+	LOCK(cl->updateMutex);
+	sraRgnOr(cl->modifiedRegion, region);
+	UNLOCK(cl->updateMutex);
+}
+
+/* Join the stream for the client's current settings; false when out of memory. */
+static bool follow_settings(rfbClientPtr cl, struct open_h264_client *c)
+{
+	struct h264_stream_key key = {
+		.width = (uint32_t)cl->screen->width,
+		.height = (uint32_t)cl->screen->height,
+		.quality = open_h264_quality(cl->tightQualityLevel, cl->turboQualityLevel),
+	};
+	if (c->stream && !memcmp(&key, &c->key, sizeof(key)))
+		return true;
+	if (c->stream) {
+		if (key.width != c->key.width || key.height != c->key.height)
+			c->reset_all = true;
+		h264_hub_release(g.hub, c->stream);
+	}
+	memset(&c->pos, 0, sizeof(c->pos));
+	c->key = key;
+	c->stream = h264_hub_acquire(g.hub, &key);
+	return c->stream != NULL;
+}
+
+static bool serve(rfbClientPtr cl, struct open_h264_client *c)
+{
+	/* libvncserver draws the cursor into the framebuffer of a client that takes no cursor
+	 * shapes; our video never has it, so such a client stays with the library. */
+	if (!cl->enableCursorShapeUpdates || c->failed) {
+		c->pos.joined = false;
+		return false;
+	}
+	if (!c->batch) {
+		c->batch = calloc(OPEN_H264_MAX_FRAMES, sizeof(*c->batch));
+		if (!c->batch)
+			return false;
+	}
+	if (!follow_settings(cl, c))
+		return false;
+	unsigned nonincremental = atomic_load(&c->nonincremental);
+	sraRegionPtr region = client_encoding_take_update(cl);
+	if (!region)
+		return true; /* nothing asked for has changed: pseudo-rectangles only */
+
+	struct frame_store *store = vnc_server_frame_store(cl->screen->screenData);
+	struct h264_need need = {
+		.gen = frame_store_generation(store),
+		.damage = true,
+		.reset = nonincremental != c->nonincremental_seen,
+	};
+	c->nonincremental_seen = nonincremental;
+	struct frame_source fsrc = {.cl = cl, .store = store, .fd = -1};
+	struct h264_source src = {.get = source_get, .put = source_put, .opaque = &fsrc};
+	struct h264_batch b = {.aus = c->batch, .cap = OPEN_H264_MAX_FRAMES};
+	char why[256];
+	int r = h264_stream_update(g.hub, c->stream, &c->pos, &need, &src, &b, why, sizeof(why));
+	/* Damage with nothing newer to send: the damage may belong to a picture the capture
+	 * thread has marked but not yet published (frame_store_publish() runs after the
+	 * damage is marked). Wait for it briefly rather than lose it. */
+	for (int waited = 0; r == 0 && b.n == 0 && waited < PUBLISH_WAIT_US;
+	     waited += PUBLISH_POLL_US) {
+		usleep(PUBLISH_POLL_US);
+		uint64_t gen = frame_store_generation(store);
+		if (gen > need.gen) {
+			need.gen = gen;
+			r = h264_stream_update(g.hub, c->stream, &c->pos, &need, &src, &b, why,
+					       sizeof(why));
+		}
+	}
+	if (r < 0) {
+		log_warn("h264: client %p: %s; serving it with libvncserver's encodings from now on",
+			 (void *)cl, why);
+		c->failed = true;
+		give_back(cl, region);
+		sraRgnDestroy(region);
+		return false;
+	}
+	if (b.n == 0) {
+		/* The request is taken: answer it, or the client would wait for ever. */
+		send_empty(cl);
+	} else {
+		uint32_t flags = 0;
+		if (b.reset) {
+			flags |= OPEN_H264_RESET_CONTEXT;
+			if (c->reset_all)
+				flags |= OPEN_H264_RESET_ALL_CONTEXTS;
+			c->reset_all = false;
+		}
+		send_batch(cl, &b, flags);
+	}
+	h264_batch_release(&b);
+	/* A newer picture than what we sent exists already: its damage may be what we just
+	 * took, so keep it for the client's next request. */
+	if (frame_store_generation(store) > b.newest_gen)
+		remark(cl, region);
+	sraRgnDestroy(region);
+	return true;
+}
+
+bool open_h264_send_update(rfbClientPtr cl, struct client_encoding *ce)
+{
+	(void)ce; /* our state is in the registry: see struct open_h264_client */
+	if (!g.ready)
+		return false;
+	struct open_h264_client *c = client_get(cl);
+	if (!c)
+		return false;
+	bool handled = serve(cl, c);
+	client_put(c);
+	return handled;
+}
+
+void open_h264_client_free(struct open_h264_client *st)
+{
+	/* Never handed out through client_encoding (ce->h264 stays NULL): the registry frees
+	 * each client's state when its last user lets go. */
+	(void)st;
+}
+
+/* ---- start and stop ------------------------------------------------------------------- */
+
+bool open_h264_available(void)
+{
+	return g.ready;
+}
+
+const struct h264_hub_stats *open_h264_stats(void)
+{
+	return g.hub ? h264_hub_stats(g.hub) : &no_stats;
+}
+
+int open_h264_init(const struct config *cfg, char *err, size_t err_len)
+{
+	static bool registered;
+	if (g.ready)
+		return 0;
+	/* A trial encoder decides once: VPL needs its runtime and a VA display, which either
+	 * are here or not for the life of the process. */
+	struct h264_encoder_config ec = {
+		.width = 640, .height = 480, .fps = cfg->fps, .quality = 6,
+		.threads = cfg->x264_threads,
+	};
+	struct h264_encoder *enc = NULL;
+	char why[512];
+	int r = h264_encoder_create(cfg->encoder, &ec, &enc, why, sizeof(why));
+	if (r < 0) {
+		if (cfg->encoder != H264_BACKEND_AUTO) {
+			snprintf(err, err_len, "H.264 (--encoder %s): %s",
+				 h264_backend_name(cfg->encoder), why);
+			return r;
+		}
+		log_warn("H.264: %s; clients that ask for H.264 get other encodings", why);
+		return 0;
+	}
+	g.backend = enc->impl == &h264_x264_impl ? H264_BACKEND_X264 : H264_BACKEND_VPL;
+	h264_encoder_destroy(enc);
+	log_info("H.264: %s", why);
+	if (g.backend == H264_BACKEND_X264 && cfg->x264_threads > 1)
+		log_warn("H.264: --x264-threads %u makes %u slices per picture, which noVNC cannot "
+			 "decode", cfg->x264_threads, cfg->x264_threads);
+
+	struct h264_hub_config hc = {
+		.backend = g.backend,
+		.fps = cfg->fps,
+		.threads = cfg->x264_threads,
+		.limits = {
+			.max_frames = OPEN_H264_MAX_FRAMES,
+			.max_bytes = OPEN_H264_MAX_BYTES,
+			.replay_max_bytes = OPEN_H264_REPLAY_MAX_BYTES,
+			.idr_interval_ms = (uint64_t)cfg->idr_interval * 1000u,
+		},
+	};
+	r = h264_hub_create(&hc, &g.hub);
+	if (r < 0) {
+		snprintf(err, err_len, "H.264: %s", strerror(-r));
+		return r;
+	}
+	if (!registered)
+		rfbRegisterProtocolExtension(&request_extension);
+	registered = true;
+	g.ready = true;
+	return 0;
+}
+
+void open_h264_shutdown(void)
+{
+	g.ready = false;
+	h264_hub_destroy(g.hub);
+	g.hub = NULL;
+}

@@ -1,0 +1,76 @@
+/* The Open H.264 encoding (RFB encoding 50) for clients that list it.
+ *
+ * Such a client sees the whole screen as one H.264 context: every update is one rectangle
+ * (0, 0, screen width, screen height) of encoding 50 carrying u32 length, u32 flags and
+ * that many bytes of Annex B access units. A new context (ResetContext, an IDR with SPS
+ * and PPS first) starts when the client connects, asks non-incrementally, changes size
+ * (then also ResetAllContexts, as the old size's context is dead) or fell behind.
+ * Pictures come from shared streams (open_h264_stream.h): clients with the same screen
+ * size and quality share one encoder. The cursor is never in the video: these clients get
+ * it as a RichCursor from libvncserver, and a client that lists 50 but no cursor encoding
+ * is left to libvncserver, which would otherwise have to draw the cursor into the picture.
+ *
+ * Threads: open_h264_init() and open_h264_shutdown() run on the main thread, before the
+ * first client and after the last. open_h264_send_update() runs on a client's output
+ * thread inside the screen's displayHook, holding the client's sendMutex, which is what
+ * keeps our FramebufferUpdate whole on the wire. The request hook runs on the client's
+ * input thread and only counts non-incremental requests.
+ */
+#ifndef VGPU_OPEN_H264_H
+#define VGPU_OPEN_H264_H
+
+#include <rfb/rfb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client_encoding.h"
+#include "config.h"
+#include "open_h264_stream.h"
+
+/* ResetContext and ResetAllContexts (rfbproto: bits 0 and 1 of flags). */
+#define OPEN_H264_RESET_CONTEXT 1u
+#define OPEN_H264_RESET_ALL_CONTEXTS 2u
+
+/* FramebufferUpdate header (4 bytes), the rectangle header (12) and the encoding's
+ * length and flags (8). */
+#define OPEN_H264_HEADER_SIZE 24u
+
+/* How much a stream keeps since its last IDR, and how much a new context may replay. */
+#define OPEN_H264_MAX_FRAMES 120u
+#define OPEN_H264_MAX_BYTES (8u << 20)
+#define OPEN_H264_REPLAY_MAX_BYTES (1u << 20)
+
+/* Choose the H.264 back end once (--encoder; auto = VPL if it works here, else x264),
+ * log which and why, and register the request hook. 0; or -ENODEV when --encoder vpl was
+ * asked for and VPL cannot run here, or another negative errno when no back end works:
+ * err says why, and the server should not start. */
+int open_h264_init(const struct config *cfg, char *err, size_t err_len);
+
+/* After the last client: free what open_h264_init() made. */
+void open_h264_shutdown(void);
+
+/* True once open_h264_init() succeeded. */
+bool open_h264_available(void);
+
+/* displayHook, for a client that listed encoding 50: send it what changed as H.264.
+ * False when libvncserver should serve this client instead (no cursor encoding, the
+ * encoder failed); the request is then left for the library. */
+bool open_h264_send_update(rfbClientPtr cl, struct client_encoding *ce);
+
+/* The client is gone (its output thread has ended). */
+void open_h264_client_free(struct open_h264_client *st);
+
+/* The counters of the shared streams (all zero before init). */
+const struct h264_hub_stats *open_h264_stats(void);
+
+/* Write the message header: a FramebufferUpdate with one rectangle (0, 0, w, h) of
+ * encoding 50, data length len and flags. Returns OPEN_H264_HEADER_SIZE. */
+size_t open_h264_header(uint8_t out[OPEN_H264_HEADER_SIZE], uint16_t width, uint16_t height,
+			uint32_t len, uint32_t flags);
+
+/* The quality level for a client's tight quality (-1 or 0..9) and fine JPEG quality (-1
+ * or 1..100) pseudo-encodings: the first given, else 6. */
+unsigned open_h264_quality(int tight_quality, int turbo_quality);
+
+#endif

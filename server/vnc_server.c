@@ -1,0 +1,455 @@
+/* The libvncserver screen: creation, client hooks, input, resize and damage. */
+#include "vnc_server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "client_encoding.h"
+#include "log.h"
+#include "vnc_server_private.h"
+
+/* ---- libvncserver's log, routed into ours ---------------------------------------- */
+
+static void lib_log(const char *fmt, ...)
+{
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_debug("libvncserver: %s", buf);
+}
+
+static void lib_err(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_warn("libvncserver: %s", buf);
+}
+
+/* ---- clients ----------------------------------------------------------------------- */
+
+/* The peer of the socket being handed to libvncserver on this thread: newClientHook
+ * runs inside rfbNewClient, on the same thread, and has no other way to learn it. */
+static _Thread_local const char *handshake_peer;
+
+struct client_info {
+	unsigned id;
+	char peer[128];
+	uint64_t connected_ms;
+};
+
+static void on_client_gone(rfbClientPtr cl)
+{
+	struct vnc_server *srv = cl->screen->screenData;
+	struct client_info *ci = cl->clientData;
+	/* libvncserver 0.9.14 never frees a WebSocket client's context (one calloc'ed
+	 * block); nothing reads it after this hook, the socket is already closed. */
+	free(cl->wsctx);
+	cl->wsctx = NULL;
+	client_encoding_client_gone(cl);
+	if (!ci)
+		return; /* refused in on_new_client: never counted */
+	log_info("client %u (%s) disconnected after %.1f s", ci->id, ci->peer,
+		 (double)(log_now_ms() - ci->connected_ms) / 1000.0);
+	free(ci);
+	cl->clientData = NULL;
+	pthread_mutex_lock(&srv->lock);
+	if (srv->n_clients > 0)
+		srv->n_clients--;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
+{
+	struct vnc_server *srv = cl->screen->screenData;
+	cl->clientGoneHook = on_client_gone; /* also for refused clients: see there */
+	struct client_info *ci = calloc(1, sizeof(*ci));
+	if (!ci) {
+		log_error("client %s refused: out of memory", handshake_peer ? handshake_peer : "?");
+		return RFB_CLIENT_REFUSE;
+	}
+	ci->id = atomic_fetch_add(&srv->next_client_id, 1) + 1;
+	ci->connected_ms = log_now_ms();
+	snprintf(ci->peer, sizeof(ci->peer), "%s", handshake_peer ? handshake_peer : "?");
+
+	pthread_mutex_lock(&srv->lock);
+	bool full = srv->n_clients >= srv->cfg->max_clients;
+	if (!full) {
+		srv->n_clients++;
+		pthread_cond_broadcast(&srv->cond);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (full) {
+		log_warn("client %s refused: %u clients connected (--max-clients)", ci->peer,
+			 srv->cfg->max_clients);
+		free(ci);
+		return RFB_CLIENT_REFUSE;
+	}
+	cl->clientData = ci;
+	log_info("client %u (%s) connected%s", ci->id, ci->peer,
+		 cl->wsctx ? " over WebSocket" : "");
+	return RFB_CLIENT_ACCEPT;
+}
+
+struct handshake {
+	struct vnc_server *srv;
+	int fd;
+	char peer[128];
+};
+
+/* rfbNewClient reads the first bytes (WebSocket upgrade or not) with timeouts, so it runs
+ * on a short-lived thread of its own: a slow or silent peer cannot hold up accepts. */
+static void *handshake_thread(void *arg)
+{
+	struct handshake *h = arg;
+	struct vnc_server *srv = h->srv;
+	handshake_peer = h->peer;
+	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
+	if (cl && !cl->onHold)
+		rfbStartOnHoldClient(cl);
+	/* rfbNewClient closes the socket itself when the client is refused or the
+	 * WebSocket handshake fails. */
+	handshake_peer = NULL;
+	free(h);
+	atomic_fetch_sub(&srv->handshakes, 1);
+	return NULL;
+}
+
+/* Accept thread: a connected socket for libvncserver. */
+static void on_accept(void *opaque, int fd, const char *peer)
+{
+	struct vnc_server *srv = opaque;
+	if (atomic_load(&srv->handshakes) >= srv->cfg->max_clients) {
+		static struct log_ratelimit rl;
+		log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: too many handshakes", peer);
+		close(fd);
+		return;
+	}
+	struct handshake *h = malloc(sizeof(*h));
+	pthread_attr_t attr;
+	pthread_t t;
+	if (!h) {
+		close(fd);
+		return;
+	}
+	h->srv = srv;
+	h->fd = fd;
+	snprintf(h->peer, sizeof(h->peer), "%s", peer);
+	atomic_fetch_add(&srv->handshakes, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, handshake_thread, h) != 0) {
+		atomic_fetch_sub(&srv->handshakes, 1);
+		log_warn("client %s refused: cannot start a thread", peer);
+		close(fd);
+		free(h);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* ---- input ------------------------------------------------------------------------- */
+
+static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+{
+	struct vnc_server *srv = cl->screen->screenData;
+	if (srv->input && srv->input->ops->key)
+		srv->input->ops->key(srv->input, (uint32_t)keysym, down != 0);
+}
+
+static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
+{
+	struct vnc_server *srv = cl->screen->screenData;
+	/* libvncserver does not clip pointer coordinates to the screen. */
+	if (x < 0 || y < 0 || x >= cl->screen->width || y >= cl->screen->height) {
+		x = x < 0 ? 0 : (x >= cl->screen->width ? cl->screen->width - 1 : x);
+		y = y < 0 ? 0 : (y >= cl->screen->height ? cl->screen->height - 1 : y);
+	}
+	if (srv->input && srv->input->ops->pointer)
+		srv->input->ops->pointer(srv->input, x, y, (uint32_t)buttons & 0xff);
+}
+
+/* A client's SetDesktopSize: the source asks the guest (EDID); the mode change that
+ * follows reaches every client as ExtendedDesktopSize through the capture thread. */
+static int on_set_desktop_size(int width, int height, int n_screens,
+			       struct rfbExtDesktopScreen *screens, rfbClientPtr cl)
+{
+	(void)screens;
+	struct vnc_server *srv = cl->screen->screenData;
+	struct client_info *ci = cl->clientData;
+	if (!srv->input || !srv->input->ops->request_size)
+		return rfbExtDesktopSize_ResizeProhibited;
+	if (n_screens != 1 || width <= 0 || height <= 0)
+		return rfbExtDesktopSize_InvalidScreenLayout;
+	int r = srv->input->ops->request_size(srv->input, (uint32_t)width, (uint32_t)height);
+	log_info("client %u asked for a %dx%d display: %s", ci ? ci->id : 0, width, height,
+		 r == 0 ? "asked the guest" : strerror(-r));
+	if (r == -EINVAL)
+		return rfbExtDesktopSize_InvalidScreenLayout;
+	return r == 0 ? rfbExtDesktopSize_Success : rfbExtDesktopSize_ResizeProhibited;
+}
+
+/* ---- life cycle -------------------------------------------------------------------- */
+
+/* XRGB8888 (bytes B,G,R,X), the layout of the planes we read most. */
+static void set_server_format(rfbScreenInfoPtr s)
+{
+	s->serverFormat.redShift = 16;
+	s->serverFormat.greenShift = 8;
+	s->serverFormat.blueShift = 0;
+	s->serverFormat.depth = 24;
+	s->depth = 24;
+}
+
+int vnc_server_create(const struct config *cfg, struct plane_source *input, uint32_t width,
+		      uint32_t height, struct vnc_server **out, char *err, size_t err_len)
+{
+	*out = NULL;
+	struct vnc_server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	srv->cfg = cfg;
+	srv->input = input;
+	srv->listeners.count = 0;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->cond, NULL);
+	frame_store_init(&srv->frames);
+
+	if (cfg->password_file[0]) {
+		int r = auth_read_password_file(cfg->password_file, &srv->password, err, err_len);
+		if (r < 0) {
+			vnc_server_destroy(srv);
+			return r;
+		}
+		srv->password_list[0] = srv->password;
+	}
+
+	rfbLog = lib_log;
+	rfbErr = lib_err;
+	int argc = 1;
+	char *argv[] = {(char *)"vgpu-vnc", NULL};
+	srv->fb = calloc((size_t)width * height, 4);
+	srv->screen = srv->fb ? rfbGetScreen(&argc, argv, (int)width, (int)height, 8, 3, 4) : NULL;
+	if (!srv->screen) {
+		snprintf(err, err_len, "cannot create a %ux%u screen: out of memory", width, height);
+		vnc_server_destroy(srv);
+		return -ENOMEM;
+	}
+	srv->width = width;
+	srv->height = height;
+	rfbScreenInfoPtr s = srv->screen;
+	set_server_format(s);
+	s->frameBuffer = (char *)srv->fb;
+	s->screenData = srv;
+	s->desktopName = cfg->desktop_name;
+	s->alwaysShared = TRUE;
+	/* We listen ourselves (several addresses, unix sockets) and hand sockets in. */
+	s->autoPort = FALSE;
+	s->port = 0;
+	s->ipv6port = 0;
+	s->httpPort = 0;
+	/* Damage arrives once a tick, whole; waiting for more only adds latency. */
+	s->deferUpdateTime = 0;
+	s->newClientHook = on_new_client;
+	s->kbdAddEvent = on_key;
+	s->ptrAddEvent = on_pointer;
+	s->setDesktopSizeHook = on_set_desktop_size;
+	s->displayHook = client_encoding_display_hook;
+	client_encoding_register();
+	if (srv->password) {
+		s->authPasswdData = srv->password_list;
+		s->passwordCheck = rfbCheckPasswordByList;
+	}
+	/* Until the guest shows a cursor plane: no cursor (not libvncserver's default arrow). */
+	s->cursor = NULL;
+	vnc_server_set_cursor(srv, NULL, 0, 0, 0, 0, 0);
+	rfbInitServer(s);
+	*out = srv;
+	return 0;
+}
+
+int vnc_server_start(struct vnc_server *srv, char *err, size_t err_len)
+{
+	int r = listeners_open(&srv->listeners, srv->cfg->listen, srv->cfg->n_listen, err, err_len);
+	if (r < 0)
+		return r;
+	/* Background mode: a thread pair per client. The library's own listener thread has
+	 * no socket to watch; it only exists because its shutdown path expects it. */
+	rfbRunEventLoop(srv->screen, -1, TRUE);
+	srv->started = true;
+	r = listeners_start(&srv->listeners, on_accept, srv);
+	if (r < 0) {
+		snprintf(err, err_len, "cannot start the accept thread: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void vnc_server_stop(struct vnc_server *srv)
+{
+	listeners_stop(&srv->listeners);
+	/* Handshake threads finish within libvncserver's read timeouts; wait for them so
+	 * none adds a client to a screen that is going away. */
+	for (int i = 0; i < 500 && atomic_load(&srv->handshakes) > 0; i++)
+		usleep(10 * 1000);
+	if (srv->started) {
+		rfbShutdownServer(srv->screen, TRUE);
+		srv->started = false;
+	}
+}
+
+void vnc_server_destroy(struct vnc_server *srv)
+{
+	if (!srv)
+		return;
+	vnc_server_stop(srv);
+	if (srv->screen) {
+		rfbCursorPtr c = srv->screen->cursor;
+		srv->screen->cursor = NULL;
+		if (c) {
+			c->cleanup = TRUE;
+			rfbFreeCursor(c);
+		}
+		srv->screen->frameBuffer = NULL;
+		rfbScreenCleanup(srv->screen);
+	}
+	cursor_free_all(srv);
+	free(srv->fb);
+	free(srv->password);
+	frame_store_destroy(&srv->frames);
+	pthread_mutex_destroy(&srv->lock);
+	pthread_cond_destroy(&srv->cond);
+	free(srv);
+}
+
+/* ---- capture side ------------------------------------------------------------------ */
+
+bool vnc_server_wait_for_viewers(struct vnc_server *srv, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&srv->lock);
+	while (srv->n_clients == 0 && !srv->woken) {
+		if (pthread_cond_timedwait(&srv->cond, &srv->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	bool viewers = srv->n_clients > 0;
+	srv->woken = false;
+	pthread_mutex_unlock(&srv->lock);
+	return viewers;
+}
+
+void vnc_server_wake(struct vnc_server *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->woken = true;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+uint8_t *vnc_server_framebuffer(struct vnc_server *srv, size_t *stride)
+{
+	*stride = (size_t)srv->width * 4;
+	return srv->fb;
+}
+
+void vnc_server_size(struct vnc_server *srv, uint32_t *width, uint32_t *height)
+{
+	*width = srv->width;
+	*height = srv->height;
+}
+
+/* rfbNewFramebuffer() would also reset the pixel format to libvncserver's default (bytes
+ * R,G,B,X), so this does the same steps but keeps ours. Like it, it waits for each
+ * client's send in progress (sendMutex), so no client reads the old buffer after it is
+ * freed. */
+int vnc_server_resize(struct vnc_server *srv, uint32_t width, uint32_t height)
+{
+	uint8_t *fb = calloc((size_t)width * height, 4);
+	if (!fb)
+		return -ENOMEM;
+	rfbScreenInfoPtr s = srv->screen;
+	rfbClientIteratorPtr it = rfbGetClientIterator(s);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it)))
+		LOCK(cl->sendMutex);
+	rfbReleaseClientIterator(it);
+	LOCK(s->cursorMutex);
+
+	uint8_t *old = srv->fb;
+	s->width = (int)width;
+	s->height = (int)height;
+	s->paddedWidthInBytes = (int)width * 4;
+	s->frameBuffer = (char *)fb;
+	if (s->cursorX >= s->width)
+		s->cursorX = s->width - 1;
+	if (s->cursorY >= s->height)
+		s->cursorY = s->height - 1;
+	srv->fb = fb;
+	srv->width = width;
+	srv->height = height;
+
+	it = rfbGetClientIterator(s);
+	while ((cl = rfbClientIteratorNext(it))) {
+		LOCK(cl->updateMutex);
+		sraRgnDestroy(cl->modifiedRegion);
+		cl->modifiedRegion = sraRgnCreateRect(0, 0, (int)width, (int)height);
+		sraRgnMakeEmpty(cl->copyRegion);
+		cl->copyDX = cl->copyDY = 0;
+		if (cl->useNewFBSize)
+			cl->newFBSizePending = TRUE;
+		TSIGNAL(cl->updateCond);
+		UNLOCK(cl->updateMutex);
+		UNLOCK(cl->sendMutex);
+	}
+	rfbReleaseClientIterator(it);
+	UNLOCK(s->cursorMutex);
+	free(old);
+	return 0;
+}
+
+void vnc_server_mark_modified(struct vnc_server *srv, const uint32_t *rects, size_t n_rects)
+{
+	if (n_rects == 0)
+		return;
+	sraRegionPtr region = sraRgnCreate();
+	for (size_t i = 0; i < n_rects; i++) {
+		const uint32_t *r = rects + 4 * i;
+		sraRegionPtr rect = sraRgnCreateRect((int)r[0], (int)r[1], (int)(r[0] + r[2]),
+						     (int)(r[1] + r[3]));
+		sraRgnOr(region, rect);
+		sraRgnDestroy(rect);
+	}
+	/* One call for the whole tick, so each client's output thread wakes once. */
+	rfbMarkRegionAsModified(srv->screen, region);
+	sraRgnDestroy(region);
+}
+
+struct frame_store *vnc_server_frame_store(struct vnc_server *srv)
+{
+	return &srv->frames;
+}
+
+struct _rfbScreenInfo *vnc_server_screen(struct vnc_server *srv)
+{
+	return srv->screen;
+}

@@ -1,0 +1,70 @@
+/* The RFB front end: a libvncserver screen, its clients, and what we add on top.
+ *
+ * libvncserver runs every client in its own pair of threads (input, output) and encodes
+ * from screen->frameBuffer, the shadow framebuffer (XRGB8888). The capture thread is the
+ * only writer of that framebuffer and of the screen's size and cursor: it calls
+ * vnc_server_resize(), writes changed tiles into vnc_server_framebuffer() and then
+ * vnc_server_mark_modified(). Client threads call our hooks (connect, input, gone).
+ *
+ * Locking: `lock` guards the viewer count and wakes the capture thread; it is held for
+ * O(1) time and never across I/O. libvncserver's own locks guard its client lists.
+ */
+#ifndef VGPU_VNC_SERVER_H
+#define VGPU_VNC_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "plane.h"
+#include "plane_source.h"
+
+struct vnc_server;
+struct _rfbScreenInfo;
+
+/* Create the screen at the given size (the first mode, or a placeholder when the display
+ * is off) with the settings in cfg. input receives client keyboard/pointer events (may be
+ * NULL). Messages go to err. */
+int vnc_server_create(const struct config *cfg, struct plane_source *input, uint32_t width,
+		      uint32_t height, struct vnc_server **out, char *err, size_t err_len);
+
+/* Open the listeners and start serving. 0 or a negative errno, message in err. */
+int vnc_server_start(struct vnc_server *srv, char *err, size_t err_len);
+
+/* Close listeners and clients (each is told by its socket closing), join every thread. */
+void vnc_server_stop(struct vnc_server *srv);
+void vnc_server_destroy(struct vnc_server *srv);
+
+/* Capture thread: block until at least one client is connected, or timeout_ms passes.
+ * Returns true if there are clients. */
+bool vnc_server_wait_for_viewers(struct vnc_server *srv, unsigned timeout_ms);
+
+/* Capture thread: wake vnc_server_wait_for_viewers() (used to stop). */
+void vnc_server_wake(struct vnc_server *srv);
+
+/* Capture thread: the shadow framebuffer and its stride in bytes. */
+uint8_t *vnc_server_framebuffer(struct vnc_server *srv, size_t *stride);
+void vnc_server_size(struct vnc_server *srv, uint32_t *width, uint32_t *height);
+
+/* Capture thread: switch to a new size; clients get DesktopSize / ExtendedDesktopSize.
+ * The new framebuffer is black. 0 or -ENOMEM. */
+int vnc_server_resize(struct vnc_server *srv, uint32_t width, uint32_t height);
+
+/* Capture thread: tell clients these rectangles changed (x, y, w, h quadruples). */
+void vnc_server_mark_modified(struct vnc_server *srv, const uint32_t *rects, size_t n_rects);
+
+/* Capture thread: the cursor. Pixels are ARGB8888 (bytes B,G,R,A), stride bytes a row;
+ * NULL pixels = no cursor. */
+void vnc_server_set_cursor(struct vnc_server *srv, const uint8_t *pixels, size_t stride,
+			   uint32_t width, uint32_t height, uint32_t x_hot, uint32_t y_hot);
+/* Capture thread: where the pointer hotspot is on the screen. */
+void vnc_server_move_cursor(struct vnc_server *srv, int x, int y);
+
+/* The current plane and its dma-buf, for encoders that import it (frame_store.h). */
+struct frame_store *vnc_server_frame_store(struct vnc_server *srv);
+
+/* The libvncserver screen, for tests and extensions. */
+struct _rfbScreenInfo *vnc_server_screen(struct vnc_server *srv);
+
+#endif

@@ -1,0 +1,54 @@
+/* The vnc_server structure, shared by the files of the front end (vnc_server.c, cursor.c).
+ * Not for other modules: they use vnc_server.h. */
+#ifndef VGPU_VNC_SERVER_PRIVATE_H
+#define VGPU_VNC_SERVER_PRIVATE_H
+
+#include <pthread.h>
+#include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
+#include <stdatomic.h>
+
+#include "frame_store.h"
+#include "listeners.h"
+#include "vnc_server.h"
+
+/* Replaced cursors are kept this long before they are freed: libvncserver reads
+ * screen->cursor from client threads without a lock while it sends a cursor shape. */
+#define CURSOR_RETIRE_MS 5000u
+#define CURSOR_RETIRED_MAX 32u
+
+struct retired_cursor {
+	rfbCursorPtr cursor;
+	uint64_t since_ms;
+};
+
+struct vnc_server {
+	rfbScreenInfoPtr screen;
+	const struct config *cfg;
+	struct plane_source *input;
+	struct listeners listeners;
+	struct frame_store frames;
+	char *password;         /* from the password file, NULL = no auth */
+	char *password_list[2]; /* what libvncserver's list check reads */
+
+	/* Viewers: guarded by lock; cond wakes the capture thread. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned n_clients;
+	bool woken;
+
+	atomic_uint next_client_id;
+	atomic_uint handshakes; /* sockets being handed to libvncserver right now */
+
+	/* Capture thread only. */
+	uint8_t *fb;
+	uint32_t width, height;
+	struct retired_cursor retired[CURSOR_RETIRED_MAX];
+	unsigned n_retired;
+	bool started;
+};
+
+/* cursor.c: free what vnc_server_set_cursor retired (at destroy). */
+void cursor_free_all(struct vnc_server *srv);
+
+#endif

@@ -1,0 +1,29 @@
+/* Opens a plane source from its spec: the only place that knows every back end. */
+#include "plane_source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "synthetic.h"
+#include "vfio_device.h"
+
+int plane_source_open(const char *spec, struct plane_source **out, char *err, size_t err_len)
+{
+	*out = NULL;
+	if (strcmp(spec, "synthetic") == 0)
+		return synthetic_source_create("", out, err, err_len);
+	if (strncmp(spec, "synthetic:", 10) == 0)
+		return synthetic_source_create(spec + 10, out, err, err_len);
+	static const char *const real[] = {"mdev", "sysfs", "fd", "socket"};
+	for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+		size_t n = strlen(real[i]);
+		if (strncmp(spec, real[i], n) == 0 && spec[n] == ':')
+			return vfio_source_open(real[i], spec + n + 1, out, err, err_len);
+	}
+	snprintf(err, err_len,
+		 "source '%s': unknown kind (expected synthetic[:WxH[:SCENE]], mdev:UUID, "
+		 "sysfs:PATH, fd:N or socket:PATH)",
+		 spec);
+	return -EINVAL;
+}

@@ -1,0 +1,123 @@
+/* Scenes of the synthetic vGPU: what the screen shows at a tick, and what input did to it.
+ *
+ * A picture is a pure function of (scene, geometry, tick, input). A synth_frame fixes the
+ * geometry and the tick and precomputes what drawing needs (layout, text grids, where the
+ * moving parts are); it can render any rect of the picture, and it can say which rects
+ * differ from another frame of the same geometry. The source (synthetic.c) draws
+ * incrementally by rendering only those rects plus the rects that input touched, so an
+ * incremental picture equals a full render by construction.
+ *
+ * Called under the source's lock: no I/O, no sleeping; frames allocate their text grids.
+ */
+#ifndef VGPU_SYNTHETIC_SCENES_H
+#define VGPU_SYNTHETIC_SCENES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "synthetic_draw.h"
+
+enum synth_scene_kind {
+	SYNTH_SCENE_STATIC,
+	SYNTH_SCENE_DESKTOP,
+	SYNTH_SCENE_TYPING,
+	SYNTH_SCENE_SCROLL,
+	SYNTH_SCENE_DRAG,
+	SYNTH_SCENE_VIDEO,
+	SYNTH_SCENE_FLIP,
+	SYNTH_SCENE_MODES,
+	SYNTH_SCENE_COUNT,
+};
+
+/* Typed text is kept to this many bytes; older text is dropped from the front. */
+#define SYNTH_TEXT_MAX 4096
+
+/* What input has done to the picture. Coordinates are in the largest geometry the
+ * source shows; each buffer shows the part that fits. */
+struct synth_input {
+	char *text;                  /* typed text, len bytes (no NUL needed) */
+	size_t len;
+	uint8_t *paint;              /* paint_w * paint_h bytes, nonzero = painted; NULL = none */
+	int paint_w, paint_h;
+	struct synth_rect paint_box; /* bounding box of everything painted */
+};
+
+struct synth_scene {
+	enum synth_scene_kind kind;
+	unsigned rate;               /* ticks per second, for the clock */
+	struct synth_input input;
+};
+
+/* Where everything is for one geometry. */
+struct synth_layout {
+	int w, h;
+	int scale;                   /* text scale: 1 at 1280x720, 2 at 1920x1080, 4 at 4K */
+	int cw, ch;                  /* character cell */
+	struct synth_rect panel, label;
+	struct synth_rect term, photo, notes;
+	struct synth_rect editor, scroll, video, mode_box;
+};
+
+/* Text colours (0xRRGGBB) of the Notes window and of the typing scene's editor. */
+#define SYNTH_NOTES_FG_RGB 0x23211cu
+#define SYNTH_NOTES_BG_RGB 0xfbf8ecu
+#define SYNTH_EDITOR_FG_RGB 0x1b1f2au
+#define SYNTH_EDITOR_BG_RGB 0xffffffu
+
+/* A grid of character cells; a cell holding SYNTH_CARET shows the caret. */
+#define SYNTH_CARET '\x7f'
+
+struct synth_grid {
+	struct synth_rect area;      /* cols*cw x rows*ch from cell (0,0) */
+	int cols, rows;
+	int cw, ch;                  /* cell size; a glyph fills the top 8*scale rows */
+	int scale;
+	char *cells;                 /* cols*rows, ' ' = empty; NULL if the grid is empty */
+};
+
+struct synth_frame {
+	const struct synth_scene *scene;
+	uint64_t tick;
+	struct synth_layout L;
+	char label[24];              /* right end of the panel: the clock in "desktop" */
+	struct synth_grid notes;     /* the typed text */
+	struct synth_grid editor;    /* "typing" */
+	uint64_t scroll_off;         /* "scroll": pixels scrolled */
+	struct synth_rect element;   /* the scene's changing part; opaque, drawn over the
+				      * desktop and under the input */
+};
+
+const char *synth_scene_name(enum synth_scene_kind kind);
+/* Returns false if name[0..len) names no scene. */
+bool synth_scene_from_name(const char *name, size_t len, enum synth_scene_kind *out);
+/* Whether the picture depends on the tick at all (not for static and modes). */
+bool synth_scene_animated(enum synth_scene_kind kind);
+
+/* 0 or -ENOMEM. On success synth_frame_fini() must follow. The scene must outlive it. */
+int synth_frame_init(struct synth_frame *f, const struct synth_scene *scene, int w, int h,
+		     uint64_t tick);
+void synth_frame_fini(struct synth_frame *f);
+/* Draws the picture's pixels inside clip (and inside the canvas), nothing else. */
+void synth_frame_render(const struct synth_frame *f, const struct synth_canvas *c,
+			struct synth_rect clip);
+/* Adds to d every rect where a and b (same scene and geometry) may differ. */
+void synth_frame_diff(const struct synth_frame *a, const struct synth_frame *b,
+		      struct synth_damage *d);
+
+/* Input. key: true if the text changed. paint: the rect painted (empty if none, also when
+ * out of memory); max_w/max_h is the largest geometry, which sizes the paint layer. */
+bool synth_input_key(struct synth_input *in, uint32_t keysym);
+struct synth_rect synth_input_paint(struct synth_input *in, int x, int y, int max_w, int max_h);
+void synth_input_free(struct synth_input *in);
+
+enum synth_cursor_shape {
+	SYNTH_CURSOR_ARROW,
+	SYNTH_CURSOR_HAND,
+};
+
+/* A SYNTHETIC_CURSOR_SIZE square cursor image in ARGB8888 (0xAARRGGBB), rows of
+ * pitch pixels; transparent where the shape is not. */
+void synth_cursor_draw(enum synth_cursor_shape shape, uint32_t *px, size_t pitch);
+
+#endif

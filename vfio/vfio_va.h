@@ -1,0 +1,27 @@
+/* VA-API readback of dma-bufs that the CPU cannot map (Intel GVT-g).
+ *
+ * GVT-g exports the guest's framebuffer as a dma-buf of a private GEM object: mmap gives
+ * ENODEV. The only way to its pixels is through the GPU: the dma-buf is imported into
+ * VA-API as a surface (VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2 with the plane's modifier,
+ * so tiled layouts are the driver's business) and copied into a linear VAImage with
+ * vaGetImage (vaDeriveImage as the fallback), which is mapped and copied row by row.
+ *
+ * vfio_va_readback plugs into the dmabuf cache's readback seam (dmabuf_cache.h): the cache
+ * opens it lazily on the first unmappable buffer. open() takes the first DRM render node
+ * (/dev/dri/renderD128 and up, or the one named by $VGPU_VA_RENDER_NODE) on which a VA
+ * driver initialises. Without libva at build time every call fails with -ENOTSUP and says
+ * so.
+ *
+ * Owned by the capture thread, like the cache; the VA display is not shared.
+ */
+#ifndef VGPU_VFIO_VA_H
+#define VGPU_VFIO_VA_H
+
+#include "dmabuf_cache.h"
+
+extern const struct dmabuf_readback_ops vfio_va_readback;
+
+/* The VA fourcc (VA_FOURCC_BGRX ...) for a DRM fourcc we read, 0 if none. */
+uint32_t vfio_va_fourcc(uint32_t drm_fourcc);
+
+#endif
