@@ -290,6 +290,18 @@ static int set_max_clients(struct config *cfg, const char *arg, char *why, size_
 	return 0;
 }
 
+static int set_handshake_timeout(struct config *cfg, const char *arg, char *why,
+				 size_t why_len)
+{
+	unsigned long v;
+	if (parse_uint(arg, 1, 600, &v)) {
+		snprintf(why, why_len, "'%s' is not a number of seconds from 1 to 600", arg);
+		return -1;
+	}
+	cfg->handshake_timeout = (unsigned)v;
+	return 0;
+}
+
 static int set_log_level(struct config *cfg, const char *arg, char *why, size_t why_len)
 {
 	for (size_t i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]); i++) {
@@ -343,6 +355,7 @@ enum option_id {
 	OPT_INSECURE_NO_AUTH,
 	OPT_DESKTOP_NAME,
 	OPT_MAX_CLIENTS,
+	OPT_HANDSHAKE_TIMEOUT,
 	OPT_LOG_LEVEL,
 	OPT_ENCODER,
 	OPT_IDR_INTERVAL,
@@ -393,8 +406,16 @@ static const struct option_spec options[N_OPTIONS] = {
 			      "The desktop name that clients show, 1 to 255 bytes.", "vgpu-vnc",
 			      set_desktop_name, NULL},
 	[OPT_MAX_CLIENTS] = {"max-clients", 0, "N",
-			     "Refuse clients beyond N connected at once, 1 to 1024.", "64",
+			     "Refuse clients beyond N connected at once, 1 to 1024. Clients still "
+			     "in their handshake count too.", "64",
 			     set_max_clients, NULL},
+	[OPT_HANDSHAKE_TIMEOUT] = {"handshake-timeout", 0, "SECONDS",
+				   "Disconnect a client that has not finished the RFB handshake "
+				   "(version, security type, password, ClientInit) within SECONDS, "
+				   "1 to 600, so that silent connections cannot hold the slots of "
+				   "--max-clients. Time spent waiting out a wrong-password delay "
+				   "does not count.",
+				   "10", set_handshake_timeout, NULL},
 	[OPT_LOG_LEVEL] = {"log-level", 0, "LEVEL",
 			   "Log messages up to LEVEL: error, warn, info or debug. The log goes to "
 			   "standard error.",
@@ -542,9 +563,11 @@ static void print_help(FILE *out)
 		 "The built-in synthetic vGPU, for demos, tests and benchmarks: it behaves like a "
 		 "real device (page flips, mode changes, a cursor plane) without one. WxH is the "
 		 "screen size (default 1280x720). SCENE is one of static, desktop (the default), "
-		 "typing, scroll, drag, video, flip or modes. OPTIONS is a comma-separated list "
-		 "of format=XR24|XB24 (the pixel format), frames=N (hold still after N ticks), "
-		 "rate=N (ticks a second, default 30) and cursor=on|off.");
+		 "typing, scroll, drag, video, flip, modes or hostile (a guest whose planes lie, "
+		 "for tests). OPTIONS is a comma-separated list of format=XR24|XB24 (the pixel "
+		 "format), frames=N (hold still after N ticks), rate=N (ticks a second, default "
+		 "30), cursor=on|off and, for tests, fail=enodev@A[-B] (the device is gone from "
+		 "tick A, until tick B).");
 	put_item(out, "mdev:UUID",
 		 "A mediated device by its UUID, opened through VFIO (/dev/vfio/N); the server "
 		 "owns the device.");
@@ -583,7 +606,11 @@ static void print_help(FILE *out)
 		    "and controls it. So, with no password file, the server refuses to listen on "
 		    "a TCP address other than loopback unless --insecure-no-auth is given. Unix "
 		    "sockets and loopback addresses (127.0.0.0/8, ::1, or a name that resolves "
-		    "only to them) are allowed without a password. VNC authentication protects "
+		    "only to them) are allowed without a password. A wrong password is answered "
+		    "after a delay that doubles with each wrong one in a row from the same "
+		    "address (0.5 s, 1 s, 2 s ... up to 16 s), and at most 4 handshakes from one "
+		    "address run at once. SIGHUP makes the server read the password file again: "
+		    "connections from then on need the new password. VNC authentication protects "
 		    "the password but not the session: across untrusted networks, tunnel it (SSH, "
 		    "or TLS through a proxy in front of noVNC).");
 

@@ -38,6 +38,7 @@ struct config {
 	bool insecure_no_auth;            /* --insecure-no-auth */
 	char desktop_name[256];           /* --desktop-name, default "vgpu-vnc" */
 	unsigned max_clients;             /* --max-clients, 1..1024, default 64 */
+	unsigned handshake_timeout;       /* --handshake-timeout SECONDS, 1..600, default 10 */
 	enum log_level log_level;         /* --log-level error|warn|info|debug, default info */
 	enum h264_backend encoder;        /* --encoder auto|vpl|x264, default auto */
 	unsigned idr_interval;            /* --idr-interval SECONDS, 0..3600, default 2; 0 = an

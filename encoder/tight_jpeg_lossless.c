@@ -133,7 +133,7 @@ static void copy_rgb(uint8_t *dst, const uint8_t *px, size_t stride, uint32_t w,
 	}
 }
 
-static int compress(struct tight_lossless *s, size_t raw_len, int level, size_t *z_len)
+static int deflate_rect(struct tight_lossless *s, size_t raw_len, int level, size_t *z_len)
 {
 	if (!s->active) {
 		memset(&s->z, 0, sizeof(s->z));
@@ -223,7 +223,7 @@ int tight_lossless_encode(struct tight_lossless *s, const uint8_t *px, size_t st
 	} else {
 		size_t z_len;
 
-		r = compress(s, raw_len, level, &z_len);
+		r = deflate_rect(s, raw_len, level, &z_len);
 		if (r < 0) {
 			tight_lossless_reset(s);
 			return r;

@@ -40,6 +40,7 @@ bool tight_plan_fits(uint8_t kind, uint32_t w, uint32_t h)
 		       worst <= TIGHT_WIRE_MAX_COMPACT;
 	}
 	case TIGHT_PLAN_LOSSLESS:
+	case TIGHT_PLAN_PALETTE:
 		return w <= TIGHT_PLAN_MAX_WIDTH && w * h <= TIGHT_PLAN_LOSSLESS_MAX_AREA;
 	default:
 		return false;
@@ -51,8 +52,14 @@ static bool same(uint8_t kind_a, uint32_t rgb_a, uint8_t kind_b, uint32_t rgb_b)
 	return kind_a == kind_b && (kind_a != TIGHT_PLAN_FILL || rgb_a == rgb_b);
 }
 
+/* Palette tiles merge while their colour counts stay within one palette. */
+static bool colours_fit(uint8_t kind, uint32_t colours)
+{
+	return kind != TIGHT_PLAN_PALETTE || colours <= TIGHT_PLAN_MAX_PALETTE;
+}
+
 size_t tight_plan_rects(const struct tight_plan_grid *g, const uint8_t *kind, const uint32_t *rgb,
-			struct tight_plan_rect *out, int32_t *scratch)
+			const uint16_t *colours, struct tight_plan_rect *out, int32_t *scratch)
 {
 	/* prev[c]: the rectangle that starts at column c and ends at the previous tile row
 	 * (-1: none); cur[c]: the same for this row, for the next one. */
@@ -76,27 +83,35 @@ size_t tight_plan_rects(const struct tight_plan_grid *g, const uint8_t *kind, co
 				tx++;
 				continue;
 			}
+			const uint16_t *nrow = colours ? colours + (size_t)ty * g->cols : NULL;
+			uint32_t ncol = nrow && k == TIGHT_PLAN_PALETTE ? nrow[tx] : 0;
+
 			tight_plan_tile_rect(g, tx, ty, &x0, &y0, &tw, &th);
 			/* The run: equal neighbours, as long as the rectangle may grow. */
 			uint32_t w = tw;
 			while (end < g->cols && same(krow[end], crow[end], k, colour)) {
 				uint32_t ex, ey, ew, eh;
+				uint32_t nc = ncol + (nrow && k == TIGHT_PLAN_PALETTE ? nrow[end] : 0);
 
 				tight_plan_tile_rect(g, end, ty, &ex, &ey, &ew, &eh);
-				if (!tight_plan_fits(k, w + ew, th))
+				if (!tight_plan_fits(k, w + ew, th) || !colours_fit(k, nc))
 					break;
 				w += ew;
+				ncol = nc;
 				end++;
 			}
 			/* Grow the rectangle above if it has exactly these columns. */
 			int32_t up = prev[tx];
 			if (up >= 0 && out[up].w == w && same(out[up].kind, out[up].rgb, k, colour) &&
-			    tight_plan_fits(k, w, out[up].h + th)) {
+			    tight_plan_fits(k, w, out[up].h + th) &&
+			    colours_fit(k, out[up].colours + ncol)) {
 				out[up].h += th;
+				out[up].colours += ncol;
 				cur[tx] = up;
 			} else {
-				out[n] = (struct tight_plan_rect){
-					.x = x0, .y = y0, .w = w, .h = th, .kind = k, .rgb = colour};
+				out[n] = (struct tight_plan_rect){.x = x0, .y = y0, .w = w, .h = th,
+								  .kind = k, .rgb = colour,
+								  .colours = ncol};
 				cur[tx] = (int32_t)n++;
 			}
 			tx = end;
@@ -128,4 +143,37 @@ bool tight_plan_tile_solid(const uint8_t *px, size_t stride, uint32_t w, uint32_
 	}
 	*rgb = first & 0x00ffffffu;
 	return true;
+}
+
+unsigned tight_plan_tile_colours(const uint8_t *px, size_t stride, uint32_t w, uint32_t h,
+				 unsigned max, uint32_t slots[TIGHT_PLAN_COLOUR_SLOTS])
+{
+	const uint32_t empty = 0xffffffffu; /* never a 24-bit colour */
+	unsigned n = 0;
+	uint32_t last = empty;
+
+	memset(slots, 0xff, TIGHT_PLAN_COLOUR_SLOTS * sizeof(*slots));
+	for (uint32_t y = 0; y < h; y++) {
+		const uint8_t *row = px + (size_t)y * stride;
+
+		for (uint32_t x = 0; x < w; x++) {
+			uint32_t v;
+
+			memcpy(&v, row + (size_t)x * 4, 4);
+			v &= 0x00ffffffu;
+			if (v == last)
+				continue;
+			last = v;
+			uint32_t s = (v * 0x9E3779B1u) >> 23; /* 9 bits */
+			while (slots[s] != empty && slots[s] != v)
+				s = (s + 1) & (TIGHT_PLAN_COLOUR_SLOTS - 1);
+			if (slots[s] == empty) {
+				if (n == max)
+					return max + 1;
+				slots[s] = v;
+				n++;
+			}
+		}
+	}
+	return n;
 }

@@ -1,8 +1,10 @@
 /* Rectangle planning for the Tight-JPEG path: which rectangles an update is sent as.
  *
  * The unit is the damage tile (DAMAGE_TILE, 64x64): the capture thread reports damage by
- * tile, and each tile of an update is classified on its own (one colour -> fill; else
- * JPEG, or lossless when its lossless refresh is due). Sending every tile as its own JPEG
+ * tile, and each tile of an update is classified on its own: one colour -> fill; a few
+ * colours (text, window decorations) -> palette, which is exact and far smaller than
+ * JPEG for such content (what TurboVNC's encoder does too); else JPEG, or lossless when
+ * its lossless refresh is due. Sending every tile as its own JPEG
  * would cost ~600 bytes of JPEG headers (and a compressor start) per tile, so tiles are
  * merged: first horizontal runs of equal kind (and equal colour for fills) within a tile
  * row, then runs with the same columns and kind in consecutive rows grow downwards.
@@ -10,8 +12,10 @@
  *   - JPEG: at most 2048 pixels wide (the Tight row limit of TigerVNC's and TurboVNC's
  *     decoders; noVNC and libvncclient take any width) and small enough that the worst
  *     case JPEG (tjBufSize for 4:4:4) fits a 22-bit compact length (< 4 MiB);
- *   - lossless (Tight basic, tight_jpeg_lossless.h): at most 2048 wide and 65536 pixels,
- *     libvncserver's own Tight limits;
+ *   - lossless and palette (Tight basic, tight_jpeg_lossless.h): at most 2048 wide and
+ *     65536 pixels, libvncserver's own Tight limits; palette rectangles also merge only
+ *     while the colour counts of their tiles add up to at most 256 (so that the merged
+ *     rectangle still takes the palette filter);
  *   - fill: any size.
  *
  * Pure functions, no allocation; any thread.
@@ -25,12 +29,14 @@
 
 #define TIGHT_PLAN_MAX_WIDTH 2048u
 #define TIGHT_PLAN_LOSSLESS_MAX_AREA 65536u
+#define TIGHT_PLAN_MAX_PALETTE 256u
 
 enum tight_plan_kind {
 	TIGHT_PLAN_NONE = 0, /* not in this update */
 	TIGHT_PLAN_JPEG,
 	TIGHT_PLAN_FILL,
-	TIGHT_PLAN_LOSSLESS,
+	TIGHT_PLAN_LOSSLESS, /* a lossless refresh */
+	TIGHT_PLAN_PALETTE,  /* few colours: sent exactly */
 };
 
 struct tight_plan_grid {
@@ -43,6 +49,7 @@ struct tight_plan_rect {
 	uint32_t x, y, w, h; /* pixels, clipped to the frame */
 	uint8_t kind;        /* enum tight_plan_kind, never NONE */
 	uint32_t rgb;        /* TIGHT_PLAN_FILL: 0xRRGGBB */
+	uint32_t colours;    /* TIGHT_PLAN_PALETTE: sum of the tiles' colour counts */
 };
 
 /* A grid of tile x tile tiles over width x height. */
@@ -56,18 +63,28 @@ void tight_plan_tile_rect(const struct tight_plan_grid *g, uint32_t tx, uint32_t
 /* May a rectangle of that kind be w x h pixels? */
 bool tight_plan_fits(uint8_t kind, uint32_t w, uint32_t h);
 
-/* Merge the classified tiles (kind[i], rgb[i] for fills; row-major, cols * rows) into
- * rectangles. out holds up to cols * rows entries; scratch 2 * cols. Every tile whose kind
- * is not NONE is covered by exactly one rectangle of its kind; returns how many. The
- * result depends only on the inputs (clients with equal damage get equal rectangles,
- * which is what lets them share encoded JPEGs). */
+/* Merge the classified tiles (kind[i]; rgb[i] for fills; colours[i] for palette tiles;
+ * row-major, cols * rows) into rectangles. out holds up to cols * rows entries; scratch
+ * 2 * cols. Every tile whose kind is not NONE is covered by exactly one rectangle of its
+ * kind; returns how many. The result depends only on the inputs (clients with equal damage
+ * get equal rectangles, which is what lets them share encoded JPEGs). */
 size_t tight_plan_rects(const struct tight_plan_grid *g, const uint8_t *kind, const uint32_t *rgb,
-			struct tight_plan_rect *out, int32_t *scratch);
+			const uint16_t *colours, struct tight_plan_rect *out, int32_t *scratch);
 
 /* Is the w x h block of XRGB8888 pixels (rows stride bytes apart) one colour? The X byte
  * is ignored. On true, *rgb = 0xRRGGBB. Compares 32-bit words and returns at the first row
  * that differs, so tiles with content cost a row or so. */
 bool tight_plan_tile_solid(const uint8_t *px, size_t stride, uint32_t w, uint32_t h,
 			   uint32_t *rgb);
+
+/* Scratch for tight_plan_tile_colours: a hash set of up to TIGHT_PLAN_COLOUR_SLOTS / 2
+ * colours. */
+#define TIGHT_PLAN_COLOUR_SLOTS 512u
+
+/* How many colours (X byte ignored) the block has, counting up to max (<= 255); max + 1
+ * means "more". Stops at the first colour over max, so photographic content costs a few
+ * dozen pixels; runs of one colour (text rows) are skipped without hashing. */
+unsigned tight_plan_tile_colours(const uint8_t *px, size_t stride, uint32_t w, uint32_t h,
+				 unsigned max, uint32_t slots[TIGHT_PLAN_COLOUR_SLOTS]);
 
 #endif

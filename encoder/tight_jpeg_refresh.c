@@ -36,10 +36,20 @@ size_t tight_refresh_scan(const uint64_t *since, size_t n, uint64_t now_ms, uint
 	return n_due;
 }
 
-void tight_refresh_record(uint64_t *since, const uint8_t *sent, const uint8_t *lossy, size_t n,
-			  uint64_t now_ms)
+void tight_refresh_record(uint64_t *since, const uint8_t *sent, size_t n, uint64_t now_ms)
 {
+	for (size_t i = 0; i < n; i++) {
+		if (sent[i] == TIGHT_REFRESH_LOSSY)
+			since[i] = now_ms;
+		else if (sent[i] == TIGHT_REFRESH_EXACT)
+			since[i] = TIGHT_REFRESH_NOT_LOSSY;
+	}
+}
+
+void tight_refresh_mark_all_lossy(uint64_t *since, size_t n, uint64_t now_ms)
+{
+	/* A tile already lossy keeps its older time: its refresh is not put off. */
 	for (size_t i = 0; i < n; i++)
-		if (sent[i])
-			since[i] = lossy[i] ? now_ms : TIGHT_REFRESH_NOT_LOSSY;
+		if (since[i] > now_ms)
+			since[i] = now_ms;
 }

@@ -38,9 +38,19 @@ bool tight_refresh_due(uint64_t since, uint64_t now_ms, uint32_t delay_ms, uint3
 size_t tight_refresh_scan(const uint64_t *since, size_t n, uint64_t now_ms, uint32_t delay_ms,
 			  uint32_t slack_ms, uint8_t *due, uint64_t *next_ms);
 
-/* After an update at now: lossy[i] = 1 for tiles sent as JPEG, 0 for tiles sent exactly;
- * sent[i] = 0 for tiles not in the update (left as they were). */
-void tight_refresh_record(uint64_t *since, const uint8_t *sent, const uint8_t *lossy, size_t n,
-			  uint64_t now_ms);
+/* What an update did with a tile. */
+enum tight_refresh_sent {
+	TIGHT_REFRESH_UNSENT = 0, /* not in the update: left as it was */
+	TIGHT_REFRESH_LOSSY,      /* sent as JPEG */
+	TIGHT_REFRESH_EXACT,      /* sent exactly (fill, lossless) */
+};
+
+/* After an update at now, from sent[i] (enum tight_refresh_sent) for each of n tiles. */
+void tight_refresh_record(uint64_t *since, const uint8_t *sent, size_t n, uint64_t now_ms);
+
+/* Forget what the client has: every tile counts as sent lossy at now at the latest (so all of it gets a
+ * lossless refresh unless it changes). For when something else may have drawn on the
+ * client's screen (libvncserver answered a request itself). */
+void tight_refresh_mark_all_lossy(uint64_t *since, size_t n, uint64_t now_ms);
 
 #endif

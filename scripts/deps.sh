@@ -6,24 +6,44 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
 	libvncserver-dev zlib1g-dev libturbojpeg0-dev libxxhash-dev libinih-dev libyuv-dev
-	libva-dev libvpl-dev libdrm-dev)
+	libva-dev libvpl-dev libdrm-dev
+	libx264-dev)
 # The kernel test (tests/kernel): QEMU, Debian's kernel headers (the test fetches the
 # matching kernel image and linux-source-6.1 with apt-get download), a static busybox.
 test_pkgs=(libcmocka-dev
-	qemu-system-x86 linux-headers-amd64 busybox-static cpio xz-utils)
+	qemu-system-x86 linux-headers-amd64 busybox-static cpio xz-utils
+	# The H.264 tests decode the server's stream with libavcodec.
+	libavcodec-dev
+	# The browser test (tests/browser): noVNC in Debian's headless Chromium.
+	chromium)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")
+
+# Node.js for the browser test, from Debian unless the machine already has a node.
+[[ "${1:-}" == "--test" ]] && ! command -v node >/dev/null && want+=(nodejs npm)
 
 missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
 
-echo "vgpu-vnc: installing ${missing[*]}" >&2
 sudo=()
 [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -q
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [[ ${#missing[@]} -gt 0 ]]; then
+	echo "vgpu-vnc: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q
+	"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The browser test's npm packages (noVNC 1.7.0, playwright-core), pinned by the lock file;
+# installed again only when the lock file is newer than what was installed.
+if [[ "${1:-}" == "--test" ]]; then
+	browser_dir="$(dirname "$0")/../tests/browser"
+	stamp="$browser_dir/node_modules/.package-lock.json"
+	if [[ ! -f "$stamp" || "$browser_dir/package-lock.json" -nt "$stamp" ]]; then
+		echo "vgpu-vnc: installing the browser test's npm packages" >&2
+		(cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+fi

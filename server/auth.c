@@ -1,14 +1,58 @@
-/* Password file and the no-auth policy. */
+/* The handshake deadline, the password (file, reload, check, delay per source) and the
+ * no-auth policy. See auth.h. */
 #include "auth.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "listeners.h"
 #include "log.h"
+
+/* How often a handshake thread looks at its deadline and at shutdown while it waits. */
+#define HANDSHAKE_POLL_MS 100
+
+struct auth_source {
+	char key[80];          /* the address without the port; "" = free */
+	unsigned failures;     /* wrong passwords in a row */
+	unsigned pending;      /* handshakes in progress */
+	uint64_t last_ms;      /* last wrong password or connection */
+};
+
+struct auth_pending {
+	bool used;
+	int fd;                /* a dup of the client's socket: shutdown() through it is safe
+			        * even after libvncserver closed its own fd */
+	uint64_t deadline_ms;
+	char peer[128];
+	struct auth_source *source;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;   /* delayed answers wait on it; auth_shutdown() broadcasts */
+	bool stopping;
+	char path[PATH_MAX];
+	char password[AUTH_VNC_PASSWORD_MAX + 1];
+	bool enabled;
+	unsigned timeout_ms;
+	struct auth_source sources[AUTH_MAX_SOURCES];
+	struct auth_pending *pending;
+	unsigned n_pending;
+} A = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+/* The handshake this thread is driving: passwordCheck has no other way to learn it. */
+static _Thread_local struct auth_pending *current;
+
+/* ---- the password file ------------------------------------------------------------- */
 
 int auth_read_password_file(const char *path, char **out, char *err, size_t err_len)
 {
@@ -66,4 +110,265 @@ int auth_check_policy(const struct config *cfg, char *err, size_t err_len)
 		return -EPERM;
 	}
 	return 0;
+}
+
+/* Read the file into the current password (lock not held: file I/O). */
+static int load_password(const char *path, char *err, size_t err_len)
+{
+	char *pw = NULL;
+	int r = auth_read_password_file(path, &pw, err, err_len);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&A.lock);
+	memset(A.password, 0, sizeof(A.password));
+	snprintf(A.password, sizeof(A.password), "%s", pw);
+	A.enabled = true;
+	pthread_mutex_unlock(&A.lock);
+	memset(pw, 0, strlen(pw));
+	free(pw);
+	return 0;
+}
+
+int auth_init(const struct config *cfg, char *err, size_t err_len)
+{
+	pthread_mutex_lock(&A.lock);
+	A.stopping = false;
+	A.timeout_ms = cfg->handshake_timeout * 1000u;
+	snprintf(A.path, sizeof(A.path), "%s", cfg->password_file);
+	free(A.pending);
+	A.n_pending = cfg->max_clients;
+	A.pending = calloc(A.n_pending, sizeof(*A.pending));
+	pthread_mutex_unlock(&A.lock);
+	if (!A.pending) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	return cfg->password_file[0] ? load_password(cfg->password_file, err, err_len) : 0;
+}
+
+bool auth_enabled(void)
+{
+	pthread_mutex_lock(&A.lock);
+	bool on = A.enabled;
+	pthread_mutex_unlock(&A.lock);
+	return on;
+}
+
+int auth_reload(char *err, size_t err_len)
+{
+	if (!A.path[0]) {
+		snprintf(err, err_len, "no password file to read again");
+		return 0;
+	}
+	int r = load_password(A.path, err, err_len);
+	if (r == 0)
+		log_info("password file %s read again: new connections use its password", A.path);
+	return r;
+}
+
+void auth_shutdown(void)
+{
+	pthread_mutex_lock(&A.lock);
+	A.stopping = true;
+	pthread_cond_broadcast(&A.wake);
+	pthread_mutex_unlock(&A.lock);
+}
+
+/* ---- sources ------------------------------------------------------------------------ */
+
+/* "10.1.2.3:5555" -> "10.1.2.3", "[::1]:5555" -> "[::1]", "unix:/p" stays. */
+static void source_key(const char *peer, char *key, size_t len)
+{
+	const char *end = NULL;
+	if (strncmp(peer, "unix:", 5) != 0)
+		end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
+	if (end && *end == ']')
+		end++;
+	int n = end && end > peer ? (int)(end - peer) : (int)strlen(peer);
+	snprintf(key, len, "%.*s", n, peer);
+}
+
+/* The record of a source, made if needed (lock held). */
+static struct auth_source *source_get(const char *peer, uint64_t now)
+{
+	char key[sizeof(((struct auth_source *)0)->key)];
+	source_key(peer, key, sizeof(key));
+	struct auth_source *free_slot = NULL, *oldest = NULL;
+	for (unsigned i = 0; i < AUTH_MAX_SOURCES; i++) {
+		struct auth_source *s = &A.sources[i];
+		if (s->key[0] && !strcmp(s->key, key)) {
+			if (s->failures && now - s->last_ms > AUTH_FORGET_MS)
+				s->failures = 0;
+			return s;
+		}
+		if (!s->key[0] && !free_slot)
+			free_slot = s;
+		if (s->key[0] && !s->pending && (!oldest || s->last_ms < oldest->last_ms))
+			oldest = s;
+	}
+	struct auth_source *s = free_slot ? free_slot : oldest;
+	if (!s)
+		return NULL; /* every remembered source has a handshake running */
+	memset(s, 0, sizeof(*s));
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	s->last_ms = now;
+	return s;
+}
+
+/* ---- the password check ------------------------------------------------------------ */
+
+/* Constant time: how many bytes match must not show in how long the answer takes. */
+static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint8_t diff = 0;
+	for (size_t i = 0; i < n; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+/* Sleep up to ms on the wake condition (lock held); false if shutdown interrupted it. */
+static bool delay_locked(unsigned ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000u;
+	until.tv_nsec += (long)(ms % 1000u) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!A.stopping)
+		if (pthread_cond_timedwait(&A.wake, &A.lock, &until) == ETIMEDOUT)
+			return true;
+	return false;
+}
+
+rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
+{
+	uint8_t expect[CHALLENGESIZE];
+	char pw[AUTH_VNC_PASSWORD_MAX + 1];
+	pthread_mutex_lock(&A.lock);
+	memcpy(pw, A.password, sizeof(pw)); /* the file may be re-read meanwhile: a copy */
+	pthread_mutex_unlock(&A.lock);
+	memcpy(expect, cl->authChallenge, CHALLENGESIZE);
+	rfbEncryptBytes(expect, pw);
+	memset(pw, 0, sizeof(pw));
+	bool ok = len == CHALLENGESIZE && same_bytes(expect, (const uint8_t *)response, CHALLENGESIZE);
+
+	struct auth_pending *p = current;
+	const char *peer = p ? p->peer : cl->host;
+	pthread_mutex_lock(&A.lock);
+	struct auth_source *s = p ? p->source : NULL;
+	if (ok) {
+		if (s)
+			s->failures = 0;
+		pthread_mutex_unlock(&A.lock);
+		log_info("client %s: password accepted", peer);
+		return TRUE;
+	}
+	unsigned n = 1, ms = AUTH_DELAY_BASE_MS;
+	if (s) {
+		s->last_ms = log_now_ms();
+		n = ++s->failures;
+		for (unsigned i = 1; i < n && ms < AUTH_DELAY_MAX_MS; i++)
+			ms *= 2;
+		if (ms > AUTH_DELAY_MAX_MS)
+			ms = AUTH_DELAY_MAX_MS;
+	}
+	/* The socket's deadline moves with the delay: the answer is still sent. */
+	if (p)
+		p->deadline_ms += ms;
+	pthread_mutex_unlock(&A.lock);
+	log_warn("client %s: wrong password (%u in a row from this address); answering in %.1f s",
+		 peer, n, ms / 1000.0);
+	pthread_mutex_lock(&A.lock);
+	delay_locked(ms);
+	pthread_mutex_unlock(&A.lock);
+	return FALSE;
+}
+
+/* ---- the handshake ------------------------------------------------------------------ */
+
+struct auth_pending *auth_handshake_begin(const char *peer, int fd)
+{
+	static struct log_ratelimit rl;
+	uint64_t now = log_now_ms();
+	struct auth_pending *p = NULL;
+	pthread_mutex_lock(&A.lock);
+	struct auth_source *s = source_get(peer, now);
+	bool busy = !s || s->pending >= AUTH_MAX_PENDING_PER_SOURCE;
+	for (unsigned i = 0; !busy && !p && i < A.n_pending; i++)
+		if (!A.pending[i].used)
+			p = &A.pending[i];
+	if (p) {
+		int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		*p = (struct auth_pending){.used = true, .fd = dup, .source = s,
+					   .deadline_ms = now + A.timeout_ms};
+		snprintf(p->peer, sizeof(p->peer), "%s", peer);
+		s->pending++;
+		s->last_ms = now;
+	}
+	pthread_mutex_unlock(&A.lock);
+	if (!p)
+		log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: %s", peer,
+				busy ? "too many handshakes in progress from its address"
+				     : "too many handshakes in progress");
+	return p;
+}
+
+void auth_handshake_end(struct auth_pending *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&A.lock);
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->source && p->source->pending)
+		p->source->pending--;
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_unlock(&A.lock);
+}
+
+int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
+{
+	int r = 0;
+	current = p;
+	while (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_NORMAL) {
+		pthread_mutex_lock(&A.lock);
+		bool stopping = A.stopping, late = log_now_ms() >= p->deadline_ms;
+		pthread_mutex_unlock(&A.lock);
+		if (stopping || late) {
+			r = stopping ? -ECANCELED : -ETIMEDOUT;
+			break;
+		}
+		struct pollfd pfd = {.fd = cl->sock, .events = POLLIN};
+		if (poll(&pfd, 1, HANDSHAKE_POLL_MS) <= 0)
+			continue;
+		do
+			rfbProcessClientMessage(cl);
+		while (cl->sock != RFB_INVALID_SOCKET && webSocketsHasDataInBuffer(cl));
+	}
+	current = NULL;
+	if (r == 0 && cl->state == RFB_NORMAL && cl->sock != RFB_INVALID_SOCKET)
+		return 0;
+	if (r == -ETIMEDOUT)
+		log_warn("client %s: handshake not finished within %u s (--handshake-timeout); "
+			 "disconnecting", p->peer, A.timeout_ms / 1000u);
+	if (cl->sock != RFB_INVALID_SOCKET)
+		rfbCloseClient(cl);
+	return r ? r : -ECONNRESET;
+}
+
+void auth_expire(void)
+{
+	uint64_t now = log_now_ms();
+	pthread_mutex_lock(&A.lock);
+	for (unsigned i = 0; i < A.n_pending; i++) {
+		struct auth_pending *p = &A.pending[i];
+		/* A second past the deadline: the thread itself notices in time unless it is
+		 * blocked inside a message that never completes. */
+		if (p->used && p->fd >= 0 && now >= p->deadline_ms + 1000u)
+			shutdown(p->fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&A.lock);
 }

@@ -1,16 +1,41 @@
-/* VNC password authentication: the password file and the no-auth policy.
+/* Everything a client goes through before it is let in: the RFB handshake under a
+ * deadline, the VNC password (from a file, re-read on SIGHUP) with a growing delay per
+ * source address after wrong ones, and the no-auth policy.
  *
- * Called by main before the server starts; pure file reading, no threads.
+ * Process-wide state (one server per process, as libvncserver's security handlers are
+ * process-wide too), guarded by one mutex held for O(1) time; nothing blocks under it.
+ * Threads:
+ *  - main: auth_check_policy(), auth_init() (before any client), auth_reload() (SIGHUP),
+ *    auth_shutdown() (before the server stops);
+ *  - accept thread: auth_handshake_begin() for each new socket, auth_expire() once a
+ *    second;
+ *  - handshake threads (one per connecting client): auth_handshake_run(), in which
+ *    libvncserver calls auth_password_check(); a wrong password sleeps there, on that
+ *    client's own thread, and no other client waits for it.
  */
 #ifndef VGPU_AUTH_H
 #define VGPU_AUTH_H
 
+#include <rfb/rfb.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
 
 /* VNC authentication (DES challenge) uses at most 8 bytes of the password. */
 #define AUTH_VNC_PASSWORD_MAX 8
+
+/* After the n-th wrong password in a row from one source address (the IP, not the port),
+ * the answer waits AUTH_DELAY_BASE_MS * 2^(n-1), at most AUTH_DELAY_MAX_MS. A right
+ * password, or AUTH_FORGET_MS without a wrong one, starts the count again. */
+#define AUTH_DELAY_BASE_MS 500u
+#define AUTH_DELAY_MAX_MS 16000u
+#define AUTH_FORGET_MS (10u * 60u * 1000u)
+/* Source addresses remembered; when full, the one quiet longest is forgotten. */
+#define AUTH_MAX_SOURCES 256u
+/* Handshakes in progress from one source address at once: a guesser cannot run more
+ * delayed guesses in parallel than this, nor hold more slots with silent sockets. */
+#define AUTH_MAX_PENDING_PER_SOURCE 4u
 
 /* Read the password: the first line of the file, without its newline. The file must not
  * be empty. A password longer than 8 bytes works, but only its first 8 bytes count, and
@@ -21,5 +46,42 @@ int auth_read_password_file(const char *path, char **out, char *err, size_t err_
 /* The no-auth policy: without a password, every TCP address must be loopback unless the
  * user said --insecure-no-auth. 0, or -EPERM with the reason in err. */
 int auth_check_policy(const struct config *cfg, char *err, size_t err_len);
+
+/* Read the password file (if cfg names one) and take the handshake settings. 0 or a
+ * negative errno with err. */
+int auth_init(const struct config *cfg, char *err, size_t err_len);
+
+/* True when clients must give the VNC password. */
+bool auth_enabled(void);
+
+/* SIGHUP: read the password file again. On success the new password applies to every
+ * check from now on; on failure (missing, empty) the old one stays and err says why.
+ * 0 (also when there is no password file: nothing to do) or a negative errno. */
+int auth_reload(char *err, size_t err_len);
+
+/* The server is stopping: handshakes and delayed answers end at once. */
+void auth_shutdown(void);
+
+/* screen->passwordCheck: compare the client's DES response with the current password. */
+rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len);
+
+/* A new connection from peer ("10.1.2.3:5555", "[::1]:5555", "unix:/path") on fd:
+ * reserve its handshake slot. NULL (the caller closes fd; a rate-limited line says why)
+ * when its source already has AUTH_MAX_PENDING_PER_SOURCE handshakes in progress. */
+struct auth_pending *auth_handshake_begin(const char *peer, int fd);
+
+/* Drive the client (libvncserver's, still on hold) through version, security, password
+ * and ClientInit on the calling thread. 0 once it is ready for its own threads
+ * (rfbStartOnHoldClient); otherwise a negative errno (-ETIMEDOUT: not done within the
+ * handshake timeout; -ECANCELED: shutting down; -ECONNRESET: the client or a check
+ * closed it), having logged why; the caller then calls rfbClientConnectionGone(). */
+int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl);
+
+/* Release the slot (after run, or instead of it when rfbNewClient refused the client). */
+void auth_handshake_end(struct auth_pending *p);
+
+/* Shut down the sockets of handshakes past their deadline, which wakes a handshake
+ * thread blocked in the middle of a message (a client that trickles bytes). */
+void auth_expire(void);
 
 #endif

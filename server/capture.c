@@ -154,7 +154,7 @@ static int follow_mode(struct capture *cap, struct vnc_server *srv, const struct
 	return 0;
 }
 
-static void copy_changed_tiles(struct capture *cap, struct vnc_server *srv,
+static size_t copy_changed_tiles(struct capture *cap, struct vnc_server *srv,
 			       const struct dmabuf_buffer *buf, size_t n_changed)
 {
 	size_t fb_stride;
@@ -168,7 +168,7 @@ static void copy_changed_tiles(struct capture *cap, struct vnc_server *srv,
 		pixel_copy_rect(fb, fb_stride, buf->pixels, buf->info.stride, buf->info.fourcc, r[0],
 				r[1], r[2], r[3]);
 	}
-	vnc_server_mark_modified(srv, cap->rects, n);
+	return n;
 }
 
 static void set_display_off(struct capture *cap, struct vnc_server *srv)
@@ -218,15 +218,23 @@ static void capture_primary(struct capture *cap, struct vnc_server *srv)
 	cap->display = DISPLAY_ON;
 	cap->shown = p;
 
-	dmabuf_buffer_begin_read(buf);
+	if (dmabuf_buffer_begin_read(buf) < 0) {
+		/* Logged by the cache; the last good frame stays. */
+		atomic_fetch_add_explicit(&cap->stats.frames_rejected, 1, memory_order_relaxed);
+		dmabuf_buffer_end_read(buf);
+		return;
+	}
 	size_t n = damage_refine(&cap->damage, buf->pixels, p.stride, cap->changed);
+	size_t n_rects = n ? copy_changed_tiles(cap, srv, buf, n) : 0;
+	dmabuf_buffer_end_read(buf);
+	/* Publish the new generation before telling clients, so that an encoder woken by the
+	 * damage always finds the frame it was woken for. */
+	frame_store_publish(vnc_server_frame_store(srv), &p, buf->fd, n > 0);
 	if (n) {
-		copy_changed_tiles(cap, srv, buf, n);
+		vnc_server_mark_modified(srv, cap->rects, n_rects);
 		atomic_fetch_add_explicit(&cap->stats.frames_changed, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&cap->stats.tiles_changed, n, memory_order_relaxed);
 	}
-	dmabuf_buffer_end_read(buf);
-	frame_store_publish(vnc_server_frame_store(srv), &p, buf->fd, n > 0);
 }
 
 static void hide_cursor(struct capture *cap, struct vnc_server *srv)
@@ -259,7 +267,10 @@ static void capture_cursor(struct capture *cap, struct vnc_server *srv)
 	}
 	/* The shape may change in place under the same id, so compare its pixels too (a
 	 * cursor is a few KiB: cheap). */
-	dmabuf_buffer_begin_read(buf);
+	if (dmabuf_buffer_begin_read(buf) < 0) {
+		dmabuf_buffer_end_read(buf);
+		return;
+	}
 	size_t bytes = (size_t)p.stride * (p.height - 1) + (size_t)p.width * 4;
 	uint64_t hash = XXH3_64bits(buf->pixels, bytes);
 	bool changed = !cap->cursor_shown || p.dmabuf_id != cap->cursor_id ||

@@ -6,12 +6,7 @@
 
 #include "log.h"
 #include "open_h264.h"
-
-/* Hooks of the path of our own that is not built in yet: its send returns false and the
- * library serves the client. */
-__attribute__((weak)) bool tight_jpeg_applies(rfbClientPtr cl);
-__attribute__((weak)) bool tight_jpeg_send_update(rfbClientPtr cl, struct client_encoding *ce);
-__attribute__((weak)) void tight_jpeg_client_free(struct tight_jpeg_client *st);
+#include "tight_jpeg.h"
 
 static int pseudo_encodings[] = {RFB_ENCODING_OPEN_H264, 0};
 
@@ -32,13 +27,14 @@ static rfbBool ext_enable_pseudo_encoding(rfbClientPtr cl, void **data, int enco
 	return TRUE;
 }
 
-static void free_state(struct client_encoding *ce)
+static void free_state(rfbClientPtr cl, struct client_encoding *ce)
 {
 	if (!ce)
 		return;
+	drawn_cursor_free(cl, &ce->drawn_cursor);
 	if (ce->h264)
 		open_h264_client_free(ce->h264);
-	if (ce->tjpeg && tight_jpeg_client_free)
+	if (ce->tjpeg)
 		tight_jpeg_client_free(ce->tjpeg);
 	free(ce);
 }
@@ -64,7 +60,7 @@ void client_encoding_client_gone(rfbClientPtr cl)
 			continue;
 		}
 		*link = e->next;
-		free_state(e->data);
+		free_state(cl, e->data);
 		free(e);
 	}
 }
@@ -72,8 +68,10 @@ void client_encoding_client_gone(rfbClientPtr cl)
 void client_encoding_register(void)
 {
 	static bool registered;
-	if (!registered)
+	if (!registered) {
+		tight_jpeg_register(); /* before ours: its newClient runs after ours */
 		rfbRegisterProtocolExtension(&extension);
+	}
 	registered = true;
 }
 
@@ -86,7 +84,7 @@ enum client_path client_encoding_choose(rfbClientPtr cl, const struct client_enc
 {
 	if (ce && ce->lists_h264 && open_h264_available())
 		return CLIENT_PATH_H264;
-	if (tight_jpeg_applies && tight_jpeg_applies(cl))
+	if (tight_jpeg_applies(cl))
 		return CLIENT_PATH_TIGHT_JPEG;
 	return CLIENT_PATH_LIBRARY;
 }
@@ -111,6 +109,8 @@ void client_encoding_display_hook(rfbClientPtr cl)
 	struct client_encoding *ce = client_encoding_get(cl);
 	if (!ce)
 		return;
+	/* First, so that a DesktopSize message below already sees the client's copy. */
+	drawn_cursor_prepare(cl, ce);
 	/* A size change goes first, as the library's own DesktopSize update; our frame at
 	 * the new size follows on the client's next request. */
 	if (cl->useNewFBSize && cl->newFBSizePending)

@@ -19,6 +19,8 @@
 #include <rfb/rfb.h>
 #include <stdbool.h>
 
+#include "drawn_cursor.h"
+
 #define RFB_ENCODING_OPEN_H264 50
 
 enum client_path {
@@ -35,6 +37,11 @@ struct client_encoding {
 	struct open_h264_client *h264;   /* open_h264.c's state, NULL until used */
 	struct tight_jpeg_client *tjpeg; /* tight_jpeg.c's state, NULL until used */
 	enum client_path path;           /* the path of the last update, for logs and stats */
+	/* The client takes cursor shapes (RichCursor/XCursor). libvncserver's own flag can
+	 * not say: drawn_cursor.c sets it for clients that do not. Written on the output
+	 * thread, read by the capture thread (a stale value costs one redraw). */
+	bool takes_cursor;
+	struct drawn_cursor drawn_cursor;
 };
 
 /* Register the extension; once, before the first client. */

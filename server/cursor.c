@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drawn_cursor.h"
 #include "log.h"
 #include "vnc_server_private.h"
 
@@ -112,6 +113,19 @@ static rfbCursorPtr make_cursor(const uint8_t *pixels, size_t stride, uint32_t w
 	return c;
 }
 
+/* Where a cursor covers the screen with the hotspot at x, y; w = 0 for none. */
+static void cursor_rect(const rfbCursor *c, int x, int y, int out[4])
+{
+	if (!c || c->width <= 1) {
+		out[0] = out[1] = out[2] = out[3] = 0;
+		return;
+	}
+	out[0] = x - c->xhot;
+	out[1] = y - c->yhot;
+	out[2] = c->width;
+	out[3] = c->height;
+}
+
 void vnc_server_set_cursor(struct vnc_server *srv, const uint8_t *pixels, size_t stride,
 			   uint32_t width, uint32_t height, uint32_t x_hot, uint32_t y_hot)
 {
@@ -124,6 +138,9 @@ void vnc_server_set_cursor(struct vnc_server *srv, const uint8_t *pixels, size_t
 	}
 	/* We free replaced cursors ourselves, later (see CURSOR_RETIRE_MS). */
 	rfbCursorPtr old = srv->screen->cursor;
+	int old_rect[4], new_rect[4];
+	cursor_rect(old, srv->screen->cursorX, srv->screen->cursorY, old_rect);
+	cursor_rect(c, srv->screen->cursorX, srv->screen->cursorY, new_rect);
 	if (old)
 		old->cleanup = FALSE;
 	c->cleanup = FALSE;
@@ -132,6 +149,7 @@ void vnc_server_set_cursor(struct vnc_server *srv, const uint8_t *pixels, size_t
 		old->cleanup = TRUE;
 		retire(srv, old);
 	}
+	drawn_cursor_mark(srv->screen, old_rect, new_rect);
 
 	/* rfbSetCursor flags every client but does not wake their output threads. */
 	rfbClientIteratorPtr it = rfbGetClientIterator(srv->screen);
@@ -155,13 +173,17 @@ void vnc_server_move_cursor(struct vnc_server *srv, int x, int y)
 		x = s->width - 1;
 	if (y >= s->height)
 		y = s->height - 1;
+	int old_rect[4], new_rect[4];
 	LOCK(s->cursorMutex);
+	cursor_rect(s->cursor, s->cursorX, s->cursorY, old_rect);
+	cursor_rect(s->cursor, x, y, new_rect);
 	bool moved = s->cursorX != x || s->cursorY != y;
 	s->cursorX = x;
 	s->cursorY = y;
 	UNLOCK(s->cursorMutex);
 	if (!moved)
 		return;
+	drawn_cursor_mark(s, old_rect, new_rect);
 	rfbClientIteratorPtr it = rfbGetClientIterator(s);
 	rfbClientPtr cl;
 	while ((cl = rfbClientIteratorNext(it))) {

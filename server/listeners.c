@@ -190,12 +190,17 @@ static void *accept_thread(void *arg)
 {
 	struct listeners *l = arg;
 	struct pollfd pfd[CONFIG_MAX_LISTEN + 1];
+	uint64_t last_tick = log_now_ms();
 	for (;;) {
 		unsigned n = 0;
 		pfd[n++] = (struct pollfd){.fd = l->wake[0], .events = POLLIN};
 		for (unsigned i = 0; i < l->count; i++)
 			pfd[n++] = (struct pollfd){.fd = l->items[i].fd, .events = POLLIN};
-		if (poll(pfd, n, -1) < 0) {
+		if (l->on_tick && log_now_ms() - last_tick >= 1000) {
+			last_tick = log_now_ms();
+			l->on_tick(l->opaque);
+		}
+		if (poll(pfd, n, l->on_tick ? 1000 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("accept: poll: %s", strerror(errno));

@@ -1,7 +1,8 @@
 /* Listening sockets (TCP, unix) and the thread that accepts on them.
  *
  * The accept thread owns the listening fds. Each accepted socket goes to the callback,
- * which hands it to libvncserver. Nothing else touches the listeners; listeners_stop()
+ * which hands it to libvncserver; an optional tick callback runs on the same thread about
+ * once a second. Nothing else touches the listeners; listeners_stop()
  * wakes the thread through a pipe, joins it and closes every fd (and unlinks unix paths
  * it created).
  */
@@ -32,6 +33,9 @@ struct listeners {
 	bool running;
 	listeners_accept_fn on_accept;
 	void *opaque;
+	/* Optional, set before listeners_start(): called on the accept thread about once a
+	 * second (housekeeping such as handshake deadlines), with the same opaque. */
+	void (*on_tick)(void *opaque);
 };
 
 /* Bind and listen on every address. On failure nothing stays open; err names the

@@ -2,7 +2,8 @@
  *
  * main() parses the configuration, opens the plane source, creates the server at the
  * first mode's size, starts the capture thread and the listeners, and then waits for
- * SIGINT or SIGTERM, on which it closes every client and exits 0. Signals are blocked in
+ * SIGINT or SIGTERM, on which it closes every client and exits 0. SIGHUP re-reads the
+ * password file (auth.h). Signals are blocked in
  * every thread and taken here with sigwait(), so no handler runs inside library code.
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include "capture.h"
 #include "config.h"
 #include "log.h"
+#include "open_h264.h"
 #include "plane_source.h"
 #include "vnc_server.h"
 
@@ -34,6 +36,14 @@ static int run(const struct config *cfg, const sigset_t *signals)
 	if (r < 0) {
 		log_error("%s", err);
 		return 2;
+	}
+	/* The H.264 back end is chosen once, before any client: --encoder vpl where VPL
+	 * cannot run is a runtime failure. It also registers its protocol extension, which
+	 * must come before the server creates client state. */
+	r = open_h264_init(cfg, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		return 1;
 	}
 	r = plane_source_open(cfg->source, &src, err, sizeof(err));
 	if (r < 0) {
@@ -73,8 +83,16 @@ static int run(const struct config *cfg, const sigset_t *signals)
 		 cfg->password_file[0] ? " with VNC password authentication" : " without authentication");
 
 	int sig = 0;
-	while (sigwait(signals, &sig) == 0 && sig != SIGINT && sig != SIGTERM)
-		;
+	while (sigwait(signals, &sig) == 0 && sig != SIGINT && sig != SIGTERM) {
+		if (sig != SIGHUP)
+			continue;
+		/* The password file again; a broken one keeps the password we have. */
+		r = auth_reload(err, sizeof(err));
+		if (r < 0)
+			log_error("SIGHUP: %s; keeping the password read before", err);
+		else if (!cfg->password_file[0])
+			log_info("SIGHUP: no password file to read again");
+	}
 	log_info("%s: closing clients and exiting", strsignal(sig));
 	status = 0;
 out:
@@ -83,6 +101,7 @@ out:
 	vnc_server_destroy(srv);
 	capture_destroy(cap);
 	plane_source_destroy(src);
+	open_h264_shutdown();
 	return status;
 }
 

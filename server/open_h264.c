@@ -4,13 +4,11 @@
 #include "open_h264.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <rfb/rfbregion.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "frame_store.h"
@@ -23,19 +21,13 @@
 #define PUBLISH_WAIT_US 2000
 #define PUBLISH_POLL_US 100
 
-/* A client's state. It lives in this module's registry rather than in client_encoding's
- * extension data, because libvncserver calls an extension's close() from
- * rfbCloseClient(), which any of the client's threads may call, and may call twice (the
- * input thread on EOF, the output thread on a failed write) while the other thread is
- * still using the state. Here every user holds a reference taken under the registry lock,
- * close() only drops the registry's own, and the last reference frees. */
+/* A client's state: client_encoding's h264 pointer. Made when the client connects (our
+ * extension's newClient) and freed by open_h264_client_free() once both of the client's
+ * threads have ended, so the request hook (input thread) and serve() (output thread)
+ * can use it without a lock. */
 struct open_h264_client {
-	struct open_h264_client *next; /* registry list */
-	rfbClientPtr cl;               /* the key; never dereferenced after close */
-	unsigned refs;                 /* registry lock */
-	bool closed;                   /* registry lock */
 	ClientFramebufferUpdateRequestHookPtr prev_hook; /* set before the client's threads */
-	atomic_uint nonincremental;    /* non-incremental requests seen (input thread) */
+	atomic_uint nonincremental; /* non-incremental requests seen (input thread) */
 
 	/* Output thread only (under the client's sendMutex). */
 	unsigned nonincremental_seen;
@@ -48,12 +40,10 @@ struct open_h264_client {
 };
 
 static struct {
-	bool ready;                 /* written by init/shutdown, before/after every client */
-	enum h264_backend backend;  /* resolved: VPL or X264 */
+	bool ready;                /* written by init/shutdown, before/after every client */
+	enum h264_backend backend; /* resolved: VPL or X264 */
 	struct h264_hub *hub;
-	pthread_mutex_t lock;       /* the registry */
-	struct open_h264_client *clients;
-} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} g;
 
 static struct h264_hub_stats no_stats;
 
@@ -102,106 +92,89 @@ unsigned open_h264_quality(int tight_quality, int turbo_quality)
 	return 6;
 }
 
-/* ---- the registry and the request hook ---------------------------------------------- */
+/* ---- per-client state and the request hook ------------------------------------------- */
 
-static struct open_h264_client *find_locked(rfbClientPtr cl)
-{
-	struct open_h264_client *c = g.clients;
-	while (c && c->cl != cl)
-		c = c->next;
-	return c;
-}
-
-static void client_destroy(struct open_h264_client *c)
-{
-	if (c->stream)
-		h264_hub_release(g.hub, c->stream);
-	free(c->batch);
-	free(c);
-}
-
-/* A reference to cl's live state, or NULL. */
-static struct open_h264_client *client_get(rfbClientPtr cl)
-{
-	pthread_mutex_lock(&g.lock);
-	struct open_h264_client *c = find_locked(cl);
-	if (c && !c->closed)
-		c->refs++;
-	else
-		c = NULL;
-	pthread_mutex_unlock(&g.lock);
-	return c;
-}
-
-static void client_put(struct open_h264_client *c)
-{
-	pthread_mutex_lock(&g.lock);
-	bool last = --c->refs == 0;
-	if (last) {
-		struct open_h264_client **p = &g.clients;
-		while (*p != c)
-			p = &(*p)->next;
-		*p = c->next;
-	}
-	pthread_mutex_unlock(&g.lock);
-	if (last)
-		client_destroy(c);
-}
-
-/* Input thread: every FramebufferUpdateRequest, already clipped by libvncserver. A
- * non-incremental one means the client wants the whole screen afresh: for us, a new
- * context. noVNC sends one at connect and then only incremental requests. */
+/* Input thread: every FramebufferUpdateRequest, already clipped by libvncserver, before
+ * libvncserver adds it to the client's requested region.
+ *
+ * A non-incremental request means the client wants the whole screen afresh: for us, a
+ * new context. noVNC sends one at connect and then only incremental requests.
+ *
+ * For a client that listed encoding 50 the hook also registers the request itself, at a
+ * moment when no update is in progress, and leaves libvncserver an empty rectangle to
+ * add. The reason: libvncserver goes on with its own update after the displayHook, and
+ * sends the damage it copied before the hook that lies in the requested region. We empty
+ * that region when we answer; a client that answers our update at once (loopback, a fast
+ * viewer) could otherwise get its next request in before libvncserver looks, and receive
+ * our damage a second time from libvncserver's encoder (seen: a full-screen raw
+ * rectangle after the first picture). The output thread holds the client's sendMutex for
+ * the whole update, so registering under it orders every request before or after an
+ * update, never inside. The input thread may wait for that update's writes;
+ * libvncserver's own input-side messages take the same lock. */
 static void on_update_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
 {
-	ClientFramebufferUpdateRequestHookPtr prev = NULL;
-	pthread_mutex_lock(&g.lock);
-	struct open_h264_client *c = find_locked(cl);
-	if (c && !c->closed) {
-		prev = c->prev_hook;
-		if (!msg->incremental)
-			atomic_fetch_add(&c->nonincremental, 1);
+	struct client_encoding *ce = client_encoding_get(cl);
+	struct open_h264_client *st = ce ? ce->h264 : NULL;
+	if (!st)
+		return;
+	if (!msg->incremental)
+		atomic_fetch_add(&st->nonincremental, 1);
+	if (st->prev_hook)
+		st->prev_hook(cl, msg);
+	if (!ce->lists_h264 || msg->w == 0 || msg->h == 0) /* lists_h264: this thread's */
+		return;
+	sraRegionPtr rect = sraRgnCreateRect(msg->x, msg->y, msg->x + msg->w, msg->y + msg->h);
+	LOCK(cl->sendMutex);
+	LOCK(cl->updateMutex);
+	/* What libvncserver does with a request (rfbserver.c, rfbFramebufferUpdateRequest). */
+	sraRgnOr(cl->requestedRegion, rect);
+	if (!msg->incremental) {
+		sraRgnOr(cl->modifiedRegion, rect);
+		sraRgnSubtract(cl->copyRegion, rect);
+		if (cl->useExtDesktopSize)
+			cl->newFBSizePending = TRUE;
 	}
-	pthread_mutex_unlock(&g.lock);
-	if (prev)
-		prev(cl, msg);
+	TSIGNAL(cl->updateCond);
+	UNLOCK(cl->updateMutex);
+	UNLOCK(cl->sendMutex);
+	sraRgnDestroy(rect);
+	msg->w = msg->h = 0;
 }
 
-/* Before the client's threads start (rfbNewClient, on the handshake thread). */
+/* libvncserver runs the newClient of the extension registered last first, so this one
+ * (registered by open_h264_init(), before vnc_server_create() registers client_encoding's)
+ * runs after client_encoding's has made the client's state. It hangs ours on it and hooks
+ * the client's requests, on the handshake thread before the client's own threads start.
+ * It returns FALSE: libvncserver then keeps no per-client record for this extension
+ * (which it would never free). */
 static rfbBool ext_new_client(rfbClientPtr cl, void **data)
 {
-	struct open_h264_client *c = calloc(1, sizeof(*c));
 	*data = NULL;
-	if (!c)
+	struct client_encoding *ce = client_encoding_get(cl);
+	if (!ce || ce->h264)
 		return FALSE;
-	c->cl = cl;
-	c->refs = 1;
-	c->prev_hook = cl->clientFramebufferUpdateRequestHook;
+	struct open_h264_client *st = calloc(1, sizeof(*st));
+	if (!st)
+		return FALSE;
+	st->prev_hook = cl->clientFramebufferUpdateRequestHook;
 	cl->clientFramebufferUpdateRequestHook = on_update_request;
-	pthread_mutex_lock(&g.lock);
-	c->next = g.clients;
-	g.clients = c;
-	pthread_mutex_unlock(&g.lock);
-	return TRUE;
-}
-
-/* Any thread, once or twice (see struct open_h264_client). */
-static void ext_close(rfbClientPtr cl, void *data)
-{
-	(void)data;
-	pthread_mutex_lock(&g.lock);
-	struct open_h264_client *c = find_locked(cl);
-	bool drop = c && !c->closed;
-	if (drop)
-		c->closed = true;
-	pthread_mutex_unlock(&g.lock);
-	if (drop)
-		client_put(c);
+	ce->h264 = st;
+	return FALSE;
 }
 
 static rfbProtocolExtension request_extension = {
 	.newClient = ext_new_client,
-	.close = ext_close,
 };
+
+void open_h264_client_free(struct open_h264_client *st)
+{
+	if (!st)
+		return;
+	if (st->stream)
+		h264_hub_release(g.hub, st->stream);
+	free(st->batch);
+	free(st);
+}
 
 /* ---- the picture to encode ------------------------------------------------------------ */
 
@@ -317,7 +290,8 @@ static bool follow_settings(rfbClientPtr cl, struct open_h264_client *c)
 		.height = (uint32_t)cl->screen->height,
 		.quality = open_h264_quality(cl->tightQualityLevel, cl->turboQualityLevel),
 	};
-	if (c->stream && !memcmp(&key, &c->key, sizeof(key)))
+	if (c->stream && key.width == c->key.width && key.height == c->key.height &&
+	    key.quality == c->key.quality)
 		return true;
 	if (c->stream) {
 		if (key.width != c->key.width || key.height != c->key.height)
@@ -330,11 +304,12 @@ static bool follow_settings(rfbClientPtr cl, struct open_h264_client *c)
 	return c->stream != NULL;
 }
 
-static bool serve(rfbClientPtr cl, struct open_h264_client *c)
+static bool serve(rfbClientPtr cl, const struct client_encoding *ce, struct open_h264_client *c)
 {
-	/* libvncserver draws the cursor into the framebuffer of a client that takes no cursor
-	 * shapes; our video never has it, so such a client stays with the library. */
-	if (!cl->enableCursorShapeUpdates || c->failed) {
+	/* A client that takes no cursor shapes gets the cursor drawn into a private copy of
+	 * the framebuffer (drawn_cursor.c); our video is shared and never has the cursor, so
+	 * such a client stays with libvncserver's encoders. */
+	if (!ce->takes_cursor || c->failed) {
 		c->pos.joined = false;
 		return false;
 	}
@@ -407,22 +382,13 @@ static bool serve(rfbClientPtr cl, struct open_h264_client *c)
 
 bool open_h264_send_update(rfbClientPtr cl, struct client_encoding *ce)
 {
-	(void)ce; /* our state is in the registry: see struct open_h264_client */
 	if (!g.ready)
 		return false;
-	struct open_h264_client *c = client_get(cl);
-	if (!c)
+	/* No state yet: open_h264_init() ran after the client connected. It works without
+	 * the request hook; a non-incremental request then just gets the next picture. */
+	if (!ce->h264 && !(ce->h264 = calloc(1, sizeof(*ce->h264))))
 		return false;
-	bool handled = serve(cl, c);
-	client_put(c);
-	return handled;
-}
-
-void open_h264_client_free(struct open_h264_client *st)
-{
-	/* Never handed out through client_encoding (ce->h264 stays NULL): the registry frees
-	 * each client's state when its last user lets go. */
-	(void)st;
+	return serve(cl, ce, ce->h264);
 }
 
 /* ---- start and stop ------------------------------------------------------------------- */

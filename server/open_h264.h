@@ -13,8 +13,10 @@
  * Threads: open_h264_init() and open_h264_shutdown() run on the main thread, before the
  * first client and after the last. open_h264_send_update() runs on a client's output
  * thread inside the screen's displayHook, holding the client's sendMutex, which is what
- * keeps our FramebufferUpdate whole on the wire. The request hook runs on the client's
- * input thread and only counts non-incremental requests.
+ * keeps our FramebufferUpdate whole on the wire; it blocks only on the shared stream's
+ * lock while another client encodes. The request hook runs on the client's input thread:
+ * it counts non-incremental requests and lets a new request in only after the update in
+ * progress (see on_update_request()).
  */
 #ifndef VGPU_OPEN_H264_H
 #define VGPU_OPEN_H264_H
@@ -42,9 +44,12 @@
 #define OPEN_H264_REPLAY_MAX_BYTES (1u << 20)
 
 /* Choose the H.264 back end once (--encoder; auto = VPL if it works here, else x264),
- * log which and why, and register the request hook. 0; or -ENODEV when --encoder vpl was
- * asked for and VPL cannot run here, or another negative errno when no back end works:
- * err says why, and the server should not start. */
+ * log which and why, and register the extension that gives each client its state and
+ * request hook. Call it before vnc_server_create(): libvncserver runs the newClient of
+ * the extension registered last first, and ours needs client_encoding's state. 0 (also
+ * for auto when no back end works: H.264 is then off, and said so); -ENODEV when
+ * --encoder vpl was asked for and VPL cannot run here, or another negative errno when
+ * the back end asked for does not work: err says why, and the server should exit 1. */
 int open_h264_init(const struct config *cfg, char *err, size_t err_len);
 
 /* After the last client: free what open_h264_init() made. */
@@ -54,11 +59,11 @@ void open_h264_shutdown(void);
 bool open_h264_available(void);
 
 /* displayHook, for a client that listed encoding 50: send it what changed as H.264.
- * False when libvncserver should serve this client instead (no cursor encoding, the
- * encoder failed); the request is then left for the library. */
+ * False when libvncserver should serve this client instead (it takes no cursor shapes,
+ * the encoder failed); the request is then left for the library. */
 bool open_h264_send_update(rfbClientPtr cl, struct client_encoding *ce);
 
-/* The client is gone (its output thread has ended). */
+/* client_encoding_client_gone(): both of the client's threads have ended. */
 void open_h264_client_free(struct open_h264_client *st);
 
 /* The counters of the shared streams (all zero before init). */

@@ -16,15 +16,32 @@
 
 /* ---- libvncserver's log, routed into ours ---------------------------------------- */
 
+/* libvncserver's last message on this thread: a client's input thread (or its handshake
+ * thread) is the one that hits a bad message and then ends the client, so the line that
+ * says the client is gone can say why ("too big cut text length requested ..."). */
+static _Thread_local char last_lib_msg[160];
+
+static void keep_last(const char *msg)
+{
+	size_t n = strcspn(msg, "\n");
+	if (n >= sizeof(last_lib_msg))
+		n = sizeof(last_lib_msg) - 1;
+	/* "Client 127.0.0.1 gone" and statistics say nothing about why. */
+	if (n && strncmp(msg, "Client ", 7) != 0 && strncmp(msg, " ", 1) != 0 &&
+	    strncmp(msg, "Statistics", 10) != 0) {
+		memcpy(last_lib_msg, msg, n);
+		last_lib_msg[n] = '\0';
+	}
+}
+
 static void lib_log(const char *fmt, ...)
 {
-	if (log_get_level() < LOG_DEBUG)
-		return;
 	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	keep_last(buf);
 	log_debug("libvncserver: %s", buf);
 }
 
@@ -35,6 +52,7 @@ static void lib_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	keep_last(buf);
 	log_warn("libvncserver: %s", buf);
 }
 
@@ -61,8 +79,10 @@ static void on_client_gone(rfbClientPtr cl)
 	client_encoding_client_gone(cl);
 	if (!ci)
 		return; /* refused in on_new_client: never counted */
-	log_info("client %u (%s) disconnected after %.1f s", ci->id, ci->peer,
-		 (double)(log_now_ms() - ci->connected_ms) / 1000.0);
+	log_info("client %u (%s) disconnected after %.1f s%s%s", ci->id, ci->peer,
+		 (double)(log_now_ms() - ci->connected_ms) / 1000.0, last_lib_msg[0] ? ": " : "",
+		 last_lib_msg);
+	last_lib_msg[0] = '\0';
 	free(ci);
 	cl->clientData = NULL;
 	pthread_mutex_lock(&srv->lock);
@@ -100,28 +120,35 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	cl->clientData = ci;
 	log_info("client %u (%s) connected%s", ci->id, ci->peer,
 		 cl->wsctx ? " over WebSocket" : "");
-	return RFB_CLIENT_ACCEPT;
+	/* On hold: the handshake thread drives the handshake under a deadline and starts
+	 * the client's own threads once it is done (auth.h). */
+	return RFB_CLIENT_ON_HOLD;
 }
 
 struct handshake {
 	struct vnc_server *srv;
 	int fd;
 	char peer[128];
+	struct auth_pending *pending;
 };
 
-/* rfbNewClient reads the first bytes (WebSocket upgrade or not) with timeouts, so it runs
- * on a short-lived thread of its own: a slow or silent peer cannot hold up accepts. */
+/* rfbNewClient reads the first bytes (WebSocket upgrade or not) with timeouts, and the
+ * handshake after it may wait for a password delay, so both run on a short-lived thread
+ * of their own: a slow, silent or guessing peer cannot hold up accepts or other clients. */
 static void *handshake_thread(void *arg)
 {
 	struct handshake *h = arg;
 	struct vnc_server *srv = h->srv;
 	handshake_peer = h->peer;
-	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
-	if (cl && !cl->onHold)
-		rfbStartOnHoldClient(cl);
 	/* rfbNewClient closes the socket itself when the client is refused or the
 	 * WebSocket handshake fails. */
+	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
 	handshake_peer = NULL;
+	if (cl && auth_handshake_run(h->pending, cl) == 0)
+		rfbStartOnHoldClient(cl);
+	else if (cl)
+		rfbClientConnectionGone(cl); /* never started: its threads are not there */
+	auth_handshake_end(h->pending);
 	free(h);
 	atomic_fetch_sub(&srv->handshakes, 1);
 	return NULL;
@@ -144,6 +171,12 @@ static void on_accept(void *opaque, int fd, const char *peer)
 		close(fd);
 		return;
 	}
+	h->pending = auth_handshake_begin(peer, fd);
+	if (!h->pending) {
+		close(fd);
+		free(h);
+		return;
+	}
 	h->srv = srv;
 	h->fd = fd;
 	snprintf(h->peer, sizeof(h->peer), "%s", peer);
@@ -153,10 +186,46 @@ static void on_accept(void *opaque, int fd, const char *peer)
 	if (pthread_create(&t, &attr, handshake_thread, h) != 0) {
 		atomic_fetch_sub(&srv->handshakes, 1);
 		log_warn("client %s refused: cannot start a thread", peer);
+		auth_handshake_end(h->pending);
 		close(fd);
 		free(h);
 	}
 	pthread_attr_destroy(&attr);
+}
+
+/* Accept thread, about once a second. */
+static void on_tick(void *opaque)
+{
+	(void)opaque;
+	auth_expire();
+}
+
+/* screen->setTranslateFunction, on the client's input thread right after SetPixelFormat.
+ * libvncserver 0.9.14 writes the new format into the client while its output thread may
+ * be encoding an update with the old translation function and buffer sizes: from 8 to 32
+ * bpp mid-update the raw encoder writes 4 bytes a pixel into room for 1 (a heap overflow
+ * of cl->updateBuf), and the old lookup table is freed under it. Swapping the
+ * translation while holding sendMutex (which the output thread holds for a whole update)
+ * keeps each update consistent. Formats it cannot serve (0 or 64 bpp) would make the
+ * next raw rectangle divide by zero: the client goes, with a line that says why. */
+static rfbBool set_translate(rfbClientPtr cl)
+{
+	int bpp = cl->format.bitsPerPixel;
+	if (bpp != 8 && bpp != 16 && bpp != 32) {
+		struct client_info *ci = cl->clientData;
+		log_warn("client %u (%s): SetPixelFormat with %d bits per pixel; disconnecting",
+			 ci ? ci->id : 0, ci ? ci->peer : "?", bpp);
+		LOCK(cl->sendMutex);
+		cl->format = cl->screen->serverFormat;
+		cl->translateFn = rfbTranslateNone;
+		UNLOCK(cl->sendMutex);
+		rfbCloseClient(cl);
+		return FALSE;
+	}
+	LOCK(cl->sendMutex);
+	rfbBool ok = rfbSetTranslateFunction(cl);
+	UNLOCK(cl->sendMutex);
+	return ok;
 }
 
 /* ---- input ------------------------------------------------------------------------- */
@@ -228,13 +297,10 @@ int vnc_server_create(const struct config *cfg, struct plane_source *input, uint
 	pthread_cond_init(&srv->cond, NULL);
 	frame_store_init(&srv->frames);
 
-	if (cfg->password_file[0]) {
-		int r = auth_read_password_file(cfg->password_file, &srv->password, err, err_len);
-		if (r < 0) {
-			vnc_server_destroy(srv);
-			return r;
-		}
-		srv->password_list[0] = srv->password;
+	int r = auth_init(cfg, err, err_len);
+	if (r < 0) {
+		vnc_server_destroy(srv);
+		return r;
 	}
 
 	rfbLog = lib_log;
@@ -269,9 +335,12 @@ int vnc_server_create(const struct config *cfg, struct plane_source *input, uint
 	s->setDesktopSizeHook = on_set_desktop_size;
 	s->displayHook = client_encoding_display_hook;
 	client_encoding_register();
-	if (srv->password) {
-		s->authPasswdData = srv->password_list;
-		s->passwordCheck = rfbCheckPasswordByList;
+	s->setTranslateFunction = set_translate;
+	if (auth_enabled()) {
+		/* libvncserver offers VNC authentication when this is set; auth.c keeps the
+		 * password (re-read on SIGHUP) and checks it. */
+		s->authPasswdData = (void *)&auth_password_check;
+		s->passwordCheck = auth_password_check;
 	}
 	/* Until the guest shows a cursor plane: no cursor (not libvncserver's default arrow). */
 	s->cursor = NULL;
@@ -290,6 +359,7 @@ int vnc_server_start(struct vnc_server *srv, char *err, size_t err_len)
 	 * no socket to watch; it only exists because its shutdown path expects it. */
 	rfbRunEventLoop(srv->screen, -1, TRUE);
 	srv->started = true;
+	srv->listeners.on_tick = on_tick;
 	r = listeners_start(&srv->listeners, on_accept, srv);
 	if (r < 0) {
 		snprintf(err, err_len, "cannot start the accept thread: %s", strerror(-r));
@@ -300,6 +370,7 @@ int vnc_server_start(struct vnc_server *srv, char *err, size_t err_len)
 
 void vnc_server_stop(struct vnc_server *srv)
 {
+	auth_shutdown(); /* handshakes and delayed answers end now */
 	listeners_stop(&srv->listeners);
 	/* Handshake threads finish within libvncserver's read timeouts; wait for them so
 	 * none adds a client to a screen that is going away. */

@@ -92,6 +92,7 @@ static void assert_defaults_except_listen(const struct config *cfg)
 	assert_false(cfg->insecure_no_auth);
 	assert_string_equal(cfg->desktop_name, "vgpu-vnc");
 	assert_int_equal(cfg->max_clients, 64);
+	assert_int_equal(cfg->handshake_timeout, 10);
 	assert_int_equal(cfg->log_level, LOG_INFO);
 }
 
@@ -153,9 +154,11 @@ static void test_cli_bounds_and_forms(void **state)
 {
 	(void)state;
 	struct config cfg;
-	assert_int_equal(LOAD(&cfg, "--fps=1", "--max-clients=1"), CONFIG_OK);
+	assert_int_equal(LOAD(&cfg, "--fps=1", "--max-clients=1", "--handshake-timeout", "600"),
+			 CONFIG_OK);
 	assert_int_equal(cfg.fps, 1);
 	assert_int_equal(cfg.max_clients, 1);
+	assert_int_equal(cfg.handshake_timeout, 600);
 	assert_int_equal(LOAD(&cfg, "--fps", "240", "--fps", "0240"), CONFIG_OK);
 	assert_int_equal(cfg.fps, 240);
 	/* getopt_long takes an unambiguous prefix. */
@@ -239,6 +242,9 @@ static void test_bad_values(void **state)
 		{"max-clients", "64 ", range_clients},
 		{"max-clients", "-64", range_clients},
 		{"max-clients", "99999999999999999999", range_clients},
+		{"handshake-timeout", "0", "is not a number of seconds from 1 to 600"},
+		{"handshake-timeout", "601", "is not a number of seconds from 1 to 600"},
+		{"handshake-timeout", "1.5", "is not a number of seconds from 1 to 600"},
 		{"log-level", "verbose", not_level},
 		{"log-level", "", not_level},
 		{"log-level", "INFO", not_level},
@@ -741,6 +747,7 @@ static void test_help(void **state)
 		"\n       --fps N\n",           "\n       --password-file FILE\n",
 		"\n       --insecure-no-auth\n", "\n       --desktop-name NAME\n",
 		"\n       --max-clients N\n",   "\n       --log-level LEVEL\n",
+		"\n       --handshake-timeout SECONDS\n",
 		"\n       --config FILE\n",     "\n       -h, --help\n",
 		"\n       -V, --version\n"};
 	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
@@ -761,7 +768,9 @@ static void test_help(void **state)
 		"mdpy",
 		"noVNC on the same port",
 		"synthetic[:WxH[:SCENE[:OPTIONS]]]",
-		"static, desktop (the default), typing, scroll, drag, video, flip or modes",
+		"static, desktop (the default), typing, scroll, drag, video, flip, modes or hostile",
+		"fail=enodev@A[-B]",
+		"Default: 10.",
 		"format=XR24|XB24",
 		"frames=N",
 		"rate=N",
@@ -823,6 +832,79 @@ static void test_version(void **state)
 	assert_err("vgpu-vnc: --version takes no value (see --help)\n");
 }
 
+/* ---- H.264 options ----------------------------------------------------------------- */
+
+static void test_h264_options(void **state)
+{
+	(void)state;
+	struct config cfg;
+	assert_int_equal(LOAD_NONE(&cfg), CONFIG_OK);
+	assert_int_equal(cfg.encoder, H264_BACKEND_AUTO);
+	assert_int_equal(cfg.idr_interval, 2);
+	assert_int_equal(cfg.x264_threads, 1);
+
+	assert_int_equal(LOAD(&cfg, "--encoder", "x264", "--idr-interval", "0", "--x264-threads",
+			      "4"),
+			 CONFIG_OK);
+	assert_int_equal(cfg.encoder, H264_BACKEND_X264);
+	assert_int_equal(cfg.idr_interval, 0);
+	assert_int_equal(cfg.x264_threads, 4);
+	assert_int_equal(LOAD(&cfg, "--encoder=vpl", "--idr-interval=3600", "--x264-threads=64"),
+			 CONFIG_OK);
+	assert_int_equal(cfg.encoder, H264_BACKEND_VPL);
+	assert_int_equal(cfg.idr_interval, 3600);
+	assert_int_equal(cfg.x264_threads, 64);
+	assert_int_equal(LOAD(&cfg, "--encoder", "auto"), CONFIG_OK);
+	assert_int_equal(cfg.encoder, H264_BACKEND_AUTO);
+
+	/* The same keys in a file; the command line wins. */
+	const char *path = write_temp("encoder = x264\nidr-interval = 10\nx264-threads = 2\n");
+	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
+	assert_int_equal(cfg.encoder, H264_BACKEND_X264);
+	assert_int_equal(cfg.idr_interval, 10);
+	assert_int_equal(cfg.x264_threads, 2);
+	assert_int_equal(LOAD(&cfg, "--config", (char *)path, "--encoder", "vpl"), CONFIG_OK);
+	assert_int_equal(cfg.encoder, H264_BACKEND_VPL);
+	assert_int_equal(cfg.idr_interval, 10);
+
+	assert_int_equal(LOAD(&cfg, "--encoder", "nvenc"), CONFIG_ERROR);
+	assert_err("vgpu-vnc: --encoder: 'nvenc' is not one of auto, vpl, x264\n");
+	assert_int_equal(LOAD(&cfg, "--encoder", "X264"), CONFIG_ERROR);
+	assert_int_equal(LOAD(&cfg, "--idr-interval", "3601"), CONFIG_ERROR);
+	assert_err("vgpu-vnc: --idr-interval: '3601' is not a number of seconds from 0 to 3600\n");
+	assert_int_equal(LOAD(&cfg, "--idr-interval", "-1"), CONFIG_ERROR);
+	assert_int_equal(LOAD(&cfg, "--idr-interval", "1.5"), CONFIG_ERROR);
+	assert_int_equal(LOAD(&cfg, "--x264-threads", "0"), CONFIG_ERROR);
+	assert_err("vgpu-vnc: --x264-threads: '0' is not a number from 1 to 64\n");
+	assert_int_equal(LOAD(&cfg, "--x264-threads", "65"), CONFIG_ERROR);
+
+	path = write_temp("[vgpu-vnc]\nencoder = hardware\n");
+	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
+	assert_err("vgpu-vnc: %s:2: encoder: 'hardware' is not one of auto, vpl, x264\n", path);
+
+	/* --help warns about what more x264 threads do to noVNC. */
+	assert_int_equal(LOAD(&cfg, "--help"), CONFIG_EXIT_OK);
+	char *flat = strdup(out_text);
+	assert_non_null(flat);
+	for (char *p = flat, *q = flat; ; p++) {
+		/* join the wrapped lines into one, so phrases can span them */
+		if (*p == '\n' || *p == ' ') {
+			if (q > flat && q[-1] != ' ')
+				*q++ = ' ';
+		} else {
+			*q++ = *p;
+		}
+		if (!*p)
+			break;
+	}
+	assert_non_null(strstr(flat, "--encoder NAME"));
+	assert_non_null(strstr(flat, "Default: auto."));
+	assert_non_null(strstr(flat, "--idr-interval SECONDS"));
+	assert_non_null(strstr(flat, "--x264-threads N"));
+	assert_non_null(strstr(flat, "N slices, which noVNC cannot decode"));
+	free(flat);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown)
 
 int main(void)
@@ -855,6 +937,7 @@ int main(void)
 		T(test_help),
 		T(test_help_and_version_come_first),
 		T(test_version),
+		T(test_h264_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

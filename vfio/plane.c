@@ -70,6 +70,11 @@ int plane_info_validate(const struct plane_info *p, char *why, size_t why_len)
 	uint64_t row = (uint64_t)p->width * bpp;
 	if (p->stride < row)
 		return reject(why, why_len, "stride %llu < width %llu * 4", p->stride, p->width, 0);
+	/* Rows at odd byte offsets: no scan-out engine makes them, and every reader here and
+	 * in VA-API assumes whole pixels per row. */
+	if (p->stride % bpp)
+		return reject(why, why_len, "stride %llu is not a whole number of %llu-byte pixels",
+			      p->stride, bpp, 0);
 	if (p->stride % tile.width_bytes)
 		return reject(why, why_len, "stride %llu is not a whole number of %llu-byte tiles",
 			      p->stride, tile.width_bytes, 0);
@@ -81,6 +86,16 @@ int plane_info_validate(const struct plane_info *p, char *why, size_t why_len)
 		if (p->x_hot >= p->width || p->y_hot >= p->height)
 			return reject(why, why_len, "cursor hotspot %llu,%llu outside %llu-wide cursor",
 				      p->x_hot, p->y_hot, p->width);
+		/* Signed in practice; bounded so that position + hotspot stays far from int
+		 * overflow wherever it is added up. */
+		int32_t x = (int32_t)p->x, y = (int32_t)p->y;
+		if (x < PLANE_CURSOR_POS_MIN || x > PLANE_CURSOR_POS_MAX || y < PLANE_CURSOR_POS_MIN ||
+		    y > PLANE_CURSOR_POS_MAX) {
+			if (why && why_len)
+				snprintf(why, why_len, "cursor position %d,%d outside %d..%d", x, y,
+					 PLANE_CURSOR_POS_MIN, PLANE_CURSOR_POS_MAX);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

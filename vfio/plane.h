@@ -35,6 +35,9 @@ enum plane_type {
 #define PLANE_MAX_WIDTH 8192u
 #define PLANE_MAX_HEIGHT 8192u
 #define PLANE_MAX_CURSOR 512u
+/* A cursor's top-left may lie off the screen (partly or wholly); not further than this. */
+#define PLANE_CURSOR_POS_MIN (-(int32_t)PLANE_MAX_CURSOR)
+#define PLANE_CURSOR_POS_MAX ((int32_t)PLANE_MAX_WIDTH)
 
 struct plane_info {
 	uint32_t drm_plane_type; /* enum plane_type */
@@ -58,8 +61,10 @@ const char *plane_fourcc_str(uint32_t fourcc, char buf[5]);
 
 /* Check every guest-controlled field of a plane that is present (dmabuf_id != 0 or a
  * region). Returns 0 if usable; otherwise -EINVAL and a one-line reason in why
- * ("stride 100 < width 640 * 4"). The cursor's position is not checked here: it may lie
- * partly off screen, and the capture thread clamps it to the screen it has.
+ * ("stride 100 < width 640 * 4"). The stride must be a whole number of pixels. A cursor's
+ * position may lie off screen, as far as PLANE_CURSOR_POS_MIN..MAX (the capture thread
+ * clamps it to the screen it has); beyond that it is rejected, so that position plus
+ * hotspot never overflows.
  * Modifiers: linear, and for primary planes Intel X- and Y-tiled, whose stride must be a
  * whole number of tiles and whose size must cover whole tile rows. */
 int plane_info_validate(const struct plane_info *p, char *why, size_t why_len);

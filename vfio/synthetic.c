@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "synthetic_hostile.h"
 #include "synthetic_scenes.h"
 
 #define DEFAULT_W 1280
@@ -43,6 +44,8 @@ struct synth_config {
 	uint64_t frames;
 	unsigned rate;
 	bool cursor;
+	bool has_fail;              /* fail=enodev@A[-B]: the device is gone for ticks A..B-1 */
+	uint64_t fail_from, fail_to;
 };
 
 struct synth_buffer {
@@ -73,6 +76,9 @@ struct synth_source {
 
 	int px, py;                    /* pointer */
 	uint32_t buttons;
+
+	bool hostile_on;               /* the hostile scene's lies (synthetic_hostile.h) */
+	struct synth_hostile hostile;
 };
 
 static const struct plane_source_ops synth_ops;
@@ -168,11 +174,35 @@ static int parse_scene(const char *s, size_t n, struct synth_config *cfg, char *
 			  "video, flip, modes)", (int)n, s);
 }
 
+/* fail= is a fault-injection option for tests: documented in synthetic.h, not offered here. */
 #define VALID_OPTIONS "format=XR24|XB24, frames=N, rate=N, cursor=on|off"
 
-enum option { OPT_FORMAT, OPT_FRAMES, OPT_RATE, OPT_CURSOR, OPT_COUNT };
+enum option { OPT_FORMAT, OPT_FRAMES, OPT_RATE, OPT_CURSOR, OPT_FAIL, OPT_COUNT };
 
-static const char *const option_names[OPT_COUNT] = { "format", "frames", "rate", "cursor" };
+static const char *const option_names[OPT_COUNT] = { "format", "frames", "rate", "cursor",
+						     "fail" };
+
+/* "enodev@A" (gone from tick A on) or "enodev@A-B" (gone for ticks A..B-1, then back). */
+static int parse_fail(const char *v, size_t n, struct synth_config *cfg, char *err,
+		      size_t err_len)
+{
+	static const char kind[] = "enodev@";
+	size_t k = sizeof(kind) - 1;
+	const char *dash = n > k ? memchr(v + k, '-', n - k) : NULL;
+	uint64_t from, to = UINT64_MAX;
+
+	if (n <= k || memcmp(v, kind, k) != 0 ||
+	    !parse_uint(v + k, (size_t)((dash ? dash : v + n) - (v + k)), SYNTHETIC_TICK_MAX,
+			&from) ||
+	    (dash && (!parse_uint(dash + 1, (size_t)(v + n - dash - 1), SYNTHETIC_TICK_MAX, &to) ||
+		      to <= from)))
+		return set_error(err, err_len, "bad fail '%.*s' (valid: enodev@A or enodev@A-B, "
+				  "ticks A < B)", (int)n, v);
+	cfg->has_fail = true;
+	cfg->fail_from = from;
+	cfg->fail_to = to;
+	return 0;
+}
 
 static int parse_option_value(enum option opt, const char *v, size_t n,
 			      struct synth_config *cfg, char *err, size_t err_len)
@@ -209,6 +239,8 @@ static int parse_option_value(enum option opt, const char *v, size_t n,
 		else
 			return set_error(err, err_len, "bad cursor '%.*s' (valid: on, off)", (int)n, v);
 		return 0;
+	case OPT_FAIL:
+		return parse_fail(v, n, cfg, err, err_len);
 	case OPT_COUNT:
 		break;
 	}
@@ -494,11 +526,15 @@ static int synth_query(struct plane_source *src, enum plane_type type, struct pl
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	rc = sync_locked(s, clock_tick_locked(s));
+	if (rc == 0 && s->cfg.has_fail && s->tick >= s->cfg.fail_from && s->tick < s->cfg.fail_to)
+		rc = -ENODEV; /* what VFIO_DEVICE_QUERY_GFX_PLANE says once the mdev is gone */
 	if (rc == 0 && s->cur >= 0) {
 		if (type == PLANE_PRIMARY)
 			describe_primary(&s->prim[s->cur], out);
 		else if (s->ncursor)
 			describe_cursor(s, out);
+		if (s->hostile_on)
+			rc = synth_hostile_apply(&s->hostile, s->tick, out);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -517,11 +553,13 @@ static struct synth_buffer *find_buffer(struct synth_source *s, uint32_t id)
 
 static int synth_get_dmabuf(struct plane_source *src, uint32_t dmabuf_id)
 {
-	struct synth_buffer *b = find_buffer(to_synth(src), dmabuf_id);
+	struct synth_source *s = to_synth(src);
+	struct synth_buffer *b = find_buffer(s, dmabuf_id);
+	int from = b ? b->fd : s->hostile_on ? synth_hostile_fd(&s->hostile, dmabuf_id) : -ENOENT;
 
-	if (!b)
-		return -ENOENT;
-	int fd = fcntl(b->fd, F_DUPFD_CLOEXEC, 0);
+	if (from < 0)
+		return from;
+	int fd = fcntl(from, F_DUPFD_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -535,6 +573,8 @@ static void synth_destroy(struct plane_source *src)
 		buffer_destroy(&s->prim[i]);
 	for (unsigned i = 0; i < s->ncursor; i++)
 		buffer_destroy(&s->cursor[i]);
+	if (s->hostile_on)
+		synth_hostile_fini(&s->hostile);
 	synth_input_free(&s->scene.input);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -673,6 +713,10 @@ int synthetic_source_create(const char *spec, struct plane_source **out, char *e
 	s->scene.rate = s->cfg.rate;
 	s->cur = -1;
 	rc = create_buffers(s);
+	if (rc == 0 && s->cfg.scene == SYNTH_SCENE_HOSTILE) {
+		rc = synth_hostile_init(&s->hostile, s->prim[0].fd);
+		s->hostile_on = rc == 0;
+	}
 	if (rc) {
 		set_error(err, err_len, "cannot create the buffers for '%s': %s", spec ? spec : "",
 			   strerror(-rc));

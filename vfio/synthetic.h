@@ -7,10 +7,13 @@
  *
  * Spec: "WIDTHxHEIGHT[:SCENE[:OPTION[,OPTION...]]]" (the part after "synthetic:"), where
  *   SCENE  = static | desktop (default) | typing | scroll | drag | video | flip | modes
+ *            | hostile
  *   OPTION = format=XR24|XB24   pixel format of the primary plane (default XR24)
  *            frames=N           the scene stops at tick N and then holds still (0 = a still)
  *            rate=N             scene ticks per second, 1..1000 (default 30)
  *            cursor=on|off      whether there is a cursor plane (default on)
+ *            fail=enodev@A[-B]  the device is gone from tick A (until tick B): every query
+ *                               fails with -ENODEV, as VFIO's does after the mdev is removed
  * Default size 1280x720; WIDTH and HEIGHT are 16..8192. An empty spec, or an empty SIZE
  * or SCENE field, means the default. Anything else that does not parse is -EINVAL with a
  * message naming the bad part and the valid choices.
@@ -27,6 +30,8 @@
  *   modes    cycles WIDTHxHEIGHT, 640x480, 800x600, 1024x768 (duplicates skipped), each
  *            for SYNTHETIC_MODE_TICKS ticks followed by SYNTHETIC_NOPLANE_TICKS ticks of
  *            "no plane"; mode i always has id i+1
+ *   hostile  the video picture behind planes that lie: odd ticks replay a table of bad
+ *            primary and cursor planes (synthetic_hostile.h), even ticks tell the truth
  * Buffers: stride = width*4 rounded up to 64 bytes, size = stride*height rounded up to a
  * page. Formats: XR24 and XB24 show the same colours. The cursor plane (ids after the
  * primaries) is a 32x32 AR24 arrow, or a hand while button 1 is down, each its own id.
@@ -37,6 +42,8 @@
  *   key      key-down of printable ASCII (0x20..0x7e) appends to the "Notes" window's
  *            text, BackSpace deletes, Return/KP_Enter starts a new line; the text wraps at
  *            words and scrolls; a block caret follows it
+ * In the modes scene paint keeps its screen position across modes: what was painted
+ * beyond a smaller mode's edge shows again when a larger mode comes back.
  *
  * Time: the scene advances by wall clock (rate ticks a second) from the first query.
  * Tests step it instead with synthetic_source_set_tick(), which renders exactly what the

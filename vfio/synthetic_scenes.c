@@ -52,13 +52,6 @@
 #define RGB_MODE_TEXT 0xffe070u
 #define RGB_NONE 0xffffffffu /* "do not fill" */
 
-static const char *const scene_names[SYNTH_SCENE_COUNT] = {
-	[SYNTH_SCENE_STATIC] = "static", [SYNTH_SCENE_DESKTOP] = "desktop",
-	[SYNTH_SCENE_TYPING] = "typing", [SYNTH_SCENE_SCROLL] = "scroll",
-	[SYNTH_SCENE_DRAG] = "drag",     [SYNTH_SCENE_VIDEO] = "video",
-	[SYNTH_SCENE_FLIP] = "flip",     [SYNTH_SCENE_MODES] = "modes",
-};
-
 /* round(127 * sin(2 pi i / 256)) */
 static const int8_t sin_table[256] = {
 	0, 3, 6, 9, 12, 16, 19, 22, 25, 28, 31, 34, 37, 40, 43, 46,
@@ -108,27 +101,6 @@ static const char typing_text[] =
 	"desktops are mostly still; the parts that move are small, and they move often. "
 	"A good VNC server sends those few tiles and nothing else, whatever the size of "
 	"the screen.\n\n";
-
-const char *synth_scene_name(enum synth_scene_kind kind)
-{
-	return (unsigned)kind < SYNTH_SCENE_COUNT ? scene_names[kind] : "?";
-}
-
-bool synth_scene_from_name(const char *name, size_t len, enum synth_scene_kind *out)
-{
-	for (int k = 0; k < SYNTH_SCENE_COUNT; k++) {
-		if (strlen(scene_names[k]) == len && memcmp(scene_names[k], name, len) == 0) {
-			*out = (enum synth_scene_kind)k;
-			return true;
-		}
-	}
-	return false;
-}
-
-bool synth_scene_animated(enum synth_scene_kind kind)
-{
-	return kind != SYNTH_SCENE_STATIC && kind != SYNTH_SCENE_MODES;
-}
 
 static int imin(int a, int b)
 {
@@ -717,39 +689,126 @@ static void draw_mode(const struct synth_frame *f, const struct synth_canvas *c,
 		   RGB_MODE_BODY);
 }
 
-/* The scene's own layer, over the desktop and under the input. */
-static void draw_scene(const struct synth_frame *f, const struct synth_canvas *c,
+/* ---- scenes: each one a row of what it draws, where, and what a tick changes ---- */
+
+static void draw_clock(const struct synth_frame *f, const struct synth_canvas *c,
 		       struct synth_rect clip)
 {
-	switch (f->scene->kind) {
-	case SYNTH_SCENE_DESKTOP:
-		/* The clock is the element: drawn again here for clips inside it, which
-		 * skip the panel. */
-		synth_text(c, clip, f->L.label.x, f->L.label.y, f->L.scale, f->label, SIZE_MAX,
-			   RGB_PANEL_TEXT, RGB_PANEL);
-		break;
-	case SYNTH_SCENE_TYPING:
-		draw_editor(f, c, clip);
-		break;
-	case SYNTH_SCENE_SCROLL:
-		draw_scroll(f, c, clip);
-		break;
-	case SYNTH_SCENE_DRAG:
-		draw_drag(f, c, clip);
-		break;
-	case SYNTH_SCENE_VIDEO:
-		draw_video(f, c, clip);
-		break;
-	case SYNTH_SCENE_FLIP:
-		draw_flip(f, c, clip);
-		break;
-	case SYNTH_SCENE_MODES:
-		draw_mode(f, c, clip);
-		break;
-	case SYNTH_SCENE_STATIC:
-	case SYNTH_SCENE_COUNT:
-		break;
+	/* Drawn by the panel too; here for the clips inside the clock, which skip the panel. */
+	synth_text(c, clip, f->L.label.x, f->L.label.y, f->L.scale, f->label, SIZE_MAX,
+		   RGB_PANEL_TEXT, RGB_PANEL);
+}
+
+static struct synth_rect clock_rect(const struct synth_frame *f)
+{
+	return f->L.label;
+}
+
+static struct synth_rect editor_rect(const struct synth_frame *f)
+{
+	return f->L.editor;
+}
+
+static struct synth_rect scroll_rect(const struct synth_frame *f)
+{
+	return f->L.scroll;
+}
+
+static struct synth_rect drag_element(const struct synth_frame *f)
+{
+	return drag_rect(&f->L, f->tick);
+}
+
+static struct synth_rect video_rect(const struct synth_frame *f)
+{
+	return f->L.video;
+}
+
+static struct synth_rect flip_element(const struct synth_frame *f)
+{
+	return flip_rect(&f->L, f->tick);
+}
+
+static void diff_clock(const struct synth_frame *a, const struct synth_frame *b,
+		       struct synth_damage *d)
+{
+	if (strcmp(a->label, b->label) != 0)
+		synth_damage_add(d, a->L.label);
+}
+
+static void diff_editor(const struct synth_frame *a, const struct synth_frame *b,
+			struct synth_damage *d)
+{
+	grid_diff(&a->editor, &b->editor, d);
+}
+
+static void diff_scroll(const struct synth_frame *a, const struct synth_frame *b,
+			struct synth_damage *d)
+{
+	if (a->scroll_off != b->scroll_off)
+		synth_damage_add(d, window_at(&a->L, a->L.scroll).body);
+}
+
+/* The element moved; its content does not depend on the tick. */
+static void diff_moved(const struct synth_frame *a, const struct synth_frame *b,
+		       struct synth_damage *d)
+{
+	if (!synth_rect_equal(a->element, b->element))
+		synth_damage_add_moved(d, a->element, b->element);
+}
+
+/* The element's content depends on the tick (the video, the flip box's number). */
+static void diff_ticked(const struct synth_frame *a, const struct synth_frame *b,
+			struct synth_damage *d)
+{
+	if (a->tick != b->tick)
+		synth_damage_add_moved(d, a->element, b->element);
+}
+
+/* element: the opaque rect the scene draws over the desktop (NULL: none). diff: adds the
+ * rects where two ticks differ (NULL: the picture does not depend on the tick). */
+struct scene_class {
+	const char *name;
+	void (*draw)(const struct synth_frame *f, const struct synth_canvas *c,
+		     struct synth_rect clip);
+	struct synth_rect (*element)(const struct synth_frame *f);
+	void (*diff)(const struct synth_frame *a, const struct synth_frame *b,
+		     struct synth_damage *d);
+};
+
+static const struct scene_class scene_classes[SYNTH_SCENE_COUNT] = {
+	[SYNTH_SCENE_STATIC] = { "static", NULL, NULL, NULL },
+	[SYNTH_SCENE_DESKTOP] = { "desktop", draw_clock, clock_rect, diff_clock },
+	[SYNTH_SCENE_TYPING] = { "typing", draw_editor, editor_rect, diff_editor },
+	[SYNTH_SCENE_SCROLL] = { "scroll", draw_scroll, scroll_rect, diff_scroll },
+	[SYNTH_SCENE_DRAG] = { "drag", draw_drag, drag_element, diff_moved },
+	[SYNTH_SCENE_VIDEO] = { "video", draw_video, video_rect, diff_ticked },
+	[SYNTH_SCENE_FLIP] = { "flip", draw_flip, flip_element, diff_ticked },
+	[SYNTH_SCENE_MODES] = { "modes", draw_mode, NULL, NULL },
+	/* The video's picture; synthetic_hostile.c lies about the planes that show it. */
+	[SYNTH_SCENE_HOSTILE] = { "hostile", draw_video, video_rect, diff_ticked },
+};
+
+const char *synth_scene_name(enum synth_scene_kind kind)
+{
+	return (unsigned)kind < SYNTH_SCENE_COUNT ? scene_classes[kind].name : "?";
+}
+
+bool synth_scene_from_name(const char *name, size_t len, enum synth_scene_kind *out)
+{
+	for (int k = 0; k < SYNTH_SCENE_COUNT; k++) {
+		const char *n = scene_classes[k].name;
+		if (strlen(n) == len && memcmp(n, name, len) == 0) {
+			*out = (enum synth_scene_kind)k;
+			return true;
+		}
 	}
+	return false;
+}
+
+bool synth_scene_animated(enum synth_scene_kind kind)
+{
+	return scene_classes[kind].diff != NULL;
 }
 
 /* ---- frames ---- */
@@ -765,35 +824,17 @@ static void frame_label(struct synth_frame *f)
 	}
 }
 
-static struct synth_rect frame_element(const struct synth_frame *f)
-{
-	switch (f->scene->kind) {
-	case SYNTH_SCENE_DESKTOP:
-		return f->L.label;
-	case SYNTH_SCENE_TYPING:
-		return f->L.editor;
-	case SYNTH_SCENE_SCROLL:
-		return f->L.scroll;
-	case SYNTH_SCENE_DRAG:
-		return drag_rect(&f->L, f->tick);
-	case SYNTH_SCENE_VIDEO:
-		return f->L.video;
-	case SYNTH_SCENE_FLIP:
-		return flip_rect(&f->L, f->tick);
-	default:
-		return synth_rect_make(0, 0, 0, 0);
-	}
-}
-
 int synth_frame_init(struct synth_frame *f, const struct synth_scene *scene, int w, int h,
 		     uint64_t tick)
 {
+	const struct scene_class *k = &scene_classes[scene->kind];
+
 	memset(f, 0, sizeof(*f));
 	f->scene = scene;
 	f->tick = tick;
 	layout_init(&f->L, w, h);
 	frame_label(f);
-	f->element = frame_element(f);
+	f->element = k->element ? k->element(f) : synth_rect_make(0, 0, 0, 0);
 	f->scroll_off = tick * SCROLL_PIXELS_PER_TICK * (uint64_t)f->L.scale;
 	if (grid_init(&f->notes, &f->L, window_at(&f->L, f->L.notes).body))
 		goto fail;
@@ -819,6 +860,8 @@ void synth_frame_fini(struct synth_frame *f)
 void synth_frame_render(const struct synth_frame *f, const struct synth_canvas *c,
 			struct synth_rect clip)
 {
+	const struct scene_class *k = &scene_classes[f->scene->kind];
+
 	clip = synth_canvas_clip(c, clip, synth_rect_make(0, 0, f->L.w, f->L.h));
 	if (synth_rect_empty(clip))
 		return;
@@ -830,7 +873,8 @@ void synth_frame_render(const struct synth_frame *f, const struct synth_canvas *
 		draw_terminal(&f->L, c, clip);
 		draw_photo(&f->L, c, clip);
 	}
-	draw_scene(f, c, clip);
+	if (k->draw)
+		k->draw(f, c, clip);
 	draw_notes(f, c, clip);
 	draw_paint(&f->scene->input, c, clip);
 }
@@ -838,33 +882,11 @@ void synth_frame_render(const struct synth_frame *f, const struct synth_canvas *
 void synth_frame_diff(const struct synth_frame *a, const struct synth_frame *b,
 		      struct synth_damage *d)
 {
+	const struct scene_class *k = &scene_classes[a->scene->kind];
+
 	grid_diff(&a->notes, &b->notes, d);
-	switch (a->scene->kind) {
-	case SYNTH_SCENE_DESKTOP:
-		if (strcmp(a->label, b->label) != 0)
-			synth_damage_add(d, a->L.label);
-		break;
-	case SYNTH_SCENE_TYPING:
-		grid_diff(&a->editor, &b->editor, d);
-		break;
-	case SYNTH_SCENE_SCROLL:
-		if (a->scroll_off != b->scroll_off)
-			synth_damage_add(d, window_at(&a->L, a->L.scroll).body);
-		break;
-	case SYNTH_SCENE_DRAG:
-		if (!synth_rect_equal(a->element, b->element))
-			synth_damage_add_moved(d, a->element, b->element);
-		break;
-	case SYNTH_SCENE_VIDEO:
-	case SYNTH_SCENE_FLIP: /* the box shows the tick */
-		if (a->tick != b->tick)
-			synth_damage_add_moved(d, a->element, b->element);
-		break;
-	case SYNTH_SCENE_STATIC:
-	case SYNTH_SCENE_MODES:
-	case SYNTH_SCENE_COUNT:
-		break;
-	}
+	if (k->diff)
+		k->diff(a, b, d);
 }
 
 /* ---- input ---- */

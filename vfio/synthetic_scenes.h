@@ -27,6 +27,7 @@ enum synth_scene_kind {
 	SYNTH_SCENE_VIDEO,
 	SYNTH_SCENE_FLIP,
 	SYNTH_SCENE_MODES,
+	SYNTH_SCENE_HOSTILE,      /* the video picture, with lying planes (synthetic_hostile.h) */
 	SYNTH_SCENE_COUNT,
 };
 

@@ -16,7 +16,8 @@
  *                                   the dispatcher makes of Gen9's Media SDK runtime
  *   "vpl2":         the three above and 3 "fake-vpl2" hardware, API 2.8, VA-API
  *   "sw":           0 only
- * Other knobs: FAKE_VPL_ENC_RGB=1 (ENCODE accepts RGB4/BGR4 input), FAKE_VPL_NO_HEADERS=1
+ * Other knobs: FAKE_VPL_ENC_RGB=1 (ENCODE accepts RGB4/BGR4 input),
+ * FAKE_VPL_LOWPOWER_ONLY=1 (ENCODE accepts only mfx.LowPower on), FAKE_VPL_NO_HEADERS=1
  * (IDRs without SPS/PPS; GetVideoParam still gives them), FAKE_VPL_FAIL_ENC_INIT=<status>
  * and FAKE_VPL_FAIL_VPP_INIT=<status> (Init fails so), FAKE_VPL_MIN_BITSTREAM=<bytes>
  * (EncodeFrameAsync wants at least that much room, else MFX_ERR_NOT_ENOUGH_BUFFER).
@@ -328,57 +329,57 @@ static void internal_allocs(struct fake_session *s, const mfxFrameInfo *fi)
 
 /* ---- ENCODE ---- */
 
+/* "ext=ID,ID,... key=value ...": the ext buffers' ids, then the fields we check. */
 static void rec_ext(char *out, size_t len, const mfxVideoParam *par)
 {
-	size_t n = 0;
-	out[0] = '\0';
+	char ids[64] = "", det[480] = "";
+	size_t ni = 0, nd = 0;
 	for (mfxU16 i = 0; i < par->NumExtParam && par->ExtParam; i++) {
 		const mfxExtBuffer *b = par->ExtParam[i];
 		char buf[8];
-		n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", i ? "," : "",
-				      b ? fcc(b->BufferId, buf) : "NULL");
+		ni += (size_t)snprintf(ids + ni, ni < sizeof(ids) ? sizeof(ids) - ni : 0, "%s%s",
+				       i ? "," : "", b ? fcc(b->BufferId, buf) : "NULL");
 		if (!b)
 			continue;
+		size_t room = nd < sizeof(det) ? sizeof(det) - nd : 0;
 		switch (b->BufferId) {
 		case MFX_EXTBUFF_CODING_OPTION: {
 			const mfxExtCodingOption *c = (const void *)b;
-			n += (size_t)snprintf(out + n, n < len ? len - n : 0,
-					      " co.maxdecframebuffering=%u co.audelimiter=%u "
-					      "co.nalhrdconformance=%u co.pictimingsei=%u",
-					      c->MaxDecFrameBuffering, c->AUDelimiter,
-					      c->NalHrdConformance, c->PicTimingSEI);
+			nd += (size_t)snprintf(det + nd, room,
+					       " co.maxdecframebuffering=%u co.audelimiter=%u "
+					       "co.nalhrdconformance=%u co.pictimingsei=%u",
+					       c->MaxDecFrameBuffering, c->AUDelimiter,
+					       c->NalHrdConformance, c->PicTimingSEI);
 			break;
 		}
 		case MFX_EXTBUFF_CODING_OPTION2: {
 			const mfxExtCodingOption2 *c = (const void *)b;
-			n += (size_t)snprintf(out + n, n < len ? len - n : 0,
-					      " co2.repeatpps=%u co2.lookahead=%u", c->RepeatPPS,
-					      c->LookAheadDepth);
+			nd += (size_t)snprintf(det + nd, room, " co2.repeatpps=%u co2.lookahead=%u",
+					       c->RepeatPPS, c->LookAheadDepth);
 			break;
 		}
 		case MFX_EXTBUFF_VIDEO_SIGNAL_INFO: {
 			const mfxExtVideoSignalInfo *v = (const void *)b;
-			n += (size_t)snprintf(out + n, n < len ? len - n : 0,
-					      " vsi.fullrange=%u vsi.matrix=%u vsi.primaries=%u",
-					      v->VideoFullRange, v->MatrixCoefficients,
-					      v->ColourPrimaries);
+			nd += (size_t)snprintf(det + nd, room,
+					       " vsi.fullrange=%u vsi.matrix=%u vsi.primaries=%u",
+					       v->VideoFullRange, v->MatrixCoefficients,
+					       v->ColourPrimaries);
 			break;
 		}
 		case MFX_EXTBUFF_VPP_VIDEO_SIGNAL_INFO: {
 			const mfxExtVPPVideoSignalInfo *v = (const void *)b;
-			n += (size_t)snprintf(out + n, n < len ? len - n : 0,
-					      " vvsi.in_matrix=%u vvsi.in_range=%u "
-					      "vvsi.out_matrix=%u vvsi.out_range=%u",
-					      v->In.TransferMatrix, v->In.NominalRange,
-					      v->Out.TransferMatrix, v->Out.NominalRange);
+			nd += (size_t)snprintf(det + nd, room,
+					       " vvsi.in_matrix=%u vvsi.in_range=%u "
+					       "vvsi.out_matrix=%u vvsi.out_range=%u",
+					       v->In.TransferMatrix, v->In.NominalRange,
+					       v->Out.TransferMatrix, v->Out.NominalRange);
 			break;
 		}
 		default:
 			break;
 		}
 	}
-	if (n == 0)
-		snprintf(out, len, "none");
+	snprintf(out, len, "ext=%s%s", ni ? ids : "none", det);
 }
 
 static void rec_frameinfo(char *out, size_t len, const char *prefix, const mfxFrameInfo *fi)
@@ -392,8 +393,13 @@ static void rec_frameinfo(char *out, size_t len, const char *prefix, const mfxFr
 		 fi->CropH, prefix, fi->PicStruct, prefix, fi->FrameRateExtN, fi->FrameRateExtD);
 }
 
-static bool accepts_fourcc(mfxU32 f)
+/* What this "encoder" takes: NV12; RGB4/BGR4 with FAKE_VPL_ENC_RGB; anything only with
+ * LowPower on under FAKE_VPL_LOWPOWER_ONLY (a VDEnc-only driver). */
+static bool accepts(const mfxInfoMFX *m)
 {
+	if (env_on("FAKE_VPL_LOWPOWER_ONLY") && m->LowPower != MFX_CODINGOPTION_ON)
+		return false;
+	mfxU32 f = m->FrameInfo.FourCC;
 	if (f == MFX_FOURCC_NV12)
 		return true;
 	return (f == MFX_FOURCC_RGB4 || f == MFX_FOURCC_BGR4) && env_on("FAKE_VPL_ENC_RGB");
@@ -408,9 +414,10 @@ mfxStatus MFXVideoENCODE_Query(mfxSession session, mfxVideoParam *in, mfxVideoPa
 		return MFX_ERR_NONE;
 	char buf[8];
 	mfxU32 f = in->mfx.FrameInfo.FourCC;
-	bool ok = accepts_fourcc(f);
-	rec("event=enc_query fourcc=%s chroma=%u iopattern=0x%x sts=%d", fcc(f, buf),
-	    in->mfx.FrameInfo.ChromaFormat, in->IOPattern, ok ? 0 : MFX_ERR_UNSUPPORTED);
+	bool ok = accepts(&in->mfx);
+	rec("event=enc_query fourcc=%s chroma=%u iopattern=0x%x lowpower=%u sts=%d", fcc(f, buf),
+	    in->mfx.FrameInfo.ChromaFormat, in->IOPattern, in->mfx.LowPower,
+	    ok ? 0 : MFX_ERR_UNSUPPORTED);
 	out->mfx = in->mfx;
 	out->IOPattern = in->IOPattern;
 	out->AsyncDepth = in->AsyncDepth;
@@ -444,24 +451,28 @@ mfxStatus MFXVideoENCODE_Init(mfxSession session, mfxVideoParam *par)
 {
 	struct fake_session *s = S(session);
 	const mfxInfoMFX *m = &par->mfx;
-	char fi[400], ext[600];
+	char fi[400], ext[600], rc[64];
 	rec_frameinfo(fi, sizeof(fi), "", &m->FrameInfo);
 	rec_ext(ext, sizeof(ext), par);
+	/* QPI/QPP/QPB share their storage with the bitrate fields: print what the mode uses. */
+	if (m->RateControlMethod == MFX_RATECONTROL_CQP)
+		snprintf(rc, sizeof(rc), "qpi=%u qpp=%u qpb=%u", m->QPI, m->QPP, m->QPB);
+	else
+		snprintf(rc, sizeof(rc), "kbps=%u maxkbps=%u bufferkb=%u", m->TargetKbps,
+			 m->MaxKbps, m->BufferSizeInKB);
 	rec("event=enc_init iopattern=0x%x async=%u codec=0x%x profile=%u level=%u tu=%u "
-	    "rc=%u qpi=%u qpp=%u qpb=%u kbps=%u gop=%u refdist=%u idrinterval=%u numref=%u "
-	    "slices=%u lowpower=%u %s ext=%s",
+	    "rc=%u %s gop=%u refdist=%u idrinterval=%u numref=%u slices=%u lowpower=%u %s %s",
 	    par->IOPattern, par->AsyncDepth, m->CodecId, m->CodecProfile, m->CodecLevel,
-	    m->TargetUsage, m->RateControlMethod, m->QPI, m->QPP, m->QPB, m->TargetKbps,
-	    m->GopPicSize, m->GopRefDist, m->IdrInterval, m->NumRefFrame, m->NumSlice,
-	    m->LowPower, fi, ext);
+	    m->TargetUsage, m->RateControlMethod, rc, m->GopPicSize, m->GopRefDist,
+	    m->IdrInterval, m->NumRefFrame, m->NumSlice, m->LowPower, fi, ext);
 	/* What the Media SDK checks: video memory needs the application's allocator and,
 	 * on Linux, its VA display. */
 	if (!s->va_display)
 		return MFX_ERR_INVALID_HANDLE;
 	if ((par->IOPattern & MFX_IOPATTERN_IN_VIDEO_MEMORY) && !s->has_alloc)
 		return MFX_ERR_INVALID_VIDEO_PARAM;
-	if (!accepts_fourcc(m->FrameInfo.FourCC))
-		return MFX_ERR_INVALID_VIDEO_PARAM;
+	if (!accepts(m))
+		return MFX_ERR_UNSUPPORTED;
 	mfxStatus fail = env_status("FAKE_VPL_FAIL_ENC_INIT");
 	if (fail != MFX_ERR_NONE)
 		return fail;
@@ -551,8 +562,9 @@ mfxStatus MFXVideoENCODE_EncodeFrameAsync(mfxSession session, mfxEncodeCtrl *ctr
 	bool idr = s->frames == 0 || (ctrl && (ctrl->FrameType & MFX_FRAMETYPE_IDR));
 	bool ok;
 	if (idr) {
-		ok = (env_on("FAKE_VPL_NO_HEADERS") ||
-		      (put(bs, fake_sps, sizeof(fake_sps)) && put(bs, fake_pps, sizeof(fake_pps)))) &&
+		bool headers = !env_on("FAKE_VPL_NO_HEADERS");
+		ok = (!headers || (put(bs, fake_sps, sizeof(fake_sps)) &&
+				   put(bs, fake_pps, sizeof(fake_pps)))) &&
 		     put(bs, fake_idr_slice, sizeof(fake_idr_slice));
 	} else {
 		ok = put(bs, fake_p_slice, sizeof(fake_p_slice));
@@ -612,7 +624,7 @@ mfxStatus MFXVideoVPP_Init(mfxSession session, mfxVideoParam *par)
 	rec_frameinfo(in, sizeof(in), "in_", &par->vpp.In);
 	rec_frameinfo(out, sizeof(out), "out_", &par->vpp.Out);
 	rec_ext(ext, sizeof(ext), par);
-	rec("event=vpp_init iopattern=0x%x async=%u %s %s ext=%s", par->IOPattern,
+	rec("event=vpp_init iopattern=0x%x async=%u %s %s %s", par->IOPattern,
 	    par->AsyncDepth, in, out, ext);
 	if (!s->va_display)
 		return MFX_ERR_INVALID_HANDLE;

@@ -1,0 +1,143 @@
+/* Clocks, percentiles and /proc readers for the benchmarks. */
+#include "bench_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+double bench_now_s(void)
+{
+	return (double)bench_now_ns() / 1e9;
+}
+
+void bench_sleep_until_ns(uint64_t t)
+{
+	struct timespec ts = {.tv_sec = (time_t)(t / 1000000000u),
+			      .tv_nsec = (long)(t % 1000000000u)};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+double bench_percentile(double *v, size_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	/* Nearest rank: the smallest value with at least p% of the samples at or below it. */
+	double rank = ceil(p / 100.0 * (double)n);
+	size_t i = rank < 1 ? 0 : (size_t)rank - 1;
+	return v[i < n ? i : n - 1];
+}
+
+double bench_proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name (field 2) may hold spaces and parentheses: fields 3.. follow the
+	 * last ')'. utime and stime are fields 14 and 15. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	unsigned long long utime = 0, stime = 0;
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+		   &stime) != 2)
+		return -1;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double bench_proc_sched_s(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	unsigned long long total = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[320];
+		snprintf(p, sizeof(p), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+		FILE *f = fopen(p, "r");
+		unsigned long long ns = 0;
+		if (f && fscanf(f, "%llu", &ns) == 1)
+			total += ns;
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return (double)total / 1e9;
+}
+
+static long status_kb(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+int bench_proc_mem(pid_t pid, struct bench_mem *out)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	out->rss_kb = status_kb(buf, "VmRSS:");
+	out->anon_kb = status_kb(buf, "RssAnon:");
+	out->file_kb = status_kb(buf, "RssFile:");
+	out->shmem_kb = status_kb(buf, "RssShmem:");
+	out->pss_kb = -1;
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		out->pss_kb = status_kb(buf, "\nPss:");
+	}
+	return out->rss_kb < 0 ? -1 : 0;
+}
+
+uint64_t bench_rand(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+void bench_fmt(char *buf, size_t len, double v)
+{
+	double a = fabs(v);
+	int dec = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : a >= 0.1 ? 3 : 4;
+	snprintf(buf, len, "%.*f", dec, v);
+}

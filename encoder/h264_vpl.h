@@ -1,0 +1,46 @@
+/* The VPL H.264 back end (hardware, zero copy): its test seam.
+ *
+ * The back end itself is h264_vpl_impl (h264_encoder.h). It runs on Intel GPUs through
+ * the libvpl 2.x dispatcher and whichever runtime serves the GPU: the legacy Media SDK
+ * runtime (libmfxhw64, API 1.35) on Gen9, the hosts GVT-g runs on, or libmfx-gen on newer
+ * GPUs. It therefore stays inside API 1.x: a VA display handed to the session, an external
+ * frame allocator whose surfaces are VA surfaces imported from the plane's dma-buf
+ * (h264_vpl_alloc.h), VPP for RGB→NV12, ENCODE for H.264 (h264_vpl_params.h).
+ *
+ * CI has no Intel GPU and no /dev/dri. h264_vpl_create_with_display() runs the real back
+ * end with a VA display and the two VA surface calls supplied by the caller, so a test can
+ * drive it against a fake VPL runtime (tests/fake_vpl, found by the real dispatcher
+ * through ONEVPL_SEARCH_PATH). The seam sits exactly at vaCreateSurfaces and
+ * vaDestroySurfaces: the attribute lists, descriptors, allocator, cache, session and
+ * encode loop above them are production code. The display is only passed through (to
+ * MFXVideoCORE_SetHandle and to the two calls), never dereferenced by our code.
+ *
+ * Thread: as for every H.264 encoder, one thread at a time per instance.
+ */
+#ifndef VGPU_H264_VPL_H
+#define VGPU_H264_VPL_H
+
+#include <stddef.h>
+
+#include <va/va.h>
+
+#include "h264_encoder.h"
+
+/* The VA calls the back end makes on surfaces; in production vaCreateSurfaces and
+ * vaDestroySurfaces themselves. */
+struct h264_vpl_va_fns {
+	VAStatus (*create_surfaces)(VADisplay dpy, unsigned int format, unsigned int width,
+				    unsigned int height, VASurfaceID *surfaces,
+				    unsigned int num_surfaces, VASurfaceAttrib *attrib_list,
+				    unsigned int num_attribs);
+	VAStatus (*destroy_surfaces)(VADisplay dpy, VASurfaceID *surfaces, int num_surfaces);
+};
+
+/* Like h264_vpl_impl.create(), but on this display (not opened, not terminated by the
+ * encoder) and with these VA calls. Same return values: 0, -ENODEV with why when no
+ * hardware VPL implementation (or none the pipeline can run on) is there, other -errno. */
+int h264_vpl_create_with_display(const struct h264_encoder_config *cfg, VADisplay display,
+				 const struct h264_vpl_va_fns *va, struct h264_encoder **out,
+				 char *why, size_t why_len);
+
+#endif

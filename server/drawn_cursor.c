@@ -1,0 +1,167 @@
+/* Private framebuffer copies with the cursor blended in, for clients without cursor
+ * encodings. */
+#include "drawn_cursor.h"
+
+#include <rfb/rfbregion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_encoding.h"
+
+/* Copy a rectangle of the shared framebuffer into the client's copy. */
+static void copy_rect(struct drawn_cursor *dc, const rfbScreenInfo *s, int x1, int y1, int x2,
+		      int y2)
+{
+	for (int y = y1; y < y2; y++)
+		memcpy(dc->fb + (size_t)y * dc->width * 4 + (size_t)x1 * 4,
+		       s->frameBuffer + (size_t)y * s->paddedWidthInBytes + (size_t)x1 * 4,
+		       (size_t)(x2 - x1) * 4);
+}
+
+/* Blend the cursor over the part of it inside the clip rectangle. The copy is XRGB8888 like
+ * the shared framebuffer; the cursor's richSource is in the same format, with its alpha. */
+static void blend_cursor(struct drawn_cursor *dc, const rfbCursor *c, int cx, int cy, int x1,
+			 int y1, int x2, int y2)
+{
+	int bx1 = cx > x1 ? cx : x1, by1 = cy > y1 ? cy : y1;
+	int bx2 = cx + c->width < x2 ? cx + c->width : x2;
+	int by2 = cy + c->height < y2 ? cy + c->height : y2;
+	for (int y = by1; y < by2; y++) {
+		for (int x = bx1; x < bx2; x++) {
+			size_t ci = (size_t)(y - cy) * c->width + (size_t)(x - cx);
+			unsigned a = c->alphaSource ? c->alphaSource[ci]
+						    : ((c->mask[(y - cy) * ((c->width + 7) / 8) +
+								(x - cx) / 8] >> (7 - ((x - cx) & 7))) & 1) * 255;
+			if (a == 0)
+				continue;
+			uint8_t *d = (uint8_t *)dc->fb + ((size_t)y * dc->width + (size_t)x) * 4;
+			const uint8_t *src = c->richSource + ci * 4;
+			for (int k = 0; k < 3; k++)
+				d[k] = (uint8_t)((src[k] * a + d[k] * (255 - a) + 127) / 255);
+		}
+	}
+}
+
+/* Size the copy to the screen; a new copy starts as the whole shared framebuffer. */
+static bool ensure_copy(struct drawn_cursor *dc, rfbScreenInfoPtr s)
+{
+	if (dc->fb && dc->width == s->width && dc->height == s->height)
+		return true;
+	char *fb = malloc((size_t)s->width * s->height * 4);
+	if (!fb)
+		return false;
+	free(dc->fb);
+	dc->fb = fb;
+	dc->width = s->width;
+	dc->height = s->height;
+	copy_rect(dc, s, 0, 0, s->width, s->height);
+	return true;
+}
+
+static void end_override(rfbClientPtr cl, struct drawn_cursor *dc)
+{
+	cl->scaledScreen = cl->screen;
+	free(dc->fb);
+	dc->fb = NULL;
+	dc->active = false;
+}
+
+void drawn_cursor_prepare(rfbClientPtr cl, struct client_encoding *ce)
+{
+	struct drawn_cursor *dc = &ce->drawn_cursor;
+	rfbScreenInfoPtr s = cl->screen;
+	if (dc->active) {
+		/* A new SetEncodings resets the flag to what the client asked for: with a
+		 * RichCursor it now takes shapes itself; without, we override again. */
+		if (cl->useRichCursorEncoding) {
+			end_override(cl, dc);
+			ce->takes_cursor = true;
+			cl->cursorWasChanged = TRUE;
+			return;
+		}
+	} else {
+		ce->takes_cursor = cl->enableCursorShapeUpdates;
+		if (ce->takes_cursor)
+			return;
+	}
+	if (!ensure_copy(dc, s)) {
+		/* Out of memory: this update goes out without the cursor. */
+		end_override(cl, dc);
+		cl->enableCursorShapeUpdates = TRUE;
+		cl->cursorWasChanged = FALSE;
+		return;
+	}
+	dc->active = true;
+	cl->enableCursorShapeUpdates = TRUE;
+	cl->cursorWasChanged = FALSE;
+	cl->cursorWasMoved = FALSE;
+
+	/* Refresh the copy over everything that is about to be sent (and more: whatever is
+	 * modified now), then put the cursor on top. */
+	LOCK(cl->updateMutex);
+	sraRegionPtr region = sraRgnCreateRgn(cl->modifiedRegion);
+	UNLOCK(cl->updateMutex);
+	LOCK(s->cursorMutex);
+	rfbCursorPtr c = s->cursor;
+	int cx = c ? s->cursorX - c->xhot : 0, cy = c ? s->cursorY - c->yhot : 0;
+	sraRectangleIterator *it = sraRgnGetIterator(region);
+	sraRect r;
+	while (sraRgnIteratorNext(it, &r)) {
+		int x1 = r.x1 < 0 ? 0 : r.x1, y1 = r.y1 < 0 ? 0 : r.y1;
+		int x2 = r.x2 > s->width ? s->width : r.x2, y2 = r.y2 > s->height ? s->height : r.y2;
+		if (x1 >= x2 || y1 >= y2)
+			continue;
+		copy_rect(dc, s, x1, y1, x2, y2);
+		if (c && c->richSource && c->width > 1)
+			blend_cursor(dc, c, cx, cy, x1, y1, x2, y2);
+	}
+	sraRgnReleaseIterator(it);
+	UNLOCK(s->cursorMutex);
+	sraRgnDestroy(region);
+
+	/* The copy describes the screen as it is now (size, format), with our pixels. */
+	dc->copy = *s;
+	dc->copy.frameBuffer = dc->fb;
+	dc->copy.paddedWidthInBytes = dc->width * 4;
+	cl->scaledScreen = &dc->copy;
+}
+
+void drawn_cursor_mark(rfbScreenInfoPtr screen, const int old_rect[4], const int new_rect[4])
+{
+	sraRegionPtr region = sraRgnCreate();
+	const int *rects[2] = {old_rect, new_rect};
+	for (int i = 0; i < 2; i++) {
+		const int *q = rects[i];
+		if (q[2] <= 0 || q[3] <= 0)
+			continue;
+		sraRegionPtr r = sraRgnCreateRect(q[0], q[1], q[0] + q[2], q[1] + q[3]);
+		sraRgnOr(region, r);
+		sraRgnDestroy(r);
+	}
+	if (sraRgnEmpty(region)) {
+		sraRgnDestroy(region);
+		return;
+	}
+	rfbClientIteratorPtr it = rfbGetClientIterator(screen);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it))) {
+		struct client_encoding *ce = client_encoding_get(cl);
+		if (!ce || ce->takes_cursor)
+			continue;
+		LOCK(cl->updateMutex);
+		sraRgnOr(cl->modifiedRegion, region);
+		TSIGNAL(cl->updateCond);
+		UNLOCK(cl->updateMutex);
+	}
+	rfbReleaseClientIterator(it);
+	sraRgnDestroy(region);
+}
+
+void drawn_cursor_free(rfbClientPtr cl, struct drawn_cursor *dc)
+{
+	if (dc->active)
+		cl->scaledScreen = cl->screen;
+	free(dc->fb);
+	dc->fb = NULL;
+	dc->active = false;
+}

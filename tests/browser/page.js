@@ -1,0 +1,45 @@
+// Connects noVNC to the server named in the URL and publishes its state on window.vnc
+// for the test runner. ?noh264=1 hides WebCodecs before noVNC loads, so that noVNC does
+// not offer H.264 and the server's Tight-JPEG path is what gets tested.
+const params = new URLSearchParams(location.search);
+if (params.get('noh264') === '1') {
+    delete window.VideoDecoder;
+}
+
+window.vnc = { connected: false, disconnected: false, error: null, resizes: 0 };
+
+try {
+    const { default: RFB } = await import('/novnc/core/rfb.js');
+    const rfb = new RFB(document.getElementById('screen'), `ws://127.0.0.1:${params.get('port')}`);
+    rfb.scaleViewport = false;
+    rfb.resizeSession = false;
+    rfb.qualityLevel = Number(params.get('quality') || 6);
+    rfb.compressionLevel = 2;
+    rfb.addEventListener('connect', () => { window.vnc.connected = true; });
+    rfb.addEventListener('disconnect', (e) => {
+        window.vnc.disconnected = true;
+        window.vnc.clean = e.detail.clean;
+    });
+    window.vnc.rfb = rfb;
+} catch (e) {
+    window.vnc.error = String(e && e.stack || e);
+}
+
+// The framebuffer as noVNC shows it: the canvas inside the screen element.
+window.vncPixels = () => {
+    const canvas = document.querySelector('#screen canvas');
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    return { width: canvas.width, height: canvas.height, data: Array.from(img.data) };
+};
+
+// The cursor shape noVNC received (its cursor canvas) and its hotspot.
+window.vncCursor = () => {
+    const cur = window.vnc.rfb._cursor;
+    const c = cur._canvas;
+    if (!c.width || !c.height)
+        return { width: 0, height: 0 };
+    const img = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    return { width: c.width, height: c.height, hotX: cur._hotSpot.x, hotY: cur._hotSpot.y,
+             data: Array.from(img.data), css: document.querySelector('#screen canvas').style.cursor };
+};

@@ -1,0 +1,609 @@
+/* The Tight-JPEG path's pure parts: wire bytes, JPEG parameters, rectangle planning, solid
+ * tiles, lossless refresh decisions. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+#include "tight_jpeg_params.h"
+#include "tight_jpeg_plan.h"
+#include "tight_jpeg_refresh.h"
+#include "tight_jpeg_wire.h"
+
+#define J TIGHT_PLAN_JPEG
+#define F TIGHT_PLAN_FILL
+#define L TIGHT_PLAN_LOSSLESS
+#define P TIGHT_PLAN_PALETTE
+#define N TIGHT_PLAN_NONE
+
+/* ---- wire --------------------------------------------------------------------------- */
+
+static void check_compact(uint32_t len, const uint8_t *want, size_t want_n)
+{
+	uint8_t out[3] = {0xee, 0xee, 0xee};
+
+	assert_int_equal(tight_wire_compact_len(out, len), want_n);
+	assert_memory_equal(out, want, want_n);
+}
+
+static void test_compact_length_one_two_three_bytes(void **state)
+{
+	(void)state;
+	check_compact(0, (const uint8_t[]){0x00}, 1);
+	check_compact(1, (const uint8_t[]){0x01}, 1);
+	check_compact(127, (const uint8_t[]){0x7f}, 1);
+	check_compact(128, (const uint8_t[]){0x80, 0x01}, 2);
+	check_compact(10000, (const uint8_t[]){0x90, 0x4e}, 2);
+	check_compact(16383, (const uint8_t[]){0xff, 0x7f}, 2);
+	check_compact(16384, (const uint8_t[]){0x80, 0x80, 0x01}, 3);
+	check_compact(300000, (const uint8_t[]){0xe0, 0xa7, 0x12}, 3);
+	check_compact(TIGHT_WIRE_MAX_COMPACT, (const uint8_t[]){0xff, 0xff, 0xff}, 3);
+}
+
+static void test_jpeg_rect_prefix(void **state)
+{
+	(void)state;
+	uint8_t out[TIGHT_WIRE_PREFIX_MAX];
+	/* x 1, y 2, w 64, h 32, encoding 7 (Tight), 0x90 = JPEG, length 300 = 0xac 0x02. */
+	const uint8_t want[] = {0x00, 0x01, 0x00, 0x02, 0x00, 0x40, 0x00, 0x20,
+				0x00, 0x00, 0x00, 0x07, 0x90, 0xac, 0x02};
+	assert_int_equal(tight_wire_jpeg_prefix(out, 1, 2, 64, 32, 300), sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+
+	/* Short and long lengths change only the tail. */
+	assert_int_equal(tight_wire_jpeg_prefix(out, 0, 0, 1, 1, 5), 14);
+	assert_int_equal(out[12], 0x90);
+	assert_int_equal(out[13], 5);
+	assert_int_equal(tight_wire_jpeg_prefix(out, 0x1234, 0xfedc, 2048, 320, 4000000), 16);
+	const uint8_t want_long[] = {0x12, 0x34, 0xfe, 0xdc, 0x08, 0x00, 0x01, 0x40,
+				     0x00, 0x00, 0x00, 0x07, 0x90, 0x80, 0x92, 0xf4};
+	assert_memory_equal(out, want_long, sizeof(want_long));
+}
+
+static void test_fill_rect_is_rgb_tpixel(void **state)
+{
+	(void)state;
+	uint8_t out[TIGHT_WIRE_FILL_SIZE];
+	const uint8_t want[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+				0x00, 0x00, 0x00, 0x07, 0x80, 0x12, 0x34, 0x56};
+	assert_int_equal(tight_wire_fill(out, 0x0102, 0x0304, 0x0506, 0x0708, 0x123456),
+			 sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+}
+
+static void test_update_header_and_last_rect(void **state)
+{
+	(void)state;
+	uint8_t out[TIGHT_WIRE_RECT_HEADER];
+	assert_int_equal(tight_wire_fbu_header(out, 3), 4);
+	assert_memory_equal(out, ((const uint8_t[]){0, 0, 0, 3}), 4);
+	assert_int_equal(tight_wire_fbu_header(out, 0xffff), 4);
+	assert_memory_equal(out, ((const uint8_t[]){0, 0, 0xff, 0xff}), 4);
+	const uint8_t last[] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x20};
+	assert_int_equal(tight_wire_last_rect(out), 12);
+	assert_memory_equal(out, last, 12);
+}
+
+/* ---- JPEG parameters ------------------------------------------------------------------ */
+
+static void test_quality_level_table(void **state)
+{
+	(void)state;
+	static const int q[10] = {15, 29, 41, 42, 62, 77, 79, 86, 92, 100};
+	static const int s[10] = {TJSAMP_420, TJSAMP_420, TJSAMP_420, TJSAMP_422, TJSAMP_422,
+				  TJSAMP_422, TJSAMP_444, TJSAMP_444, TJSAMP_444, TJSAMP_444};
+	struct tight_jpeg_params p;
+
+	for (int level = 0; level < 10; level++) {
+		assert_true(tight_jpeg_preset(level, &p));
+		assert_int_equal(p.quality, q[level]);
+		assert_int_equal(p.subsamp, s[level]);
+	}
+	assert_false(tight_jpeg_preset(-1, &p));
+	assert_false(tight_jpeg_preset(10, &p));
+}
+
+static void check_params(int tq, int fq, int ss, int want_q, int want_s)
+{
+	struct tight_jpeg_params p = {-7, -7};
+
+	assert_true(tight_jpeg_params_from_levels(tq, fq, ss, &p));
+	assert_int_equal(p.quality, want_q);
+	assert_int_equal(p.subsamp, want_s);
+}
+
+static void test_fine_quality_and_subsampling(void **state)
+{
+	(void)state;
+	struct tight_jpeg_params p;
+
+	/* What libvncserver stores for quality level 9: Q100, subsampling level 0. */
+	check_params(9, 100, 0, 100, TJSAMP_444);
+	/* TurboVNC's presets through the fine quality / subsampling pseudo-encodings. */
+	check_params(-1, 95, TIGHT_JPEG_SUBSAMP_1X, 95, TJSAMP_444);
+	check_params(-1, 80, TIGHT_JPEG_SUBSAMP_2X, 80, TJSAMP_422);
+	check_params(-1, 30, TIGHT_JPEG_SUBSAMP_4X, 30, TJSAMP_420);
+	check_params(-1, 50, TIGHT_JPEG_SUBSAMP_GRAY, 50, TJSAMP_GRAY);
+	/* Fine quality overrides the level's quality, not its subsampling unless sent. */
+	check_params(2, 95, -1, 95, TJSAMP_420);
+	/* Only a level (turbo values missing or out of range): the table. */
+	check_params(5, -1, -1, 77, TJSAMP_422);
+	check_params(5, 0, 7, 77, TJSAMP_422);
+	check_params(5, 101, 255, 77, TJSAMP_422);
+	/* A subsampling level out of range with no table to fall back on: 4:4:4. */
+	check_params(-1, 60, 4, 60, TJSAMP_444);
+	check_params(-1, 60, -5, 60, TJSAMP_444);
+	/* No JPEG asked for, or nonsense. */
+	assert_false(tight_jpeg_params_from_levels(-1, -1, 0, &p));
+	assert_false(tight_jpeg_params_from_levels(-1, 0, 0, &p));
+	assert_false(tight_jpeg_params_from_levels(-1, 101, 0, &p));
+	assert_false(tight_jpeg_params_from_levels(10, -1, 0, &p));
+	assert_false(tight_jpeg_params_from_levels(-100000, -100000, -100000, &p));
+}
+
+/* ---- planning --------------------------------------------------------------------------- */
+
+struct plan {
+	struct tight_plan_grid g;
+	uint8_t *kind;
+	uint32_t *rgb;
+	uint16_t *colours;
+	struct tight_plan_rect *rects;
+	int32_t *scratch;
+	size_t n;
+};
+
+static void plan_init(struct plan *p, uint32_t w, uint32_t h)
+{
+	tight_plan_grid_init(&p->g, w, h, 64);
+	size_t tiles = (size_t)p->g.cols * p->g.rows;
+	p->kind = calloc(tiles, 1);
+	p->rgb = calloc(tiles, sizeof(*p->rgb));
+	p->colours = calloc(tiles, sizeof(*p->colours));
+	assert_non_null(p->colours);
+	p->rects = calloc(tiles, sizeof(*p->rects));
+	p->scratch = calloc(2 * (size_t)p->g.cols, sizeof(*p->scratch));
+	assert_non_null(p->kind);
+	assert_non_null(p->rgb);
+	assert_non_null(p->rects);
+	assert_non_null(p->scratch);
+	p->n = 0;
+}
+
+static void plan_free(struct plan *p)
+{
+	free(p->kind);
+	free(p->rgb);
+	free(p->colours);
+	free(p->rects);
+	free(p->scratch);
+}
+
+static void plan_run(struct plan *p)
+{
+	p->n = tight_plan_rects(&p->g, p->kind, p->rgb, p->colours, p->rects, p->scratch);
+}
+
+static void plan_fill(struct plan *p, uint8_t kind)
+{
+	memset(p->kind, kind, (size_t)p->g.cols * p->g.rows);
+}
+
+static void expect_rect(const struct plan *p, size_t i, uint32_t x, uint32_t y, uint32_t w,
+			uint32_t h, uint8_t kind)
+{
+	assert_true(i < p->n);
+	const struct tight_plan_rect *r = &p->rects[i];
+	if (r->x != x || r->y != y || r->w != w || r->h != h || r->kind != kind)
+		fail_msg("rect %zu: %u,%u %ux%u kind %u; want %u,%u %ux%u kind %u", i, r->x, r->y,
+			 r->w, r->h, r->kind, x, y, w, h, kind);
+}
+
+static void test_plan_whole_screen_is_one_rect(void **state)
+{
+	(void)state;
+	struct plan p;
+	plan_init(&p, 256, 192);
+	assert_int_equal(p.g.cols, 4);
+	assert_int_equal(p.g.rows, 3);
+	plan_fill(&p, J);
+	plan_run(&p);
+	assert_int_equal(p.n, 1);
+	expect_rect(&p, 0, 0, 0, 256, 192, J);
+	plan_fill(&p, N);
+	plan_run(&p);
+	assert_int_equal(p.n, 0);
+	plan_free(&p);
+}
+
+static void test_plan_known_patterns(void **state)
+{
+	(void)state;
+	struct plan p;
+	plan_init(&p, 256, 192);
+	/* Two JPEG columns with a gap, and a fill run below:
+	 *   J J . J
+	 *   J J . J
+	 *   . F F .   */
+	const uint8_t k1[12] = {J, J, N, J, J, J, N, J, N, F, F, N};
+	memcpy(p.kind, k1, 12);
+	p.rgb[9] = p.rgb[10] = 0x102030;
+	plan_run(&p);
+	assert_int_equal(p.n, 3);
+	expect_rect(&p, 0, 0, 0, 128, 128, J);
+	expect_rect(&p, 1, 192, 0, 64, 128, J);
+	expect_rect(&p, 2, 64, 128, 128, 64, F);
+	assert_int_equal(p.rects[2].rgb, 0x102030);
+
+	/* Fills of different colours do not merge; kinds do not merge. */
+	const uint8_t k2[12] = {F, F, F, N, J, L, J, N, N, N, N, N};
+	memcpy(p.kind, k2, 12);
+	p.rgb[0] = p.rgb[1] = 0xff0000;
+	p.rgb[2] = 0x0000ff;
+	plan_run(&p);
+	assert_int_equal(p.n, 5);
+	expect_rect(&p, 0, 0, 0, 128, 64, F);
+	expect_rect(&p, 1, 128, 0, 64, 64, F);
+	expect_rect(&p, 2, 0, 64, 64, 64, J);
+	expect_rect(&p, 3, 64, 64, 64, 64, L);
+	expect_rect(&p, 4, 128, 64, 64, 64, J);
+
+	/* Runs grow downwards only with exactly the same columns:
+	 *   J J J .
+	 *   J J . .
+	 *   J J . .   */
+	const uint8_t k3[12] = {J, J, J, N, J, J, N, N, J, J, N, N};
+	memcpy(p.kind, k3, 12);
+	plan_run(&p);
+	assert_int_equal(p.n, 2);
+	expect_rect(&p, 0, 0, 0, 192, 64, J);
+	expect_rect(&p, 1, 0, 64, 128, 128, J);
+
+	/* Same fill colour vertically merges; another colour below starts anew. */
+	const uint8_t k4[12] = {F, N, N, N, F, N, N, N, F, N, N, N};
+	memcpy(p.kind, k4, 12);
+	p.rgb[0] = p.rgb[4] = 7;
+	p.rgb[8] = 8;
+	plan_run(&p);
+	assert_int_equal(p.n, 2);
+	expect_rect(&p, 0, 0, 0, 64, 128, F);
+	expect_rect(&p, 1, 0, 128, 64, 64, F);
+	assert_int_equal(p.rects[1].rgb, 8);
+	plan_free(&p);
+}
+
+static void test_plan_clips_edge_tiles(void **state)
+{
+	(void)state;
+	struct plan p;
+	plan_init(&p, 100, 70);
+	assert_int_equal(p.g.cols, 2);
+	assert_int_equal(p.g.rows, 2);
+	plan_fill(&p, J);
+	plan_run(&p);
+	assert_int_equal(p.n, 1);
+	expect_rect(&p, 0, 0, 0, 100, 70, J);
+	p.kind[0] = N;
+	plan_run(&p);
+	assert_int_equal(p.n, 2);
+	expect_rect(&p, 0, 64, 0, 36, 64, J);
+	expect_rect(&p, 1, 0, 64, 100, 6, J);
+	plan_free(&p);
+}
+
+static void test_plan_respects_limits(void **state)
+{
+	(void)state;
+	struct plan p;
+
+	/* JPEG: 2048 wide at most. */
+	plan_init(&p, 4096, 64);
+	plan_fill(&p, J);
+	plan_run(&p);
+	assert_int_equal(p.n, 2);
+	expect_rect(&p, 0, 0, 0, 2048, 64, J);
+	expect_rect(&p, 1, 2048, 0, 2048, 64, J);
+	plan_free(&p);
+
+	/* JPEG: the worst case must fit 22 bits: 2048 x 320 (3.9 MB), not 2048 x 384. */
+	plan_init(&p, 2048, 1024);
+	plan_fill(&p, J);
+	plan_run(&p);
+	assert_int_equal(p.n, 4);
+	expect_rect(&p, 0, 0, 0, 2048, 320, J);
+	expect_rect(&p, 1, 0, 320, 2048, 320, J);
+	expect_rect(&p, 2, 0, 640, 2048, 320, J);
+	expect_rect(&p, 3, 0, 960, 2048, 64, J);
+	assert_true(tjBufSize(2048, 320, TJSAMP_444) <= TIGHT_WIRE_MAX_COMPACT);
+	assert_false(tight_plan_fits(J, 2048, 384));
+	plan_free(&p);
+
+	/* Full HD: four bands of up to five tile rows. */
+	plan_init(&p, 1920, 1080);
+	plan_fill(&p, J);
+	plan_run(&p);
+	assert_int_equal(p.n, 4);
+	expect_rect(&p, 3, 0, 960, 1920, 120, J);
+	plan_free(&p);
+
+	/* Lossless: 65536 pixels at most. */
+	plan_init(&p, 2048, 128);
+	plan_fill(&p, L);
+	plan_run(&p);
+	assert_int_equal(p.n, 4);
+	expect_rect(&p, 0, 0, 0, 1024, 64, L);
+	expect_rect(&p, 1, 1024, 0, 1024, 64, L);
+	expect_rect(&p, 2, 0, 64, 1024, 64, L);
+	expect_rect(&p, 3, 1024, 64, 1024, 64, L);
+	plan_fill(&p, F); /* fills: no limit */
+	plan_run(&p);
+	assert_int_equal(p.n, 1);
+	plan_free(&p);
+}
+
+/* Random kinds on an odd-sized screen: every flagged tile is covered by exactly one
+ * rectangle of its kind (and colour), no rectangle covers an unflagged tile, and every
+ * rectangle fits its limits. */
+static void test_plan_covers_each_tile_once(void **state)
+{
+	(void)state;
+	struct plan p;
+	uint32_t seed = 99;
+
+	for (int round = 0; round < 50; round++) {
+		plan_init(&p, 1000 + (uint32_t)round * 37, 700 + (uint32_t)round * 11);
+		size_t tiles = (size_t)p.g.cols * p.g.rows;
+		uint8_t *covered = calloc(tiles, 1);
+		assert_non_null(covered);
+		for (size_t i = 0; i < tiles; i++) {
+			seed = seed * 1103515245u + 12345u;
+			p.kind[i] = (uint8_t)((seed >> 16) % 5);
+			p.rgb[i] = (seed >> 20) % 2; /* two colours: some fills merge */
+			p.colours[i] = (uint16_t)(2 + (seed >> 8) % 95);
+		}
+		plan_run(&p);
+		for (size_t r = 0; r < p.n; r++) {
+			const struct tight_plan_rect *q = &p.rects[r];
+			assert_true(tight_plan_fits(q->kind, q->w, q->h));
+			assert_true(q->x % 64 == 0 && q->y % 64 == 0);
+			for (uint32_t ty = q->y / 64; ty < (q->y + q->h + 63) / 64; ty++) {
+				for (uint32_t tx = q->x / 64; tx < (q->x + q->w + 63) / 64; tx++) {
+					size_t i = (size_t)ty * p.g.cols + tx;
+					assert_int_equal(p.kind[i], q->kind);
+					if (q->kind == F)
+						assert_int_equal(p.rgb[i], q->rgb);
+					assert_int_equal(covered[i], 0);
+					covered[i] = 1;
+				}
+			}
+		}
+		for (size_t r = 0; r < p.n; r++) {
+			/* Palette rectangles: their tiles' colours fit one palette. */
+			if (p.rects[r].kind != P)
+				continue;
+			uint32_t sum = 0;
+			for (uint32_t ty = p.rects[r].y / 64; ty * 64 < p.rects[r].y + p.rects[r].h; ty++)
+				for (uint32_t tx = p.rects[r].x / 64; tx * 64 < p.rects[r].x + p.rects[r].w;
+				     tx++)
+					sum += p.colours[(size_t)ty * p.g.cols + tx];
+			assert_true(sum <= TIGHT_PLAN_MAX_PALETTE);
+			assert_int_equal(sum, p.rects[r].colours);
+		}
+		for (size_t i = 0; i < tiles; i++)
+			assert_int_equal(covered[i], p.kind[i] != N);
+		free(covered);
+		plan_free(&p);
+	}
+}
+
+static void test_solid_tiles(void **state)
+{
+	(void)state;
+	enum { W = 64, H = 64, STRIDE = 64 * 4 + 12 };
+	uint8_t *px = malloc(STRIDE * H);
+	uint32_t rgb = 0;
+	assert_non_null(px);
+	/* B, G, R and an X byte that varies: the X byte does not count. */
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++) {
+			uint8_t *p = px + y * STRIDE + x * 4;
+			p[0] = 0x56, p[1] = 0x34, p[2] = 0x12, p[3] = (uint8_t)(x * 7 + y);
+		}
+	assert_true(tight_plan_tile_solid(px, STRIDE, W, H, &rgb));
+	assert_int_equal(rgb, 0x123456);
+	/* One channel of the last pixel differs. */
+	px[(H - 1) * STRIDE + (W - 1) * 4 + 1] ^= 1;
+	assert_false(tight_plan_tile_solid(px, STRIDE, W, H, &rgb));
+	/* The part that is still solid, and a single pixel. */
+	assert_true(tight_plan_tile_solid(px, STRIDE, W, H - 1, &rgb));
+	assert_true(tight_plan_tile_solid(px + (H - 1) * STRIDE + (W - 1) * 4, STRIDE, 1, 1, &rgb));
+	assert_int_equal(rgb, 0x123556);
+	free(px);
+}
+
+/* Palette tiles merge only while their colour counts fit one palette of 256. */
+static void test_plan_palette_colour_budget(void **state)
+{
+	(void)state;
+	struct plan p;
+	plan_init(&p, 256, 128);
+	plan_fill(&p, P);
+	const uint16_t n[8] = {100, 100, 100, 10, 100, 100, 100, 10};
+	memcpy(p.colours, n, sizeof(n));
+	plan_run(&p);
+	/* Row 0: 100+100 | 100+10; row 1 cannot grow the first (400 > 256), grows the second
+	 * (110 + 110 = 220). */
+	assert_int_equal(p.n, 3);
+	expect_rect(&p, 0, 0, 0, 128, 64, P);
+	expect_rect(&p, 1, 128, 0, 128, 128, P);
+	expect_rect(&p, 2, 0, 64, 128, 64, P);
+	assert_int_equal(p.rects[0].colours, 200);
+	assert_int_equal(p.rects[1].colours, 220);
+	/* Without counts (NULL), palette rectangles merge like lossless ones. */
+	p.n = tight_plan_rects(&p.g, p.kind, p.rgb, NULL, p.rects, p.scratch);
+	assert_int_equal(p.n, 1);
+	plan_free(&p);
+}
+
+static void test_tile_colours(void **state)
+{
+	(void)state;
+	enum { W = 64, H = 64, STRIDE = 64 * 4 + 8 };
+	uint8_t *px = calloc(STRIDE, H);
+	uint32_t slots[TIGHT_PLAN_COLOUR_SLOTS];
+	assert_non_null(px);
+	/* Text-like: background, and a glyph in two colours; X bytes vary. */
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++) {
+			uint8_t *q = px + y * STRIDE + x * 4;
+			uint32_t v = (x % 9 == 3) ? 0x102030 : (y % 7 == 1 && x > 40) ? 0xfefefe : 0x202020;
+			q[0] = (uint8_t)v, q[1] = (uint8_t)(v >> 8), q[2] = (uint8_t)(v >> 16);
+			q[3] = (uint8_t)(x + y);
+		}
+	assert_int_equal(tight_plan_tile_colours(px, STRIDE, W, H, 24, slots), 3);
+	assert_int_equal(tight_plan_tile_colours(px, STRIDE, W, H, 3, slots), 3);
+	assert_int_equal(tight_plan_tile_colours(px, STRIDE, W, H, 2, slots), 3); /* "more" */
+	/* Photographic: every pixel another colour; stops at max + 1. */
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++) {
+			uint8_t *q = px + y * STRIDE + x * 4;
+			q[0] = (uint8_t)x, q[1] = (uint8_t)y, q[2] = (uint8_t)(x ^ y);
+		}
+	assert_int_equal(tight_plan_tile_colours(px, STRIDE, W, H, 96, slots), 97);
+	assert_int_equal(tight_plan_tile_colours(px, STRIDE, 4, 4, 96, slots), 16);
+	free(px);
+}
+
+/* ---- lossless refresh --------------------------------------------------------------- */
+
+static void test_refresh_due(void **state)
+{
+	(void)state;
+	const uint64_t NL = TIGHT_REFRESH_NOT_LOSSY;
+	assert_false(tight_refresh_due(NL, 5000, 1000, 0));
+	assert_false(tight_refresh_due(1000, 5000, 0, 0)); /* refresh off */
+	assert_false(tight_refresh_due(1000, 1999, 1000, 0));
+	assert_true(tight_refresh_due(1000, 2000, 1000, 0));
+	assert_true(tight_refresh_due(1000, 900000, 1000, 0));
+	assert_false(tight_refresh_due(1000, 1899, 1000, 100));
+	assert_true(tight_refresh_due(1000, 1900, 1000, 100));
+	/* A lossy time after now (read on another thread a moment later): not due. */
+	assert_false(tight_refresh_due(2001, 2000, 1000, 5000));
+}
+
+static void test_refresh_scan_and_next(void **state)
+{
+	(void)state;
+	const uint64_t NL = TIGHT_REFRESH_NOT_LOSSY;
+	uint64_t since[5] = {NL, 1000, 1500, 2500, 999};
+	uint8_t due[5];
+	uint64_t next = 0;
+
+	assert_int_equal(tight_refresh_scan(since, 5, 2000, 1000, 0, due, &next), 2);
+	assert_memory_equal(due, ((const uint8_t[]){0, 1, 0, 0, 1}), 5);
+	assert_int_equal(next, 2500);
+	/* With slack, the tile due at 2500 goes along; the next is then 3500. */
+	assert_int_equal(tight_refresh_scan(since, 5, 2000, 1000, 600, due, &next), 3);
+	assert_memory_equal(due, ((const uint8_t[]){0, 1, 1, 0, 1}), 5);
+	assert_int_equal(next, 3500);
+	/* Nothing lossy, or refresh off: nothing due, no deadline. */
+	uint64_t exact[3] = {NL, NL, NL};
+	assert_int_equal(tight_refresh_scan(exact, 3, 2000, 1000, 0, NULL, &next), 0);
+	assert_int_equal(next, TIGHT_REFRESH_NEVER);
+	assert_int_equal(tight_refresh_scan(since, 5, 2000, 0, 0, due, &next), 0);
+	assert_int_equal(next, TIGHT_REFRESH_NEVER);
+}
+
+static void test_refresh_record(void **state)
+{
+	(void)state;
+	const uint64_t NL = TIGHT_REFRESH_NOT_LOSSY;
+	uint64_t since[4] = {100, 100, 100, NL};
+	const uint8_t sent[4] = {TIGHT_REFRESH_UNSENT, TIGHT_REFRESH_LOSSY, TIGHT_REFRESH_EXACT,
+				 TIGHT_REFRESH_LOSSY};
+
+	tight_refresh_record(since, sent, 4, 5000);
+	assert_int_equal(since[0], 100);
+	assert_int_equal(since[1], 5000);
+	assert_int_equal(since[2], NL);
+	assert_int_equal(since[3], 5000);
+	/* Something else drew: all lossy by now at the latest, older times kept. */
+	uint64_t s2[3] = {NL, 100, 9000};
+	tight_refresh_mark_all_lossy(s2, 3, 6000);
+	assert_int_equal(s2[0], 6000);
+	assert_int_equal(s2[1], 100);
+	assert_int_equal(s2[2], 6000);
+}
+
+/* The life of four tiles, as the output thread and the timer see it. */
+static void test_refresh_story(void **state)
+{
+	(void)state;
+	enum { T = 4 };
+	const uint32_t delay = 1000, slack = TIGHT_REFRESH_SLACK_MS;
+	uint64_t since[T], next;
+	uint8_t sent[T], due[T];
+
+	for (int i = 0; i < T; i++)
+		since[i] = TIGHT_REFRESH_NOT_LOSSY;
+	/* t=0: a full update; tile 3 is one colour (a fill: exact). */
+	memset(sent, TIGHT_REFRESH_LOSSY, T);
+	sent[3] = TIGHT_REFRESH_EXACT;
+	tight_refresh_record(since, sent, T, 0);
+	assert_int_equal(tight_refresh_scan(since, T, 0, delay, slack, NULL, &next), 0);
+	assert_int_equal(next, 1000);
+	/* t=500: tile 1 changes and goes out as JPEG again. */
+	memset(sent, TIGHT_REFRESH_UNSENT, T);
+	sent[1] = TIGHT_REFRESH_LOSSY;
+	tight_refresh_record(since, sent, T, 500);
+	/* t=950 (within slack of 1000): the timer wakes for tiles 0 and 2, not 1 or 3. */
+	assert_int_equal(tight_refresh_scan(since, T, 950, delay, slack, due, &next), 2);
+	assert_memory_equal(due, ((const uint8_t[]){1, 0, 1, 0}), T);
+	assert_int_equal(next, 1500);
+	/* t=960: the update carries them; due tiles go lossless. */
+	for (int i = 0; i < T; i++)
+		sent[i] = due[i] ? (tight_refresh_due(since[i], 960, delay, slack)
+					    ? TIGHT_REFRESH_EXACT
+					    : TIGHT_REFRESH_LOSSY)
+				 : TIGHT_REFRESH_UNSENT;
+	assert_int_equal(sent[0], TIGHT_REFRESH_EXACT);
+	tight_refresh_record(since, sent, T, 960);
+	/* Only tile 1 is left; at t=1500 it is due, then nothing is ever due again. */
+	assert_int_equal(tight_refresh_scan(since, T, 1200, delay, slack, due, &next), 0);
+	assert_int_equal(next, 1500);
+	assert_int_equal(tight_refresh_scan(since, T, 1500, delay, slack, due, &next), 1);
+	memset(sent, TIGHT_REFRESH_UNSENT, T);
+	sent[1] = TIGHT_REFRESH_EXACT;
+	tight_refresh_record(since, sent, T, 1500);
+	assert_int_equal(tight_refresh_scan(since, T, 100000, delay, slack, due, &next), 0);
+	assert_int_equal(next, TIGHT_REFRESH_NEVER);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_compact_length_one_two_three_bytes),
+		cmocka_unit_test(test_jpeg_rect_prefix),
+		cmocka_unit_test(test_fill_rect_is_rgb_tpixel),
+		cmocka_unit_test(test_update_header_and_last_rect),
+		cmocka_unit_test(test_quality_level_table),
+		cmocka_unit_test(test_fine_quality_and_subsampling),
+		cmocka_unit_test(test_plan_whole_screen_is_one_rect),
+		cmocka_unit_test(test_plan_known_patterns),
+		cmocka_unit_test(test_plan_clips_edge_tiles),
+		cmocka_unit_test(test_plan_respects_limits),
+		cmocka_unit_test(test_plan_covers_each_tile_once),
+		cmocka_unit_test(test_plan_palette_colour_budget),
+		cmocka_unit_test(test_solid_tiles),
+		cmocka_unit_test(test_tile_colours),
+		cmocka_unit_test(test_refresh_due),
+		cmocka_unit_test(test_refresh_scan_and_next),
+		cmocka_unit_test(test_refresh_record),
+		cmocka_unit_test(test_refresh_story),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
