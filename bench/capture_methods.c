@@ -1,4 +1,4 @@
-/* The four methods of capture_methods.h. */
+/* The methods of capture_methods.h. */
 #include "capture_methods.h"
 
 #include <errno.h>

@@ -48,6 +48,7 @@ struct client {
 	bool is_probe;
 	uint32_t w, h;
 	uint8_t *rgbx;             /* probe: decoded frame, bytes B,G,R,X */
+	double ready_s;            /* when the last message handled started to arrive */
 	uint64_t h264_rects;
 #ifdef VGPU_BENCH_HAVE_AVCODEC
 	AVCodecContext *dec;
@@ -175,7 +176,9 @@ static int client_pump(struct client *c, double timeout_s, bool early)
 {
 	if (c->is_probe) {
 		struct rfb_probe *p = &c->probe;
-		return rfb_probe_pump(&p, 1, (int)(timeout_s * 1000) + 1, early);
+		int r = rfb_probe_pump(&p, 1, (int)(timeout_s * 1000) + 1, early);
+		c->ready_s = p->last_ready_s;
+		return r;
 	}
 	double end = bench_now_s() + timeout_s;
 	int handled = 0;
@@ -184,6 +187,8 @@ static int client_pump(struct client *c, double timeout_s, bool early)
 		int r = WaitForMessage(c->vnc, left > 0 ? (unsigned)(left * 1e6) : 0);
 		if (r < 0)
 			return -1;
+		if (r > 0)
+			c->ready_s = bench_now_s();
 		while (r > 0 || c->vnc->buffered > 0) {
 			if (!HandleRFBServerMessage(c->vnc))
 				return -1;
@@ -222,8 +227,8 @@ static void shuffle(int *v, size_t n, uint64_t *seed)
 }
 
 /* Latencies in ms into out; returns how many, -1 if the connection failed. */
-static int sample(const struct vb_opts *o, struct client *c, double *out, unsigned want,
-		  unsigned *misses)
+static int sample(const struct vb_opts *o, struct client *c, double *out, double *client_ms,
+		  unsigned want, unsigned *misses)
 {
 	const int stamp[3] = {SYNTHETIC_STAMP_RGB >> 16 & 0xff, SYNTHETIC_STAMP_RGB >> 8 & 0xff,
 			      SYNTHETIC_STAMP_RGB & 0xff};
@@ -256,8 +261,11 @@ static int sample(const struct vb_opts *o, struct client *c, double *out, unsign
 			pixel(c, x, y, now);
 			seen = dist(now, stamp) < dist(now, before);
 		}
-		if (seen)
-			out[n++] = (bench_now_s() - t0) * 1000;
+		if (seen) {
+			double t1 = bench_now_s();
+			client_ms[n] = (t1 - (c->ready_s > t0 ? c->ready_s : t0)) * 1000;
+			out[n++] = (t1 - t0) * 1000;
+		}
 		else
 			(*misses)++;
 		/* a random phase for the next click: 0..2 frame intervals, pumping meanwhile */
@@ -267,13 +275,14 @@ static int sample(const struct vb_opts *o, struct client *c, double *out, unsign
 	return (int)n;
 }
 
-static int run_encoding(const struct vb_opts *o, const char *enc, double *lat, unsigned *misses)
+static int run_encoding(const struct vb_opts *o, const char *enc, double *lat, double *client_ms,
+			unsigned *misses)
 {
 	char source[96], log[600];
 	int port;
 	snprintf(source, sizeof(source), "synthetic:%ux%u:static", o->width, o->height);
 	snprintf(log, sizeof(log), "%s/latency-%s.log", o->logdir, enc);
-	pid_t pid = bench_server_start(o->bin, source, o->fps, NULL, log, &port);
+	pid_t pid = bench_server_start(o->bin, source, o->fps, o->server_args, log, &port);
 	if (pid < 0)
 		return -1;
 	struct client c;
@@ -281,7 +290,8 @@ static int run_encoding(const struct vb_opts *o, const char *enc, double *lat, u
 	if (client_open(&c, enc, port, o->quality) == 0) {
 		/* the first full update, and a moment for the lossless refresh after it */
 		client_pump(&c, o->settle, false);
-		n = sample(o, &c, lat, o->samples < MAX_SAMPLES ? o->samples : MAX_SAMPLES, misses);
+		n = sample(o, &c, lat, client_ms, o->samples < MAX_SAMPLES ? o->samples : MAX_SAMPLES,
+			   misses);
 		if (c.is_probe && c.h264_rects == 0) {
 			fprintf(stderr, "vnc_bench: latency: the server sent no H.264\n");
 			n = -1;
@@ -294,11 +304,12 @@ static int run_encoding(const struct vb_opts *o, const char *enc, double *lat, u
 
 int vb_latency(const struct vb_opts *o)
 {
-	static double lat[MAX_SAMPLES];
+	static double lat[MAX_SAMPLES], client_ms[MAX_SAMPLES];
 	double worst_p99 = 0;
 	fprintf(o->md,
 		"| encoding (%ux%u, %u fps, quality %u) | samples | p50 ms | p90 ms | p99 ms | "
-		"max ms | min ms |\n|---|---:|---:|---:|---:|---:|---:|\n",
+		"max ms | min ms | of which client read + decode, p50 ms |\n"
+		"|---|---:|---:|---:|---:|---:|---:|---:|\n",
 		o->width, o->height, o->fps, o->quality);
 	for (unsigned e = 0; e < o->n_encodings; e++) {
 		const char *enc = o->encodings[e];
@@ -310,13 +321,14 @@ int vb_latency(const struct vb_opts *o)
 #endif
 							  );
 		if (!built) {
-			fprintf(o->md, "| %s | not measured: not built | | | | | |\n", enc);
+			fprintf(o->md, "| %s | not measured: not built | | | | | | |\n", enc);
 			continue;
 		}
 		unsigned misses = 0;
-		int n = run_encoding(o, enc, lat, &misses);
+		int n = run_encoding(o, enc, lat, client_ms, &misses);
 		if (n <= 0) {
-			fprintf(o->md, "| %s | not measured: the client got no stamp (see logs) | | | | | |\n",
+			fprintf(o->md,
+				"| %s | not measured: the client got no stamp (see logs) | | | | | | |\n",
 				enc);
 			continue;
 		}
@@ -324,8 +336,9 @@ int vb_latency(const struct vb_opts *o)
 			fprintf(o->tsv, "%s\t%.4f\n", enc, lat[i]);
 		double p50 = bench_percentile(lat, (size_t)n, 50), p90 = bench_percentile(lat, (size_t)n, 90);
 		double p99 = bench_percentile(lat, (size_t)n, 99), mx = lat[n - 1], mn = lat[0];
-		fprintf(o->md, "| %s | %d%s | %.1f | %.1f | %.1f | %.1f | %.1f |\n", enc, n,
-			misses ? " (some missed)" : "", p50, p90, p99, mx, mn);
+		double cp50 = bench_percentile(client_ms, (size_t)n, 50);
+		fprintf(o->md, "| %s | %d%s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", enc, n,
+			misses ? " (some missed)" : "", p50, p90, p99, mx, mn, cp50);
 		fprintf(o->kv, "latency_%s_p50_ms=%.2f\nlatency_%s_p99_ms=%.2f\n", enc, p50, enc, p99);
 		if (misses)
 			fprintf(o->kv, "latency_%s_missed=%u\n", enc, misses);

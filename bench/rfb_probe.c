@@ -168,7 +168,7 @@ static bool handshake(struct rfb_probe *p, const int32_t *enc, size_t n)
 	return wr(p, pf, sizeof(pf)) && wr(p, se, 4 + 4 * n) && request(p, false);
 }
 
-int rfb_probe_connect(struct rfb_probe *p, int port, const int32_t *encodings, size_t n)
+int rfb_probe_open(struct rfb_probe *p, int port)
 {
 	memset(p, 0, sizeof(*p));
 	p->cap = BUF_SIZE;
@@ -182,7 +182,17 @@ int rfb_probe_connect(struct rfb_probe *p, int port, const int32_t *encodings, s
 	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(p->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 		return fail(p, "connect to port %d: %s", port, strerror(errno)), -1;
-	return handshake(p, encodings, n) ? 0 : -1;
+	return 0;
+}
+
+int rfb_probe_handshake(struct rfb_probe *p, const int32_t *encodings, size_t n)
+{
+	return !p->dead && handshake(p, encodings, n) ? 0 : -1;
+}
+
+int rfb_probe_connect(struct rfb_probe *p, int port, const int32_t *encodings, size_t n)
+{
+	return rfb_probe_open(p, port) < 0 ? -1 : rfb_probe_handshake(p, encodings, n);
 }
 
 void rfb_probe_close(struct rfb_probe *p)
@@ -340,6 +350,7 @@ int rfb_probe_pump(struct rfb_probe **ps, size_t n, int timeout_ms, bool return_
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			/* the message that starts here, and any already buffered after it */
+			ps[i]->last_ready_s = bench_now_s();
 			do {
 				if (!message(ps[i], &updates))
 					return -1;

@@ -46,6 +46,7 @@ struct rfb_probe {
 	uint64_t pixel_rects;   /* rectangles that carried pixels */
 	uint64_t bytes;         /* bytes received after the handshake */
 	double last_update_s;   /* bench_now_s() when the last update ended */
+	double last_ready_s;    /* bench_now_s() when the last message's first bytes were there */
 	rfb_h264_hook on_h264;
 	void *opaque;
 	/* read buffer */
@@ -58,6 +59,12 @@ struct rfb_probe {
 /* Connect to 127.0.0.1:port, handshake, ask for the encodings (in order of preference)
  * and the first update. 0, or -1 with the reason in p->why. */
 int rfb_probe_connect(struct rfb_probe *p, int port, const int32_t *encodings, size_t n);
+
+/* rfb_probe_connect() in two steps, so that many probes can connect at once: the server
+ * waits ~100 ms on every new socket for a WebSocket upgrade before it speaks RFB, and
+ * those waits overlap when all sockets are open before the first handshake. */
+int rfb_probe_open(struct rfb_probe *p, int port);
+int rfb_probe_handshake(struct rfb_probe *p, const int32_t *encodings, size_t n);
 
 void rfb_probe_close(struct rfb_probe *p);
 

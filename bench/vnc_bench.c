@@ -6,6 +6,7 @@
  * Options: --size WxH (1920x1080) --fps N (30) --seconds S (10) --settle S (2)
  *          --samples N (200) --clients 1,8,32 --scenes a,b --encodings raw,tight-jpeg,h264
  *          --servers N (16) --quality Q (6) --logdir DIR (.) --md F --kv F --tsv F
+ *          --server-arg ARG (repeatable: passed to every vgpu-vnc started)
  * See idle.c, latency.c, scale.c for what each measures and how.
  */
 #include "vnc_bench.h"
@@ -109,6 +110,12 @@ int main(int argc, char **argv)
 			o.servers = (unsigned)atoi(v);
 		else if (!strcmp(k, "--quality"))
 			o.quality = (unsigned)atoi(v);
+		else if (!strcmp(k, "--server-arg")) {
+			unsigned j = 0;
+			while (j < 15 && o.server_args[j])
+				j++;
+			o.server_args[j] = v;
+		}
 		else if (!strcmp(k, "--scenes"))
 			o.n_scenes = parse_list(v, o.scenes, VB_MAX_LIST);
 		else if (!strcmp(k, "--encodings"))

@@ -26,6 +26,7 @@ struct vb_opts {
 	unsigned n_encodings;
 	unsigned servers;      /* how many idle servers */
 	unsigned quality;      /* the clients' JPEG / H.264 quality level */
+	const char *server_args[16]; /* more arguments for every server, NULL-terminated */
 	FILE *md, *kv, *tsv;
 };
 

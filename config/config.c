@@ -26,10 +26,10 @@
 static const char *const log_level_names[] = {
 	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug"};
 
-static const char *const source_prefixes[] = {"mdev:", "sysfs:", "fd:", "socket:"};
+static const char *const source_prefixes[] = {"mdev:", "sysfs:", "fd:", "socket:", "pid:"};
 
 #define SOURCE_FORMS                                                                         \
-	"synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N or socket:PATH"
+	"synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N, socket:PATH or pid:PID"
 
 /* ---- values -------------------------------------------------------------------------- */
 
@@ -91,13 +91,25 @@ static bool is_ipv6_text(const char *s, size_t len)
 	return colon;
 }
 
-#define LISTEN_FORMS "use tcp:HOST:PORT, tcp:[IPV6]:PORT or unix:PATH"
+#define LISTEN_FORMS "use tcp:HOST:PORT, tcp:[IPV6]:PORT, unix:PATH or fd:N"
 
 static int parse_listen(const char *text, struct listen_addr *out, char *why, size_t why_len)
 {
 	struct listen_addr a;
 	memset(&a, 0, sizeof(a));
 
+	if (!strncmp(text, "fd:", 3)) {
+		unsigned long fd;
+		if (parse_uint(text + 3, 0, INT_MAX, &fd)) {
+			snprintf(why, why_len, "'%s': expected fd:N, N a listening socket's fd number",
+				 text);
+			return -EINVAL;
+		}
+		a.kind = LISTEN_FD;
+		a.fd = (int)fd;
+		*out = a;
+		return 0;
+	}
 	if (!strncmp(text, "unix:", 5)) {
 		const char *path = text + 5;
 		if (!*path) {
@@ -189,6 +201,8 @@ const char *config_listen_str(const struct listen_addr *a, char *buf, size_t len
 {
 	if (a->kind == LISTEN_UNIX)
 		snprintf(buf, len, "unix:%s", a->path);
+	else if (a->kind == LISTEN_FD)
+		snprintf(buf, len, "fd:%d", a->fd);
 	else if (strchr(a->host, ':'))
 		snprintf(buf, len, "tcp:[%s]:%d", a->host, a->port);
 	else
@@ -255,6 +269,7 @@ static int set_listen(struct config *cfg, const char *arg, char *why, size_t why
 static void clear_listen(struct config *cfg)
 {
 	cfg->n_listen = 0;
+	cfg->listen_default = false;
 }
 
 static int set_password_file(struct config *cfg, const char *arg, char *why, size_t why_len)
@@ -271,6 +286,26 @@ static int set_insecure_no_auth(struct config *cfg, const char *arg, char *why, 
 		return -1;
 	}
 	cfg->insecure_no_auth = v;
+	return 0;
+}
+
+static int set_control(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	struct listen_addr a;
+	if (config_parse_listen(arg, &a) < 0 || a.kind != LISTEN_UNIX) {
+		snprintf(why, why_len, "'%s' is not unix:PATH", arg);
+		return -1;
+	}
+	return set_string(cfg->control_path, sizeof(cfg->control_path), a.path, why, why_len);
+}
+
+static int set_metrics(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	if (config_parse_listen(arg, &cfg->metrics) < 0 || cfg->metrics.kind != LISTEN_TCP) {
+		snprintf(why, why_len, "'%s' is not tcp:HOST:PORT", arg);
+		return -1;
+	}
+	cfg->has_metrics = true;
 	return 0;
 }
 
@@ -345,6 +380,53 @@ static int set_x264_threads(struct config *cfg, const char *arg, char *why, size
 	return 0;
 }
 
+static int set_unix_mode(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	unsigned long v = 0;
+	bool ok = *arg != '\0' && strlen(arg) <= 4;
+	for (const char *p = arg; ok && *p; p++) {
+		ok = *p >= '0' && *p <= '7';
+		v = v * 8 + (unsigned long)(*p - '0');
+	}
+	if (!ok || v == 0) {
+		snprintf(why, why_len, "'%s' is not an octal file mode such as 0660", arg);
+		return -1;
+	}
+	cfg->unix_mode = (unsigned)v;
+	return 0;
+}
+
+static int set_unix_owner(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->unix_owner, sizeof(cfg->unix_owner), arg, why, why_len);
+}
+
+static int set_device(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->device, sizeof(cfg->device), arg, why, why_len);
+}
+
+static int set_qmp(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	if (strncmp(arg, "unix:", 5) || !arg[5] || strlen(arg + 5) >= 108) {
+		snprintf(why, why_len, "'%s' is not unix:PATH (QEMU's -qmp unix:PATH,server=on)",
+			 arg);
+		return -1;
+	}
+	return set_string(cfg->qmp, sizeof(cfg->qmp), arg + 5, why, why_len);
+}
+
+static int set_exit_when_idle(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	unsigned long v;
+	if (parse_uint(arg, 0, 86400, &v)) {
+		snprintf(why, why_len, "'%s' is not a number from 0 to 86400", arg);
+		return -1;
+	}
+	cfg->exit_when_idle = (unsigned)v;
+	return 0;
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 enum option_id {
@@ -360,6 +442,13 @@ enum option_id {
 	OPT_ENCODER,
 	OPT_IDR_INTERVAL,
 	OPT_X264_THREADS,
+	OPT_CONTROL,
+	OPT_METRICS,
+	OPT_UNIX_MODE,
+	OPT_UNIX_OWNER,
+	OPT_DEVICE,
+	OPT_QMP,
+	OPT_EXIT_WHEN_IDLE,
 	OPT_CONFIG,
 	OPT_HELP,
 	OPT_VERSION,
@@ -386,7 +475,9 @@ static const struct option_spec options[N_OPTIONS] = {
 			"Listen on tcp:HOST:PORT or unix:PATH. HOST is an IPv4 address or a name, or "
 			"an IPv6 address in brackets (tcp:[::1]:5900); PORT 0 takes any free port. "
 			"Repeat for several addresses, up to " STR(CONFIG_MAX_LISTEN) ". VNC "
-			"clients and browsers (noVNC, WebSockets) share each address.",
+			"clients and browsers (noVNC, WebSockets) share each address. fd:N takes "
+			"an inherited listening socket. Under systemd socket activation "
+			"(LISTEN_FDS) the sockets systemd passes replace the default address.",
 			CONFIG_DEFAULT_LISTEN, set_listen, clear_listen},
 	[OPT_FPS] = {"fps", 0, "N",
 		     "Capture and send at most N frames a second, 1 to 240. Nothing is captured "
@@ -394,7 +485,9 @@ static const struct option_spec options[N_OPTIONS] = {
 		     "30", set_fps, NULL},
 	[OPT_PASSWORD_FILE] = {"password-file", 0, "FILE",
 			       "Ask clients for the VNC password on the first line of FILE (VNC "
-			       "authentication uses its first 8 bytes). Without it clients connect "
+			       "authentication uses its first 8 bytes). Without it, "
+			       "$CREDENTIALS_DIRECTORY/vnc-password is used if it exists (systemd "
+			       "LoadCredential=vnc-password:...); with neither, clients connect "
 			       "without a password; see SECURITY.",
 			       NULL, set_password_file, NULL},
 	[OPT_INSECURE_NO_AUTH] = {"insecure-no-auth", 0, NULL,
@@ -413,9 +506,10 @@ static const struct option_spec options[N_OPTIONS] = {
 				   "Disconnect a client that has not finished the RFB handshake "
 				   "(version, security type, password, ClientInit) within SECONDS, "
 				   "1 to 600, so that silent connections cannot hold the slots of "
-				   "--max-clients. Time spent waiting out a wrong-password delay "
-				   "does not count.",
-				   "10", set_handshake_timeout, NULL},
+				   "--max-clients. Viewers ask for the password in the middle of the "
+				   "handshake, so this is also how long a person has to type it. "
+				   "Time spent waiting out a wrong-password delay does not count.",
+				   "60", set_handshake_timeout, NULL},
 	[OPT_LOG_LEVEL] = {"log-level", 0, "LEVEL",
 			   "Log messages up to LEVEL: error, warn, info or debug. The log goes to "
 			   "standard error.",
@@ -440,6 +534,41 @@ static const struct option_spec options[N_OPTIONS] = {
 			      "or stripes); only raise it for clients that decode several slices, "
 			      "such as TigerVNC.",
 			      "1", set_x264_threads, NULL},
+	[OPT_CONTROL] = {"control", 0, "ADDR",
+			 "Accept control commands (newline-delimited JSON: set-password, "
+			 "list-clients, disconnect, add-client, query-source, metrics, subscribe) "
+			 "on the unix socket unix:PATH, made with mode 0600. With it, clients "
+			 "always need the VNC password, which the manager sets with set-password "
+			 "(or --password-file); see vgpu-vncctl --help and docs/deploying.md.",
+			 NULL, set_control, NULL},
+	[OPT_METRICS] = {"metrics", 0, "ADDR",
+			 "Serve Prometheus metrics at http://HOST:PORT/metrics on tcp:HOST:PORT. "
+			 "HOST must be loopback unless --insecure-no-auth is given.",
+			 NULL, set_metrics, NULL},
+	[OPT_UNIX_MODE] = {"unix-mode", 0, "MODE",
+			   "Give every unix:PATH listener the octal file MODE (e.g. 0660, so that "
+			   "the group, such as a websockify proxy's, may connect). Without it the "
+			   "umask decides.",
+			   NULL, set_unix_mode, NULL},
+	[OPT_UNIX_OWNER] = {"unix-owner", 0, "USER[:GROUP]",
+			    "Give every unix:PATH listener this owner and group (names or "
+			    "numbers; changing the user needs root).",
+			    NULL, set_unix_owner, NULL},
+	[OPT_DEVICE] = {"device", 0, "SYSFS_PATH",
+			"With --source pid:PID whose process holds several VFIO devices: take the "
+			"one at SYSFS_PATH (/sys/bus/mdev/devices/UUID). Without it, the first that "
+			"answers the display probe.",
+			NULL, set_device, NULL},
+	[OPT_QMP] = {"qmp", 0, "unix:PATH",
+		     "Send client keyboard and pointer input to the VM through QEMU's QMP socket "
+		     "at PATH (QEMU: -qmp unix:PATH,server=on,wait=off), reconnecting when QEMU "
+		     "restarts.",
+		     NULL, set_qmp, NULL},
+	[OPT_EXIT_WHEN_IDLE] = {"exit-when-idle", 0, "SECONDS",
+				"Exit with status 0 once no client has been connected for SECONDS "
+				"(0 = never), for socket-activated instances: systemd starts the "
+				"server again on the next connection.",
+				"0", set_exit_when_idle, NULL},
 	[OPT_CONFIG] = {"config", 0, "FILE",
 			"Read options from the INI file FILE first; the command line wins (see "
 			"CONFIG FILE).",
@@ -860,6 +989,7 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, FILE *
 			return CONFIG_ERROR;
 		}
 	}
+	cfg->listen_default = true; /* until --listen replaces it */
 	build_getopt(longopts, optstring);
 	opterr = 0;
 
@@ -907,6 +1037,12 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, FILE *
 		fail(err, "unexpected argument '%s' (options start with --; see --help)",
 		     argv[optind]);
 		goto done;
+	}
+	for (unsigned i = 0; i < cfg->n_listen; i++) {
+		if (cfg->listen[i].kind != LISTEN_UNIX)
+			continue;
+		cfg->listen[i].mode = cfg->unix_mode;
+		snprintf(cfg->listen[i].owner, sizeof(cfg->listen[i].owner), "%s", cfg->unix_owner);
 	}
 	result = CONFIG_OK;
 done:

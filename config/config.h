@@ -18,13 +18,16 @@
 #define CONFIG_DEFAULT_SOURCE "synthetic:1280x720:desktop"
 #define CONFIG_DEFAULT_LISTEN "tcp:127.0.0.1:5900"
 
-enum listen_kind { LISTEN_TCP, LISTEN_UNIX };
+enum listen_kind { LISTEN_TCP, LISTEN_UNIX, LISTEN_FD };
 
 struct listen_addr {
 	enum listen_kind kind;
 	char host[256]; /* TCP: numeric or name; "[::1]" is stored without brackets */
 	int port;       /* TCP: 0..65535; 0 = any free port (the log says which) */
 	char path[108]; /* UNIX: socket path (sun_path size) */
+	int fd;         /* FD: an inherited listening socket (--listen fd:N, socket activation) */
+	unsigned mode;  /* UNIX: file mode for the socket (--unix-mode), 0 = umask's */
+	char owner[64]; /* UNIX: USER[:GROUP] for the socket (--unix-owner), "" = ours */
 };
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -38,12 +41,21 @@ struct config {
 	bool insecure_no_auth;            /* --insecure-no-auth */
 	char desktop_name[256];           /* --desktop-name, default "vgpu-vnc" */
 	unsigned max_clients;             /* --max-clients, 1..1024, default 64 */
-	unsigned handshake_timeout;       /* --handshake-timeout SECONDS, 1..600, default 10 */
+	unsigned handshake_timeout;       /* --handshake-timeout SECONDS, 1..600, default 60 */
 	enum log_level log_level;         /* --log-level error|warn|info|debug, default info */
 	enum h264_backend encoder;        /* --encoder auto|vpl|x264, default auto */
 	unsigned idr_interval;            /* --idr-interval SECONDS, 0..3600, default 2; 0 = an
 					   * IDR only when a client needs a new context */
 	unsigned x264_threads;            /* --x264-threads N, 1..64, default 1 (one slice) */
+	char control_path[108];           /* --control unix:PATH, "" = no control socket */
+	struct listen_addr metrics;       /* --metrics tcp:HOST:PORT (when has_metrics) */
+	bool has_metrics;
+	unsigned unix_mode;               /* --unix-mode OCTAL, 0 = leave to the umask */
+	char unix_owner[64];              /* --unix-owner USER[:GROUP], "" = ours */
+	char device[PATH_MAX];            /* --device SYSFS_PATH: which fd of --source pid: */
+	char qmp[PATH_MAX];               /* --qmp unix:PATH, "" = input to the source */
+	unsigned exit_when_idle;          /* --exit-when-idle SECONDS, 0 = never */
+	bool listen_default;              /* listen[] is CONFIG_DEFAULT_LISTEN, not given */
 };
 
 enum config_result {
@@ -55,7 +67,7 @@ enum config_result {
 /* Parse argv (and the --config file it names). Messages go to out (help) and err. */
 enum config_result config_load(struct config *cfg, int argc, char **argv, FILE *out, FILE *err);
 
-/* Parse one "tcp:HOST:PORT" / "unix:PATH" listen address. 0 or -EINVAL. */
+/* Parse one "tcp:HOST:PORT" / "unix:PATH" / "fd:N" listen address. 0 or -EINVAL. */
 int config_parse_listen(const char *text, struct listen_addr *out);
 
 /* The address as text, the way --listen takes it. */

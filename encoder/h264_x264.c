@@ -161,9 +161,10 @@ static int x264_create(const struct h264_encoder_config *cfg, struct h264_encode
 	e->yuv = malloc(luma + luma / 2);
 	e->x = e->yuv ? x264_encoder_open(&e->param) : NULL;
 	if (!e->x) {
+		int err = e->yuv ? -EINVAL : -ENOMEM;
 		snprintf(why, why_len, "x264: cannot open a %ux%u encoder", e->coded_w, e->coded_h);
 		x264_destroy(&e->base);
-		return e->yuv ? -EINVAL : -ENOMEM;
+		return err;
 	}
 	*out = &e->base;
 	return 0;

@@ -119,7 +119,8 @@ static void table_remove(struct tight_cache *c, struct tight_cache_entry *e)
 
 static void evict(struct tight_cache *c)
 {
-	while (c->lru_tail && (c->stats.bytes > c->max_bytes || c->stats.entries > c->max_entries)) {
+	while (c->lru_tail &&
+	       (c->stats.bytes > c->max_bytes || c->stats.entries > c->max_entries)) {
 		c->stats.evictions++;
 		table_remove(c, c->lru_tail);
 	}

@@ -2,7 +2,6 @@
 #include "tight_jpeg_plan.h"
 
 #include <string.h>
-#include <turbojpeg.h>
 
 #include "tight_jpeg_wire.h"
 
@@ -33,11 +32,10 @@ bool tight_plan_fits(uint8_t kind, uint32_t w, uint32_t h)
 	case TIGHT_PLAN_FILL:
 		return true;
 	case TIGHT_PLAN_JPEG: {
-		/* The worst case of any subsampling is 4:4:4's; -1 means too large for the
-		 * library's arithmetic. */
-		unsigned long worst = tjBufSize((int)w, (int)h, TJSAMP_444);
-		return w <= TIGHT_PLAN_MAX_WIDTH && worst != (unsigned long)-1 &&
-		       worst <= TIGHT_WIRE_MAX_COMPACT;
+		/* libjpeg-turbo's worst case (tjBufSize), 4:4:4 being the worst subsampling:
+		 * 8x8 MCUs, 6 bytes a pixel, 2 KiB of headers. */
+		uint64_t worst = (uint64_t)((w + 7) & ~7u) * ((h + 7) & ~7u) * 6 + 2048;
+		return w <= TIGHT_PLAN_MAX_WIDTH && worst <= TIGHT_WIRE_MAX_COMPACT;
 	}
 	case TIGHT_PLAN_LOSSLESS:
 	case TIGHT_PLAN_PALETTE:
@@ -91,7 +89,8 @@ size_t tight_plan_rects(const struct tight_plan_grid *g, const uint8_t *kind, co
 			uint32_t w = tw;
 			while (end < g->cols && same(krow[end], crow[end], k, colour)) {
 				uint32_t ex, ey, ew, eh;
-				uint32_t nc = ncol + (nrow && k == TIGHT_PLAN_PALETTE ? nrow[end] : 0);
+				uint32_t nc =
+					ncol + (nrow && k == TIGHT_PLAN_PALETTE ? nrow[end] : 0);
 
 				tight_plan_tile_rect(g, end, ty, &ex, &ey, &ew, &eh);
 				if (!tight_plan_fits(k, w + ew, th) || !colours_fit(k, nc))
@@ -102,7 +101,8 @@ size_t tight_plan_rects(const struct tight_plan_grid *g, const uint8_t *kind, co
 			}
 			/* Grow the rectangle above if it has exactly these columns. */
 			int32_t up = prev[tx];
-			if (up >= 0 && out[up].w == w && same(out[up].kind, out[up].rgb, k, colour) &&
+			if (up >= 0 && out[up].w == w &&
+			    same(out[up].kind, out[up].rgb, k, colour) &&
 			    tight_plan_fits(k, w, out[up].h + th) &&
 			    colours_fit(k, out[up].colours + ncol)) {
 				out[up].h += th;

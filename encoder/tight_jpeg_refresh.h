@@ -48,9 +48,9 @@ enum tight_refresh_sent {
 /* After an update at now, from sent[i] (enum tight_refresh_sent) for each of n tiles. */
 void tight_refresh_record(uint64_t *since, const uint8_t *sent, size_t n, uint64_t now_ms);
 
-/* Forget what the client has: every tile counts as sent lossy at now at the latest (so all of it gets a
- * lossless refresh unless it changes). For when something else may have drawn on the
- * client's screen (libvncserver answered a request itself). */
+/* Forget what the client has: every tile counts as sent lossy at now at the latest (so
+ * all of it gets a lossless refresh unless it changes). For when something else may have
+ * drawn on the client's screen (libvncserver answered a request itself). */
 void tight_refresh_mark_all_lossy(uint64_t *since, size_t n, uint64_t now_ms);
 
 #endif

@@ -7,15 +7,21 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config
 	libvncserver-dev zlib1g-dev libturbojpeg0-dev libxxhash-dev libinih-dev libyuv-dev
 	libva-dev libvpl-dev libdrm-dev
-	libx264-dev)
+	libx264-dev libjansson-dev)
 # The kernel test (tests/kernel): QEMU, Debian's kernel headers (the test fetches the
 # matching kernel image and linux-source-6.1 with apt-get download), a static busybox.
 test_pkgs=(libcmocka-dev
 	qemu-system-x86 linux-headers-amd64 busybox-static cpio xz-utils
+	# tests/vdi_deploy: python3 drives the binary; systemd-analyze verifies the units.
+	python3 systemd
 	# The H.264 tests decode the server's stream with libavcodec.
 	libavcodec-dev
+	# The VDI proxy test (tests/vdi): a real websockify with its token plugin.
+	websockify
 	# The browser test (tests/browser): noVNC in Debian's headless Chromium.
-	chromium)
+	chromium
+	# The fuzz tests (tests/fuzz): libFuzzer, ASan and UBSan come with Debian's clang.
+	clang)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")

@@ -12,6 +12,8 @@ for variant in build:OFF build-asan:ON; do
 	echo "== $dir (sanitizers $sanitize)"
 	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGPU_SANITIZE="$sanitize" >/dev/null
 	cmake --build "$dir" -j"$jobs"
-	(cd "$dir" && ctest --output-on-failure -j"$jobs") || status=1
+	# A test that fails once on a loaded machine (they measure against wall-clock deadlines)
+	# gets one more run; ctest still lists it in its log.
+	(cd "$dir" && ctest --output-on-failure -j"$jobs" --repeat until-pass:2) || status=1
 done
 exit $status

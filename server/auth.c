@@ -2,10 +2,13 @@
  * no-auth policy. See auth.h. */
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +46,15 @@ static struct {
 	char path[PATH_MAX];
 	char password[AUTH_VNC_PASSWORD_MAX + 1];
 	bool enabled;
+	bool have_password;    /* false: required (--control) but not set yet: all refused */
+	uint64_t expires_ms;   /* log_now_ms() after which no password works; 0 = never */
 	unsigned timeout_ms;
 	struct auth_source sources[AUTH_MAX_SOURCES];
 	struct auth_pending *pending;
 	unsigned n_pending;
 } A = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static atomic_uint_fast64_t auth_failure_count;
 
 /* The handshake this thread is driving: passwordCheck has no other way to learn it. */
 static _Thread_local struct auth_pending *current;
@@ -92,13 +99,34 @@ int auth_read_password_file(const char *path, char **out, char *err, size_t err_
 	return 0;
 }
 
+/* An inherited listening socket (--listen fd:N, socket activation) is as open as the
+ * address it is bound to: loopback and unix ones are fine without a password. */
+static bool fd_is_local(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return true; /* not a socket: listeners_open() refuses it with a reason */
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+	}
+	return true; /* AF_UNIX */
+}
+
 int auth_check_policy(const struct config *cfg, char *err, size_t err_len)
 {
 	if (cfg->password_file[0] || cfg->insecure_no_auth)
 		return 0;
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
 		const struct listen_addr *a = &cfg->listen[i];
-		if (a->kind != LISTEN_TCP || listeners_host_is_loopback(a->host))
+		bool local = a->kind == LISTEN_UNIX ||
+			     (a->kind == LISTEN_TCP && listeners_host_is_loopback(a->host)) ||
+			     (a->kind == LISTEN_FD && fd_is_local(a->fd));
+		if (local)
 			continue;
 		char text[300];
 		snprintf(err, err_len,
@@ -119,11 +147,7 @@ static int load_password(const char *path, char *err, size_t err_len)
 	int r = auth_read_password_file(path, &pw, err, err_len);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&A.lock);
-	memset(A.password, 0, sizeof(A.password));
-	snprintf(A.password, sizeof(A.password), "%s", pw);
-	A.enabled = true;
-	pthread_mutex_unlock(&A.lock);
+	auth_set_password(pw, 0);
 	memset(pw, 0, strlen(pw));
 	free(pw);
 	return 0;
@@ -144,6 +168,29 @@ int auth_init(const struct config *cfg, char *err, size_t err_len)
 		return -ENOMEM;
 	}
 	return cfg->password_file[0] ? load_password(cfg->password_file, err, err_len) : 0;
+}
+
+void auth_set_password(const char *pw, uint64_t expires_ms)
+{
+	pthread_mutex_lock(&A.lock);
+	memset(A.password, 0, sizeof(A.password));
+	snprintf(A.password, sizeof(A.password), "%s", pw);
+	A.enabled = true;
+	A.have_password = true;
+	A.expires_ms = expires_ms;
+	pthread_mutex_unlock(&A.lock);
+}
+
+void auth_require_password(void)
+{
+	pthread_mutex_lock(&A.lock);
+	A.enabled = true;
+	pthread_mutex_unlock(&A.lock);
+}
+
+uint64_t auth_failures(void)
+{
+	return atomic_load_explicit(&auth_failure_count, memory_order_relaxed);
 }
 
 bool auth_enabled(void)
@@ -171,6 +218,11 @@ void auth_shutdown(void)
 	pthread_mutex_lock(&A.lock);
 	A.stopping = true;
 	pthread_cond_broadcast(&A.wake);
+	/* A handshake thread may be blocked in the middle of a message (libvncserver waits
+	 * up to 20 s for its rest): end the read now. */
+	for (unsigned i = 0; i < A.n_pending; i++)
+		if (A.pending[i].used && A.pending[i].fd >= 0)
+			shutdown(A.pending[i].fd, SHUT_RDWR);
 	pthread_mutex_unlock(&A.lock);
 }
 
@@ -249,7 +301,18 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 	char pw[AUTH_VNC_PASSWORD_MAX + 1];
 	pthread_mutex_lock(&A.lock);
 	memcpy(pw, A.password, sizeof(pw)); /* the file may be re-read meanwhile: a copy */
+	bool usable = A.have_password && (!A.expires_ms || log_now_ms() < A.expires_ms);
+	bool unset = !A.have_password;
 	pthread_mutex_unlock(&A.lock);
+	if (!usable) {
+		/* Like QEMU's expire_password: no password works; no delay, nothing to guess. */
+		memset(pw, 0, sizeof(pw));
+		atomic_fetch_add_explicit(&auth_failure_count, 1, memory_order_relaxed);
+		log_warn("client %s refused: %s", current ? current->peer : cl->host,
+			 unset ? "no password set yet (set-password on the control socket)"
+			       : "the password has expired");
+		return FALSE;
+	}
 	memcpy(expect, cl->authChallenge, CHALLENGESIZE);
 	rfbEncryptBytes(expect, pw);
 	memset(pw, 0, sizeof(pw));
@@ -275,6 +338,7 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 		if (ms > AUTH_DELAY_MAX_MS)
 			ms = AUTH_DELAY_MAX_MS;
 	}
+	atomic_fetch_add_explicit(&auth_failure_count, 1, memory_order_relaxed);
 	/* The socket's deadline moves with the delay: the answer is still sent. */
 	if (p)
 		p->deadline_ms += ms;
@@ -333,7 +397,10 @@ int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
 {
 	int r = 0;
 	current = p;
-	while (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_NORMAL) {
+	/* libvncserver "closes" a client by setting RFB_SHUTDOWN (its input thread, which this
+	 * client does not have yet, would close the socket): stop at that too. */
+	while (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_NORMAL &&
+	       cl->state != RFB_SHUTDOWN) {
 		pthread_mutex_lock(&A.lock);
 		bool stopping = A.stopping, late = log_now_ms() >= p->deadline_ms;
 		pthread_mutex_unlock(&A.lock);
@@ -347,14 +414,31 @@ int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
 		do
 			rfbProcessClientMessage(cl);
 		while (cl->sock != RFB_INVALID_SOCKET && webSocketsHasDataInBuffer(cl));
+		/* Both directions shut: libvncserver's rfbCloseClient() (a refused password) only
+		 * shuts the socket down and leaves the state as it was; without this the slot
+		 * stays taken until the deadline. */
+		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			/* auth_expire() shut it down: that is a timeout. */
+			pthread_mutex_lock(&A.lock);
+			if (log_now_ms() >= p->deadline_ms)
+				r = -ETIMEDOUT;
+			pthread_mutex_unlock(&A.lock);
+			break;
+		}
 	}
 	current = NULL;
 	if (r == 0 && cl->state == RFB_NORMAL && cl->sock != RFB_INVALID_SOCKET)
 		return 0;
+	/* Also when auth_expire() had to end a read that never completed. */
+	pthread_mutex_lock(&A.lock);
+	if (r == 0 && log_now_ms() >= p->deadline_ms)
+		r = -ETIMEDOUT;
+	pthread_mutex_unlock(&A.lock);
+	/* rfbClientConnectionGone() closes the socket. */
 	if (r == -ETIMEDOUT)
 		log_warn("client %s: handshake not finished within %u s (--handshake-timeout); "
 			 "disconnecting", p->peer, A.timeout_ms / 1000u);
-	if (cl->sock != RFB_INVALID_SOCKET)
+	if (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_SHUTDOWN)
 		rfbCloseClient(cl);
 	return r ? r : -ECONNRESET;
 }

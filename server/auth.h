@@ -19,6 +19,7 @@
 #include <rfb/rfb.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -50,6 +51,19 @@ int auth_check_policy(const struct config *cfg, char *err, size_t err_len);
 /* Read the password file (if cfg names one) and take the handshake settings. 0 or a
  * negative errno with err. */
 int auth_init(const struct config *cfg, char *err, size_t err_len);
+
+/* THE way to change the password at run time (the password file, SIGHUP, the control
+ * socket's set-password all go through it): pw (first 8 bytes count) applies to every
+ * check from now on; after expires_ms (log_now_ms() clock; 0 = never) no password works
+ * and clients are refused with a log line, like QEMU's expire_password. Any thread. */
+void auth_set_password(const char *pw, uint64_t expires_ms);
+
+/* --control: clients must give a password even before one is set (until set-password
+ * every client is refused). Main, before vnc_server_create. */
+void auth_require_password(void);
+
+/* Wrong or refused passwords since start (for metrics). Any thread. */
+uint64_t auth_failures(void);
 
 /* True when clients must give the VNC password. */
 bool auth_enabled(void);

@@ -9,11 +9,11 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "control.h"
 #include "damage.h"
 #include "dmabuf_cache.h"
 #include "frame_store.h"
 #include "log.h"
-#include "pixel_copy.h"
 
 /* How long to wait between checks while nobody is watching. */
 #define CAPTURE_IDLE_WAIT_MS 1000u
@@ -44,6 +44,7 @@ struct capture {
 	atomic_bool stop;
 	bool running;
 	struct vnc_server *srv;
+	bool lost;               /* the last query failed (device-lost event sent) */
 };
 
 int capture_create(struct plane_source *src, unsigned fps, struct capture **out)
@@ -151,22 +152,31 @@ static int follow_mode(struct capture *cap, struct vnc_server *srv, const struct
 	damage_invalidate(&cap->damage);
 	atomic_fetch_add_explicit(&cap->stats.mode_changes, 1, memory_order_relaxed);
 	log_mode(p);
+	control_event_mode(p->width, p->height, p->fourcc, p->dmabuf_id);
 	return 0;
 }
 
-static size_t copy_changed_tiles(struct capture *cap, struct vnc_server *srv,
-			       const struct dmabuf_buffer *buf, size_t n_changed)
+/* The changed tiles as rectangles: runs of adjacent changed tiles in a tile row become
+ * one (a fully changed 1080p frame is 17 rectangles, not 510). */
+static size_t changed_rects(struct capture *cap)
 {
-	size_t fb_stride;
-	uint8_t *fb = vnc_server_framebuffer(srv, &fb_stride);
-	size_t tiles = damage_tile_count(&cap->damage), n = 0;
-	for (size_t i = 0; i < tiles && n < n_changed; i++) {
-		if (!cap->changed[i])
-			continue;
-		uint32_t *r = cap->rects + 4 * n++;
-		damage_tile_rect(&cap->damage, i, &r[0], &r[1], &r[2], &r[3]);
-		pixel_copy_rect(fb, fb_stride, buf->pixels, buf->info.stride, buf->info.fourcc, r[0],
-				r[1], r[2], r[3]);
+	const struct damage *d = &cap->damage;
+	size_t n = 0;
+	for (uint32_t ty = 0; ty < d->rows; ty++) {
+		const uint8_t *c = cap->changed + (size_t)ty * d->cols;
+		for (uint32_t tx = 0; tx < d->cols; tx++) {
+			if (!c[tx])
+				continue;
+			uint32_t end = tx + 1, x_last, y_last, w_last, h_last;
+			while (end < d->cols && c[end])
+				end++;
+			uint32_t *r = cap->rects + 4 * n++;
+			damage_tile_rect(d, (size_t)ty * d->cols + tx, &r[0], &r[1], &r[2], &r[3]);
+			damage_tile_rect(d, (size_t)ty * d->cols + end - 1, &x_last, &y_last, &w_last,
+					 &h_last);
+			r[2] = x_last + w_last - r[0];
+			tx = end - 1;
+		}
 	}
 	return n;
 }
@@ -176,6 +186,7 @@ static void set_display_off(struct capture *cap, struct vnc_server *srv)
 	if (cap->display != DISPLAY_OFF) {
 		log_info("display off: the device shows no primary plane");
 		frame_store_clear(vnc_server_frame_store(srv));
+		control_event_display_off();
 	}
 	cap->display = DISPLAY_OFF;
 }
@@ -187,10 +198,14 @@ static void capture_primary(struct capture *cap, struct vnc_server *srv)
 	char why[200];
 	int r = query(cap, PLANE_PRIMARY, &p);
 	if (r < 0) {
+		if (!cap->lost)
+			control_event_device_lost(strerror(-r));
+		cap->lost = true;
 		log_ratelimited(&rl_query, 5000, LOG_WARN, "primary plane query failed: %s",
 				strerror(-r));
 		return;
 	}
+	cap->lost = false;
 	if (p.dmabuf_id == 0 && !p.is_region) {
 		set_display_off(cap, srv);
 		return;
@@ -224,12 +239,19 @@ static void capture_primary(struct capture *cap, struct vnc_server *srv)
 		dmabuf_buffer_end_read(buf);
 		return;
 	}
-	size_t n = damage_refine(&cap->damage, buf->pixels, p.stride, cap->changed);
-	size_t n_rects = n ? copy_changed_tiles(cap, srv, buf, n) : 0;
+	/* Hash and copy in one pass: the shadow framebuffer always holds the last frame
+	 * (cursors are drawn into private copies, a resize starts damage afresh). */
+	size_t fb_stride;
+	uint8_t *fb = vnc_server_framebuffer(srv, &fb_stride);
+	size_t n = damage_refine_copy(&cap->damage, buf->pixels, p.stride, p.fourcc, fb, fb_stride,
+				      cap->changed);
+	size_t n_rects = n ? changed_rects(cap) : 0;
 	dmabuf_buffer_end_read(buf);
 	/* Publish the new generation before telling clients, so that an encoder woken by the
 	 * damage always finds the frame it was woken for. */
 	frame_store_publish(vnc_server_frame_store(srv), &p, buf->fd, n > 0);
+	atomic_fetch_add_explicit(&cap->stats.tiles_seen, damage_tile_count(&cap->damage),
+				  memory_order_relaxed);
 	if (n) {
 		vnc_server_mark_modified(srv, cap->rects, n_rects);
 		atomic_fetch_add_explicit(&cap->stats.frames_changed, 1, memory_order_relaxed);

@@ -28,6 +28,7 @@ struct capture_stats {
 	atomic_uint_fast64_t tiles_changed;
 	atomic_uint_fast64_t frames_rejected;/* plane failed validation or mapping */
 	atomic_uint_fast64_t mode_changes;
+	atomic_uint_fast64_t tiles_seen;     /* tiles compared (damage ratio's denominator) */
 };
 
 int capture_create(struct plane_source *src, unsigned fps, struct capture **out);

@@ -4,7 +4,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -107,6 +110,8 @@ static int clear_stale_unix(const char *path, char *err, size_t err_len)
 	return 0;
 }
 
+static int set_unix_perms(const struct listen_addr *a, char *err, size_t err_len);
+
 static int open_unix(struct listener *li, char *err, size_t err_len)
 {
 	const char *path = li->addr.path;
@@ -119,15 +124,112 @@ static int open_unix(struct listener *li, char *err, size_t err_len)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 32) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
 		snprintf(err, err_len, "listen unix:%s: %s", path, strerror(e));
 		return -e;
 	}
+	/* Mode and owner before listen(): nobody connects under the umask's mode. */
+	r = set_unix_perms(&li->addr, err, err_len);
+	if (r == 0 && listen(fd, 32) < 0) {
+		r = -errno;
+		snprintf(err, err_len, "listen unix:%s: %s", path, strerror(-r));
+	}
+	if (r < 0) {
+		close(fd);
+		unlink(path);
+		return r;
+	}
 	li->fd = fd;
 	li->unlink_on_close = true;
+	return 0;
+}
+
+/* "USER[:GROUP]", names or numbers; -1 leaves that part alone. */
+static int resolve_owner(const char *text, uid_t *uid, gid_t *gid)
+{
+	char user[64], *group;
+	snprintf(user, sizeof(user), "%s", text);
+	group = strchr(user, ':');
+	if (group)
+		*group++ = '\0';
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	char *end;
+	if (user[0]) {
+		struct passwd *pw = getpwnam(user);
+		unsigned long v = strtoul(user, &end, 10);
+		if (pw)
+			*uid = pw->pw_uid, *gid = group ? *gid : pw->pw_gid;
+		else if (*end == '\0')
+			*uid = (uid_t)v;
+		else
+			return -ENOENT;
+	}
+	if (group && group[0]) {
+		struct group *gr = getgrnam(group);
+		unsigned long v = strtoul(group, &end, 10);
+		if (gr)
+			*gid = gr->gr_gid;
+		else if (*end == '\0')
+			*gid = (gid_t)v;
+		else
+			return -ENOENT;
+	}
+	return 0;
+}
+
+/* --unix-mode and --unix-owner on a socket file just bound. */
+static int set_unix_perms(const struct listen_addr *a, char *err, size_t err_len)
+{
+	if (a->owner[0]) {
+		uid_t uid;
+		gid_t gid;
+		if (resolve_owner(a->owner, &uid, &gid) < 0) {
+			snprintf(err, err_len, "listen unix:%s: --unix-owner %s: no such user or group",
+				 a->path, a->owner);
+			return -ENOENT;
+		}
+		if (chown(a->path, uid, gid) < 0) {
+			int e = errno;
+			snprintf(err, err_len, "listen unix:%s: --unix-owner %s: %s", a->path,
+				 a->owner, strerror(e));
+			return -e;
+		}
+	}
+	if (a->mode && chmod(a->path, a->mode) < 0) {
+		int e = errno;
+		snprintf(err, err_len, "listen unix:%s: --unix-mode %04o: %s", a->path, a->mode,
+			 strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* An inherited socket (--listen fd:N, socket activation): it must be a listening stream
+ * socket; from now on it is ours to close. */
+static int open_fd(struct listener *li, char *err, size_t err_len)
+{
+	int fd = li->addr.fd, on = 0;
+	socklen_t sl = sizeof(on);
+	if (fcntl(fd, F_GETFD) < 0) {
+		snprintf(err, err_len, "listen fd:%d: not an open file descriptor", fd);
+		return -EBADF;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &sl) < 0) {
+		int e = errno;
+		snprintf(err, err_len, "listen fd:%d: not a socket (%s)", fd, strerror(e));
+		return e == ENOTSOCK ? -ENOTSOCK : -e;
+	}
+	if (!on) {
+		snprintf(err, err_len, "listen fd:%d: the socket is not listening (call listen() "
+				       "on it before handing it over)", fd);
+		return -EINVAL;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	li->fd = fd;
 	return 0;
 }
 
@@ -154,7 +256,8 @@ int listeners_open(struct listeners *l, const struct listen_addr *addrs, unsigne
 		li->fd = -1;
 		li->addr = addrs[i];
 		int r = li->addr.kind == LISTEN_TCP ? open_tcp(li, err, err_len)
-						    : open_unix(li, err, err_len);
+			: li->addr.kind == LISTEN_FD ? open_fd(li, err, err_len)
+						     : open_unix(li, err, err_len);
 		if (r < 0) {
 			l->count--;
 			close_all(l);
@@ -173,6 +276,10 @@ static void peer_name(int fd, const struct listener *li, char *buf, size_t len)
 	char host[INET6_ADDRSTRLEN] = "?";
 	if (li->addr.kind == LISTEN_UNIX || getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		snprintf(buf, len, "unix:%s", li->addr.path);
+		return;
+	}
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
+		snprintf(buf, len, "fd:%d", li->addr.fd);
 		return;
 	}
 	if (ss.ss_family == AF_INET6) {
@@ -221,7 +328,7 @@ static void *accept_thread(void *arg)
 					usleep(100 * 1000);
 				continue;
 			}
-			if (l->items[i].addr.kind == LISTEN_TCP) {
+			if (l->items[i].addr.kind != LISTEN_UNIX) { /* fails harmlessly on unix */
 				int one = 1;
 				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			}
@@ -258,4 +365,42 @@ void listeners_stop(struct listeners *l)
 			close(l->wake[i]);
 	l->wake[0] = l->wake[1] = -1;
 	close_all(l);
+}
+
+int listeners_socket_activation(struct config *cfg, char *err, size_t err_len)
+{
+	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	if (!fds || !pid)
+		return 0;
+	char *end;
+	unsigned long n = strtoul(fds, &end, 10);
+	bool fds_ok = *fds && *end == '\0';
+	unsigned long p = strtoul(pid, &end, 10);
+	bool ours = *pid && *end == '\0' && p == (unsigned long)getpid();
+	/* Not for our children, whatever happens next. */
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	if (!ours)
+		return 0;
+	if (!fds_ok || n == 0) {
+		snprintf(err, err_len, "socket activation: LISTEN_FDS='%s' is not a count", fds);
+		return -EINVAL;
+	}
+	/* The inherited sockets replace the default address; --listen adds to them. */
+	if (cfg->listen_default)
+		cfg->n_listen = 0;
+	if (n > CONFIG_MAX_LISTEN - cfg->n_listen) {
+		snprintf(err, err_len, "socket activation: %lu sockets, at most %u fit", n,
+			 CONFIG_MAX_LISTEN - cfg->n_listen);
+		return -EINVAL;
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		struct listen_addr *a = &cfg->listen[cfg->n_listen++];
+		memset(a, 0, sizeof(*a));
+		a->kind = LISTEN_FD;
+		a->fd = 3 + (int)i; /* SD_LISTEN_FDS_START */
+	}
+	cfg->listen_default = false;
+	return (int)n;
 }

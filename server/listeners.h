@@ -1,4 +1,4 @@
-/* Listening sockets (TCP, unix) and the thread that accepts on them.
+/* Listening sockets (TCP, unix, inherited fds) and the thread that accepts on them.
  *
  * The accept thread owns the listening fds. Each accepted socket goes to the callback,
  * which hands it to libvncserver; an optional tick callback runs on the same thread about
@@ -45,6 +45,12 @@ int listeners_open(struct listeners *l, const struct listen_addr *addrs, unsigne
 
 int listeners_start(struct listeners *l, listeners_accept_fn fn, void *opaque);
 void listeners_stop(struct listeners *l);
+
+/* main, before any thread: systemd socket activation. When LISTEN_PID is our pid, the
+ * LISTEN_FDS sockets from fd 3 on become fd: listeners (replacing the default address,
+ * added to any --listen); the variables are unset either way. Returns how many were
+ * added (0 without activation), or -EINVAL with a message in err. */
+int listeners_socket_activation(struct config *cfg, char *err, size_t err_len);
 
 /* True if every address the host resolves to is loopback (127/8, ::1). */
 bool listeners_host_is_loopback(const char *host);

@@ -11,11 +11,18 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "capture.h"
 #include "config.h"
+#include "input_qmp.h"
+#include "control.h"
+#include "listeners.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "open_h264.h"
 #include "plane_source.h"
 #include "vnc_server.h"
@@ -24,12 +31,51 @@
 #define PLACEHOLDER_WIDTH 640u
 #define PLACEHOLDER_HEIGHT 480u
 
+/* The next signal; with --exit-when-idle, 0 in *sig once no client has been connected
+ * for that long. */
+static int next_signal(const sigset_t *signals, const struct config *cfg,
+		       struct vnc_server *srv, int *sig)
+{
+	if (!cfg->exit_when_idle)
+		return sigwait(signals, sig);
+	for (;;) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 250 * 1000 * 1000};
+		int r = sigtimedwait(signals, NULL, &ts);
+		if (r > 0) {
+			*sig = r;
+			return 0;
+		}
+		if (r < 0 && errno != EAGAIN && errno != EINTR)
+			return errno;
+		if (vnc_server_idle_ms(srv) >= (uint64_t)cfg->exit_when_idle * 1000u) {
+			*sig = 0;
+			return 0;
+		}
+	}
+}
+
+/* The password systemd hands in (LoadCredential=vnc-password:...), when no
+ * --password-file names one. */
+static void password_from_credentials(struct config *cfg)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	if (cfg->password_file[0] || !dir || !dir[0])
+		return;
+	char path[sizeof(cfg->password_file)];
+	int n = snprintf(path, sizeof(path), "%s/vnc-password", dir);
+	if (n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0)
+		memcpy(cfg->password_file, path, (size_t)n + 1);
+}
+
 static int run(const struct config *cfg, const sigset_t *signals)
 {
 	char err[512] = "";
 	struct plane_source *src = NULL;
 	struct capture *cap = NULL;
 	struct vnc_server *srv = NULL;
+	struct input_qmp *qmp = NULL;
+	struct control *ctl = NULL;
+	struct metrics_http *mhttp = NULL;
 	int status = 1, r;
 
 	r = auth_check_policy(cfg, err, sizeof(err));
@@ -63,10 +109,21 @@ static int run(const struct config *cfg, const sigset_t *signals)
 		w = PLACEHOLDER_WIDTH;
 		h = PLACEHOLDER_HEIGHT;
 	}
+	/* With a control socket the manager sets the password: until it does, none works. */
+	if (cfg->control_path[0])
+		auth_require_password();
 	r = vnc_server_create(cfg, src, w, h, &srv, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		goto out;
+	}
+	if (cfg->qmp[0]) {
+		r = input_qmp_start(cfg->qmp, &qmp);
+		if (r < 0) {
+			log_error("--qmp: %s", strerror(-r));
+			goto out;
+		}
+		vnc_server_set_qmp(srv, qmp);
 	}
 	/* Fill the framebuffer before the first client can ask for it. */
 	capture_tick(cap, srv);
@@ -79,11 +136,21 @@ static int run(const struct config *cfg, const sigset_t *signals)
 		log_error("cannot start the capture thread");
 		goto out;
 	}
+	metrics_set_sources(cap, srv);
+	if (cfg->control_path[0] && control_start(cfg, srv, cap, &ctl, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (cfg->has_metrics && metrics_http_start(cfg, &mhttp, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	log_info("serving %s as \"%s\"%s", cfg->source, cfg->desktop_name,
-		 cfg->password_file[0] ? " with VNC password authentication" : " without authentication");
+		 auth_enabled() ? " with VNC password authentication" : " without authentication");
 
 	int sig = 0;
-	while (sigwait(signals, &sig) == 0 && sig != SIGINT && sig != SIGTERM) {
+	while (next_signal(signals, cfg, srv, &sig) == 0 && sig != SIGINT && sig != SIGTERM &&
+	       sig != 0) {
 		if (sig != SIGHUP)
 			continue;
 		/* The password file again; a broken one keeps the password we have. */
@@ -93,12 +160,18 @@ static int run(const struct config *cfg, const sigset_t *signals)
 		else if (!cfg->password_file[0])
 			log_info("SIGHUP: no password file to read again");
 	}
-	log_info("%s: closing clients and exiting", strsignal(sig));
+	if (sig == 0)
+		log_info("no client for %u s (--exit-when-idle): exiting", cfg->exit_when_idle);
+	else
+		log_info("%s: closing clients and exiting", strsignal(sig));
 	status = 0;
 out:
+	control_stop(ctl);
+	metrics_http_stop(mhttp);
 	if (cap)
 		capture_stop(cap);
 	vnc_server_destroy(srv);
+	input_qmp_stop(qmp); /* after the clients: they queue into it */
 	capture_destroy(cap);
 	plane_source_destroy(src);
 	open_h264_shutdown();
@@ -117,6 +190,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	char err[256];
+	if (listeners_socket_activation(&cfg, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 2;
+	}
+	password_from_credentials(&cfg);
+	/* --device picks among the fds of --source pid:PID (vfio_pid.h). */
+	if (cfg.device[0] && !strncmp(cfg.source, "pid:", 4) && !strchr(cfg.source + 4, ':') &&
+	    strlen(cfg.source) + 1 + strlen(cfg.device) < sizeof(cfg.source)) {
+		size_t n = strlen(cfg.source);
+		cfg.source[n] = ':';
+		memcpy(cfg.source + n + 1, cfg.device, strlen(cfg.device) + 1);
+	}
 
 	/* Before any thread exists, so that every thread inherits the mask. SIGPIPE is
 	 * blocked too: a client that goes away must not kill the server. */

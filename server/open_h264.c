@@ -393,6 +393,11 @@ bool open_h264_send_update(rfbClientPtr cl, struct client_encoding *ce)
 
 /* ---- start and stop ------------------------------------------------------------------- */
 
+const char *open_h264_backend_name(void)
+{
+	return g.ready ? h264_backend_name(g.backend) : "off";
+}
+
 bool open_h264_available(void)
 {
 	return g.ready;

@@ -55,6 +55,9 @@ int open_h264_init(const struct config *cfg, char *err, size_t err_len);
 /* After the last client: free what open_h264_init() made. */
 void open_h264_shutdown(void);
 
+/* The H.264 back end in use ("vpl", "x264"), or "off". Any thread after init. */
+const char *open_h264_backend_name(void);
+
 /* True once open_h264_init() succeeded. */
 bool open_h264_available(void);
 

@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
-#include <xxhash.h>
 
 #include "damage.h"
 #include "frame_store.h"
 #include "log.h"
+#include "metrics.h"
 #include "tight_jpeg_cache.h"
+#include "tight_jpeg_classify.h"
+#include "tight_jpeg_encode.h"
 #include "tight_jpeg_lossless.h"
 #include "tight_jpeg_params.h"
 #include "tight_jpeg_plan.h"
@@ -28,9 +30,8 @@
 #define SHARE_WAIT_MS 200u
 /* A client counts as a sharing peer this long after its last update. */
 #define SHARE_PEER_MS 2000
-/* Tiles with at most this many colours go as palette (see send_update). */
-#define TIGHT_JPEG_PALETTE_MAX 8u
-#define TIGHT_JPEG_PALETTE_MAX_CL2 16u
+/* An update of at most this many tiles is "small" (palette_max). */
+#define SMALL_UPDATE_TILES 32u
 
 static _Atomic uint32_t refresh_delay_ms = TIGHT_REFRESH_DEFAULT_MS;
 
@@ -58,9 +59,7 @@ struct tight_jpeg_client {
 	uint8_t *sent;  /* enum tight_refresh_sent per tile */
 	struct tight_plan_rect *rects;
 	int32_t *scratch;
-	tjhandle tj;
-	uint8_t *jpeg;
-	unsigned long jpeg_cap;
+	struct tight_jpeg_encoder jpeg;
 	struct tight_lossless lossless;
 	uint64_t library_rects; /* libvncserver's pixel rectangles to this client so far */
 	struct tight_jpeg_params params;
@@ -147,10 +146,10 @@ static struct tight_jpeg_client *client_new(rfbClientPtr cl)
 	st->wake.fire = refresh_fire;
 
 	pthread_mutex_lock(&registry.lock);
-	if (!registry.cache &&
-	    tight_cache_create(TIGHT_CACHE_DEFAULT_BYTES, TIGHT_CACHE_DEFAULT_ENTRIES,
-			       &registry.cache) < 0)
-		registry.cache = NULL; /* no sharing, nothing else lost */
+	/* Out of memory here means no sharing, and nothing else lost. */
+	if (!registry.cache)
+		tight_cache_create(TIGHT_CACHE_DEFAULT_BYTES, TIGHT_CACHE_DEFAULT_ENTRIES,
+				   &registry.cache);
 	st->reg_next = registry.head;
 	if (registry.head)
 		registry.head->reg_prev = st;
@@ -170,7 +169,8 @@ static void client_release(struct tight_jpeg_client *st)
 		  (void *)st->cl, (unsigned long long)s->updates,
 		  (unsigned long long)s->jpeg_rects, (unsigned long long)(s->jpeg_bytes >> 10),
 		  (unsigned long long)s->jpeg_shared, (unsigned long long)s->fill_rects,
-		  (unsigned long long)s->palette_rects, (unsigned long long)(s->palette_bytes >> 10),
+		  (unsigned long long)s->palette_rects,
+		  (unsigned long long)(s->palette_bytes >> 10),
 		  (unsigned long long)s->lossless_rects,
 		  (unsigned long long)(s->lossless_bytes >> 10),
 		  (unsigned long long)s->library_updates);
@@ -191,9 +191,7 @@ static void client_release(struct tight_jpeg_client *st)
 	pthread_mutex_unlock(&registry.lock);
 	tight_cache_destroy(unused);
 
-	if (st->tj)
-		tjDestroy(st->tj);
-	free(st->jpeg);
+	tight_jpeg_encoder_destroy(&st->jpeg);
 	tight_lossless_destroy(&st->lossless);
 	free(st->since);
 	free(st->timer_due);
@@ -341,7 +339,8 @@ static sraRegionPtr tiles_region(const struct tight_plan_grid *g, const uint8_t 
 				end++;
 			tight_plan_tile_rect(g, tx, ty, &x, &y, &w, &h);
 			tight_plan_tile_rect(g, end, ty, &ex, &ey, &ew, &eh);
-			sraRegionPtr r = sraRgnCreateRect((int)x, (int)y, (int)(ex + ew), (int)(y + h));
+			sraRegionPtr r =
+				sraRgnCreateRect((int)x, (int)y, (int)(ex + ew), (int)(y + h));
 			sraRgnOr(region, r);
 			sraRgnDestroy(r);
 			tx = end + 1;
@@ -407,47 +406,6 @@ static bool out_large(rfbClientPtr cl, const uint8_t *p, size_t n)
 
 /* ---- encoding ----------------------------------------------------------------------- */
 
-static int jpeg_encode(struct tight_jpeg_client *st, const uint8_t *fb, size_t pitch,
-		       const struct tight_plan_rect *r, const struct tight_jpeg_params *p,
-		       unsigned long *len)
-{
-	unsigned long cap = tjBufSize((int)r->w, (int)r->h, p->subsamp);
-
-	if (!st->tj && !(st->tj = tjInitCompress()))
-		return -ENOMEM;
-	if (cap == (unsigned long)-1)
-		return -EINVAL;
-	if (st->jpeg_cap < cap) {
-		uint8_t *buf = realloc(st->jpeg, cap);
-		if (!buf)
-			return -ENOMEM;
-		st->jpeg = buf;
-		st->jpeg_cap = cap;
-	}
-	/* Straight from the framebuffer with its pitch; the buffer holds the worst case, so
-	 * the library never reallocates it. */
-	*len = st->jpeg_cap;
-	if (tjCompress2(st->tj, fb + (size_t)r->y * pitch + (size_t)r->x * 4, (int)r->w, (int)pitch,
-			(int)r->h, TJPF_BGRX, &st->jpeg, len, p->subsamp, p->quality,
-			TJFLAG_NOREALLOC) < 0)
-		return -EIO;
-	return 0;
-}
-
-/* Pixels of the rectangle, row by row (rows of the frame are not contiguous). */
-static uint64_t rect_hash(const uint8_t *fb, size_t pitch, const struct tight_plan_rect *r)
-{
-	uint64_t acc = 0;
-
-	for (uint32_t y = 0; y < r->h; y++) {
-		acc ^= XXH3_64bits(fb + (size_t)(r->y + y) * pitch + (size_t)r->x * 4,
-				   (size_t)r->w * 4);
-		acc *= 0x9E3779B97F4A7C15ull;
-		acc ^= acc >> 29;
-	}
-	return acc;
-}
-
 static uint64_t frame_generation(rfbClientPtr cl)
 {
 	return frame_store_generation(vnc_server_frame_store(cl->screen->screenData));
@@ -460,7 +418,6 @@ struct update {
 	struct tight_jpeg_params params;
 	struct tight_cache *cache; /* NULL: no peer to share with */
 	int zlib_level;
-	unsigned palette_max; /* tiles with at most this many colours go as palette; 0: never */
 	sraRegionPtr retry; /* rectangles to send again (an encode failed) */
 };
 
@@ -499,10 +456,12 @@ static bool send_jpeg_bytes(struct update *u, const struct tight_plan_rect *r,
 static bool send_jpeg(struct tight_jpeg_client *st, struct update *u,
 		      const struct tight_plan_rect *r)
 {
+	const uint8_t *px = u->fb + (size_t)r->y * u->pitch + (size_t)r->x * 4, *jpeg;
 	struct tight_cache_entry *e = NULL;
 	struct tight_cache_key key;
 	uint64_t gen = 0;
-	unsigned long len;
+	size_t len;
+	int rc;
 
 	if (u->cache) {
 		key = (struct tight_cache_key){
@@ -511,11 +470,11 @@ static bool send_jpeg(struct tight_jpeg_client *st, struct update *u,
 			.subsamp = (uint8_t)u->params.subsamp};
 		/* The generation first, then the pixels: see the check after encoding. */
 		gen = frame_generation(u->cl);
-		key.hash = rect_hash(u->fb, u->pitch, r);
+		key.hash = tight_jpeg_rect_hash(px, u->pitch, r->w, r->h);
 		if (tight_cache_get(u->cache, &key, SHARE_WAIT_MS, &e) == TIGHT_CACHE_HIT) {
 			size_t n;
-			const uint8_t *jpeg = tight_cache_data(e, &n);
-			bool ok = send_jpeg_bytes(u, r, jpeg, n);
+			const uint8_t *shared = tight_cache_data(e, &n);
+			bool ok = send_jpeg_bytes(u, r, shared, n);
 
 			tight_cache_put(u->cache, e);
 			st->stats.jpeg_rects++;
@@ -524,7 +483,10 @@ static bool send_jpeg(struct tight_jpeg_client *st, struct update *u,
 			return ok;
 		}
 	}
-	if (jpeg_encode(st, u->fb, u->pitch, r, &u->params, &len) < 0) {
+	double t0 = metrics_now();
+	rc = tight_jpeg_encode(&st->jpeg, px, u->pitch, r->w, r->h, &u->params, &jpeg, &len);
+	metrics_observe_encode(METRICS_ENC_TIGHT_JPEG, metrics_now() - t0);
+	if (rc < 0 || len > TIGHT_WIRE_MAX_COMPACT) {
 		if (e)
 			tight_cache_abandon(u->cache, e);
 		return send_substitute(st, u, r);
@@ -535,10 +497,11 @@ static bool send_jpeg(struct tight_jpeg_client *st, struct update *u,
 		 * before: then the JPEG is of exactly the pixels the key names. */
 		uint8_t *copy = NULL;
 
-		if (frame_generation(u->cl) == gen && rect_hash(u->fb, u->pitch, r) == key.hash)
+		if (frame_generation(u->cl) == gen &&
+		    tight_jpeg_rect_hash(px, u->pitch, r->w, r->h) == key.hash)
 			copy = malloc(len);
 		if (copy) {
-			memcpy(copy, st->jpeg, len);
+			memcpy(copy, jpeg, len);
 			tight_cache_fill(u->cache, e, copy, len);
 			tight_cache_put(u->cache, e);
 		} else {
@@ -547,7 +510,7 @@ static bool send_jpeg(struct tight_jpeg_client *st, struct update *u,
 	}
 	st->stats.jpeg_rects++;
 	st->stats.jpeg_bytes += len;
-	return send_jpeg_bytes(u, r, st->jpeg, len);
+	return send_jpeg_bytes(u, r, jpeg, len);
 }
 
 static bool send_lossless(struct tight_jpeg_client *st, struct update *u,
@@ -607,17 +570,8 @@ static uint64_t library_rects(rfbClientPtr cl)
 	return n;
 }
 
-/* Luma as JPEG computes it (full range): what a grayscale JPEG of the tile would show. */
-static uint32_t gray(uint32_t rgb)
-{
-	uint32_t r = rgb >> 16 & 0xff, g = rgb >> 8 & 0xff, b = rgb & 0xff;
-	uint32_t y = (19595 * r + 38470 * g + 7471 * b + 32768) >> 16;
-
-	return y << 16 | y << 8 | y;
-}
-
-/* Flag the tiles that the region touches. */
-static void mark_tiles(struct tight_jpeg_client *st, sraRegionPtr region)
+/* Flag the tiles that the region touches; returns how many. */
+static size_t mark_tiles(struct tight_jpeg_client *st, sraRegionPtr region)
 {
 	const struct tight_plan_grid *g = &st->grid;
 	sraRectangleIterator *it = sraRgnGetIterator(region);
@@ -637,48 +591,30 @@ static void mark_tiles(struct tight_jpeg_client *st, sraRegionPtr region)
 			       (uint32_t)(x2 - 1) / g->tile - (uint32_t)x1 / g->tile + 1);
 	}
 	sraRgnReleaseIterator(it);
+	size_t n = 0;
+	for (size_t i = 0; i < (size_t)g->cols * g->rows; i++)
+		n += st->kind[i] != TIGHT_PLAN_NONE;
+	return n;
 }
 
-/* Fill, palette (few colours), lossless (refresh due) or JPEG, for every tile of the
- * update. The cheap tests go first: a tile with content fails the solid test within a row
- * or so, a photographic one the colour count within a few dozen pixels. */
-static void classify(struct tight_jpeg_client *st, const struct update *u, uint64_t now,
-		     uint32_t delay)
+/* Tiles with at most this many colours go as palette: text and flat UI, where JPEG is
+ * larger (and lossy). Time decides the threshold. One tjCompress2 call costs ~25 us
+ * before the first pixel and ~600 bytes of headers: in a small update each JPEG
+ * rectangle is a tile or two, and a palette of up to 24 colours (TurboVNC's threshold at
+ * compression level 1; 96 above) is smaller and no slower. In a large update JPEG runs
+ * over big rectangles, while a tile of a smooth gradient (17..24 colours per 64x64)
+ * costs half again as much as a palette and saves little: there, 8 (16). None in
+ * grayscale, which a palette would undo. */
+static unsigned palette_max(const struct tight_jpeg_params *p, int compress_level,
+			    size_t tiles)
 {
-	const struct tight_plan_grid *g = &st->grid;
-	bool grayscale = u->params.subsamp == TJSAMP_GRAY;
+	bool small = tiles <= SMALL_UPDATE_TILES;
 
-	for (uint32_t ty = 0; ty < g->rows; ty++) {
-		for (uint32_t tx = 0; tx < g->cols; tx++) {
-			size_t i = (size_t)ty * g->cols + tx;
-			uint32_t x, y, w, h, rgb;
-
-			st->sent[i] = TIGHT_REFRESH_UNSENT;
-			if (st->kind[i] == TIGHT_PLAN_NONE)
-				continue;
-			tight_plan_tile_rect(g, tx, ty, &x, &y, &w, &h);
-			const uint8_t *px = u->fb + (size_t)y * u->pitch + (size_t)x * 4;
-			unsigned n = 0;
-
-			if (tight_plan_tile_solid(px, u->pitch, w, h, &rgb)) {
-				st->kind[i] = TIGHT_PLAN_FILL;
-				st->rgb[i] = grayscale ? gray(rgb) : rgb;
-				st->sent[i] = TIGHT_REFRESH_EXACT;
-			} else if (u->palette_max &&
-				   (n = tight_plan_tile_colours(px, u->pitch, w, h, u->palette_max,
-								st->colour_slots)) <= u->palette_max) {
-				st->kind[i] = TIGHT_PLAN_PALETTE;
-				st->colours[i] = (uint16_t)n;
-				st->sent[i] = TIGHT_REFRESH_EXACT;
-			} else if (tight_refresh_due(st->since[i], now, delay, TIGHT_REFRESH_SLACK_MS)) {
-				st->kind[i] = TIGHT_PLAN_LOSSLESS;
-				st->sent[i] = TIGHT_REFRESH_EXACT;
-			} else {
-				st->kind[i] = TIGHT_PLAN_JPEG;
-				st->sent[i] = TIGHT_REFRESH_LOSSY;
-			}
-		}
-	}
+	if (p->subsamp == TJSAMP_GRAY)
+		return 0;
+	if (compress_level >= 2)
+		return small ? 96 : 16;
+	return small ? 24 : 8;
 }
 
 /* The cache when another client with the same JPEG settings is being served too. */
@@ -712,6 +648,10 @@ static bool send_rects(struct tight_jpeg_client *st, struct update *u, size_t n)
 	/* Whatever is buffered belongs to a message before ours. */
 	if (cl->ublen > 0 && !rfbSendUpdateBuf(cl))
 		return false;
+	/* The request is answered even if nothing of the region lies on the screen (a
+	 * region from before a resize): else the client would wait for an update forever. */
+	if (n == 0)
+		return out_small(cl, buf, tight_wire_fbu_header(buf, 0)) && rfbSendUpdateBuf(cl);
 	for (size_t done = 0; done < n;) {
 		/* Without LastRect, more than 65535 rectangles take several messages. */
 		size_t count = last_rect ? n : (n - done > 0xffff ? 0xffff : n - done);
@@ -757,14 +697,6 @@ static bool send_update(struct tight_jpeg_client *st, rfbClientPtr cl,
 		/* The client's compression level, as zlib's (1 fastest .. 9 smallest). */
 		.zlib_level = cl->tightCompressLevel < 1 ? 1
 			      : cl->tightCompressLevel > 9 ? 9 : cl->tightCompressLevel,
-		/* Few colours: text and flat UI, where JPEG is both larger and slower (and
-		 * lossy). Per 64x64 tile, a smooth gradient already has 17..24 colours, which
-		 * cost more as a palette than as JPEG and save little: so 8 (16 from compression
-		 * level 2 up, where bytes count more than time). None in grayscale, which a
-		 * palette would undo. (TurboVNC's 24/96 are per rectangle of up to 64K pixels.) */
-		.palette_max = params->subsamp == TJSAMP_GRAY ? 0
-			       : cl->tightCompressLevel >= 2 ? TIGHT_JPEG_PALETTE_MAX_CL2
-							     : TIGHT_JPEG_PALETTE_MAX,
 	};
 
 	sraRegionPtr region = client_encoding_take_update(cl);
@@ -780,12 +712,13 @@ static bool send_update(struct tight_jpeg_client *st, rfbClientPtr cl,
 
 	if (!st->have_params || st->params.quality != params->quality ||
 	    st->params.subsamp != params->subsamp)
-		log_debug("client %p: Tight-JPEG quality %d, subsampling %s", (void *)cl,
-			  params->quality,
+		log_debug("client %p: Tight-JPEG quality %d, subsampling %s (TurboJPEG from %s)",
+			  (void *)cl, params->quality,
 			  params->subsamp == TJSAMP_444   ? "4:4:4"
 			  : params->subsamp == TJSAMP_422 ? "4:2:2"
 			  : params->subsamp == TJSAMP_420 ? "4:2:0"
-							  : "gray");
+							  : "gray",
+			  tight_jpeg_encoder_library());
 	st->params = *params;
 	st->have_params = true;
 
@@ -800,9 +733,17 @@ static bool send_update(struct tight_jpeg_client *st, rfbClientPtr cl,
 		pthread_mutex_unlock(&st->lock);
 	}
 
-	mark_tiles(st, region);
+	size_t n_update = mark_tiles(st, region);
 	sraRgnDestroy(region);
-	classify(st, &u, now, delay);
+	struct tight_classify_opts co = {
+		.now_ms = now,
+		.delay_ms = delay,
+		.slack_ms = TIGHT_REFRESH_SLACK_MS,
+		.palette_max = palette_max(params, cl->tightCompressLevel, n_update),
+		.grayscale = params->subsamp == TJSAMP_GRAY,
+	};
+	tight_classify_tiles(&st->grid, u.fb, u.pitch, st->since, &co, st->kind, st->rgb,
+			     st->colours, st->sent, st->colour_slots);
 	size_t n = tight_plan_rects(&st->grid, st->kind, st->rgb, st->colours, st->rects,
 				    st->scratch);
 	u.cache = share_begin(st, params, now);
@@ -843,8 +784,10 @@ bool tight_jpeg_send_update(rfbClientPtr cl, struct client_encoding *ce)
 			return false;
 		ce->tjpeg = st;
 	}
-	/* A failed write closes the client, which frees ce and drops the owner's reference
-	 * to st, inside this call: hold our own, and touch ce no more. */
+	/* Our own reference for the send: the state then outlives a free of the owner's
+	 * while we send (libvncserver calls extension close()s inside rfbCloseClient, which
+	 * a failed write calls; client_encoding.c frees later, but this path does not depend
+	 * on that). ce is not touched from here on. */
 	atomic_fetch_add(&st->refs, 1);
 	atomic_store(&st->serving, true);
 	if (!st->timer)

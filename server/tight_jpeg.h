@@ -10,17 +10,17 @@
  * drawn_cursor.c's private copy with the cursor blended in.
  *
  * What an update is: the client's pending region (client_encoding_take_update answers
- * its request), by 64x64 damage tile: one-colour tiles as Tight fills; tiles of a few
- * colours (8, or 16 from compression level 2 up: text, flat UI) exactly, with Tight's
- * palette filter; others as JPEG compressed straight from that framebuffer
- * (XRGB8888 = TJPF_BGRX, with its pitch, no copy); all merged into as few rectangles as
- * clients decode (tight_jpeg_plan.h); a tile
- * that was sent as JPEG and then stayed unchanged for the refresh delay (default 1 s) is
- * sent once more losslessly (Tight basic, tight_jpeg_lossless.h). A timer marks due tiles
- * as modified, so a still screen gets its refresh too (tight_jpeg_waker.h). The rectangle
- * count is known before the first byte goes out, so the update carries the exact count
- * (LastRect only when there are more than 65535 rectangles and the client takes it).
- * Clients with equal JPEG settings share encoded rectangles (tight_jpeg_cache.h).
+ * its request), by 64x64 damage tile (tight_jpeg_classify.h): one-colour tiles as Tight
+ * fills; tiles of a few colours (text, flat UI: up to 24 in small updates, 8 in large
+ * ones; more from compression level 2 up) exactly, with Tight's palette filter; others as
+ * JPEG compressed straight from that framebuffer (XRGB8888 = TJPF_BGRX, with its pitch,
+ * no copy); all merged into as few rectangles as clients decode (tight_jpeg_plan.h). A
+ * tile that was sent as JPEG and then stayed unchanged for the refresh delay (default
+ * 1 s) is sent once more losslessly (Tight basic, tight_jpeg_lossless.h); a timer marks
+ * due tiles as modified, so a still screen gets its refresh too (tight_jpeg_waker.h).
+ * The rectangle count is known before the first byte goes out, so the update carries the
+ * exact count (LastRect only past 65535 rectangles, if the client takes it). Clients with
+ * equal JPEG settings share encoded rectangles (tight_jpeg_cache.h).
  *
  * Threads: the state is made on the handshake thread (an extension's newClient), which
  * also hooks the client's update requests (input thread; see tight_jpeg.c).

@@ -2,8 +2,12 @@
 #include "vnc_server.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,7 +15,10 @@
 
 #include "auth.h"
 #include "client_encoding.h"
+#include "input_qmp.h"
+#include "control.h"
 #include "log.h"
+#include "metrics.h"
 #include "vnc_server_private.h"
 
 /* ---- libvncserver's log, routed into ours ---------------------------------------- */
@@ -66,6 +73,12 @@ struct client_info {
 	unsigned id;
 	char peer[128];
 	uint64_t connected_ms;
+	int sock_dup;           /* the client's socket, for shutdown() from another thread:
+				 * through a dup it can never hit a reused fd number */
+	ClientFramebufferUpdateRequestHookPtr next_request_hook; /* set before ours */
+	/* vnc_server_list_clients(): the last sample, for fps (control thread only). */
+	uint64_t sample_ms;
+	int sample_updates;
 };
 
 static void on_client_gone(rfbClientPtr cl)
@@ -77,8 +90,13 @@ static void on_client_gone(rfbClientPtr cl)
 	free(cl->wsctx);
 	cl->wsctx = NULL;
 	client_encoding_client_gone(cl);
+	input_qmp_client_gone(cl);
 	if (!ci)
 		return; /* refused in on_new_client: never counted */
+	metrics_add_gone_bytes((uint64_t)rfbStatGetSentBytes(cl));
+	control_event_client("client-disconnected", ci->id, ci->peer);
+	if (ci->sock_dup >= 0)
+		close(ci->sock_dup);
 	log_info("client %u (%s) disconnected after %.1f s%s%s", ci->id, ci->peer,
 		 (double)(log_now_ms() - ci->connected_ms) / 1000.0, last_lib_msg[0] ? ": " : "",
 		 last_lib_msg);
@@ -86,9 +104,40 @@ static void on_client_gone(rfbClientPtr cl)
 	free(ci);
 	cl->clientData = NULL;
 	pthread_mutex_lock(&srv->lock);
+	/* libvncserver 0.9.14 starts each client's input thread joinable and joins it only
+	 * at shutdown: every client that leaves before would keep its thread's stack (12 KiB
+	 * of RSS and 8 MiB of address space a client, found by the churn test). Here, on that
+	 * thread's way out, it detaches itself, unless vnc_server_stop() is about to join
+	 * it (decided under the same lock). */
+	if (!srv->joining && pthread_equal(pthread_self(), cl->client_thread))
+		pthread_detach(pthread_self());
 	if (srv->n_clients > 0)
 		srv->n_clients--;
+	if (srv->n_clients == 0)
+		srv->idle_since_ms = log_now_ms();
 	pthread_mutex_unlock(&srv->lock);
+}
+
+/* The client's input thread, for every FramebufferUpdateRequest, after libvncserver
+ * clipped it and before it adds it to the requested region. libvncserver 0.9.14 keeps a
+ * zero-width or zero-height request as a degenerate rectangle, and its zlib and ultra
+ * encoders then divide by that width (ZLIB_MAX_SIZE(w) / w) while counting rectangles:
+ * one message (SetEncodings zlib and a cursor encoding, a request 0 pixels wide) killed
+ * the server with SIGFPE (found by tests/fuzz's client target). An empty request asks for
+ * nothing: it becomes a request for one pixel inside the screen, which costs a few bytes
+ * and keeps the request answered. */
+static void guard_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *fur)
+{
+	if (fur->w == 0 || fur->h == 0) {
+		fur->w = fur->h = 1;
+		if (fur->x >= cl->screen->width)
+			fur->x = (uint16_t)(cl->screen->width - 1);
+		if (fur->y >= cl->screen->height)
+			fur->y = (uint16_t)(cl->screen->height - 1);
+	}
+	struct client_info *ci = cl->clientData;
+	if (ci && ci->next_request_hook)
+		ci->next_request_hook(cl, fur);
 }
 
 static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
@@ -102,6 +151,7 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	}
 	ci->id = atomic_fetch_add(&srv->next_client_id, 1) + 1;
 	ci->connected_ms = log_now_ms();
+	ci->sock_dup = -1;
 	snprintf(ci->peer, sizeof(ci->peer), "%s", handshake_peer ? handshake_peer : "?");
 
 	pthread_mutex_lock(&srv->lock);
@@ -112,14 +162,22 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	}
 	pthread_mutex_unlock(&srv->lock);
 	if (full) {
-		log_warn("client %s refused: %u clients connected (--max-clients)", ci->peer,
-			 srv->cfg->max_clients);
+		/* Rate-limited: a connection flood must not become a log flood. */
+		static struct log_ratelimit rl;
+		log_ratelimited(&rl, 5000, LOG_WARN,
+				"client %s refused: %u clients connected (--max-clients)", ci->peer,
+				srv->cfg->max_clients);
 		free(ci);
 		return RFB_CLIENT_REFUSE;
 	}
+	ci->sock_dup = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
+	/* Extensions set their hooks before this one runs (open_h264.c): ours goes first. */
+	ci->next_request_hook = cl->clientFramebufferUpdateRequestHook;
+	cl->clientFramebufferUpdateRequestHook = guard_request;
 	cl->clientData = ci;
 	log_info("client %u (%s) connected%s", ci->id, ci->peer,
 		 cl->wsctx ? " over WebSocket" : "");
+	control_event_client("client-connected", ci->id, ci->peer);
 	/* On hold: the handshake thread drives the handshake under a deadline and starts
 	 * the client's own threads once it is done (auth.h). */
 	return RFB_CLIENT_ON_HOLD;
@@ -144,8 +202,12 @@ static void *handshake_thread(void *arg)
 	 * WebSocket handshake fails. */
 	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
 	handshake_peer = NULL;
-	if (cl && auth_handshake_run(h->pending, cl) == 0)
+	if (cl && auth_handshake_run(h->pending, cl) == 0) {
+		struct client_info *ci = cl->clientData;
+		if (ci)
+			control_event_client("client-authenticated", ci->id, ci->peer);
 		rfbStartOnHoldClient(cl);
+	}
 	else if (cl)
 		rfbClientConnectionGone(cl); /* never started: its threads are not there */
 	auth_handshake_end(h->pending);
@@ -233,6 +295,10 @@ static rfbBool set_translate(rfbClientPtr cl)
 static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 {
 	struct vnc_server *srv = cl->screen->screenData;
+	if (srv->qmp) {
+		input_qmp_key(srv->qmp, (uint32_t)keysym, down != 0);
+		return;
+	}
 	if (srv->input && srv->input->ops->key)
 		srv->input->ops->key(srv->input, (uint32_t)keysym, down != 0);
 }
@@ -244,6 +310,11 @@ static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
 	if (x < 0 || y < 0 || x >= cl->screen->width || y >= cl->screen->height) {
 		x = x < 0 ? 0 : (x >= cl->screen->width ? cl->screen->width - 1 : x);
 		y = y < 0 ? 0 : (y >= cl->screen->height ? cl->screen->height - 1 : y);
+	}
+	if (srv->qmp) {
+		input_qmp_pointer(srv->qmp, x, y, cl->screen->width, cl->screen->height,
+				  (uint32_t)buttons & 0xff);
+		return;
 	}
 	if (srv->input && srv->input->ops->pointer)
 		srv->input->ops->pointer(srv->input, x, y, (uint32_t)buttons & 0xff);
@@ -294,6 +365,7 @@ int vnc_server_create(const struct config *cfg, struct plane_source *input, uint
 	srv->input = input;
 	srv->listeners.count = 0;
 	pthread_mutex_init(&srv->lock, NULL);
+	srv->idle_since_ms = log_now_ms();
 	pthread_cond_init(&srv->cond, NULL);
 	frame_store_init(&srv->frames);
 
@@ -368,6 +440,44 @@ int vnc_server_start(struct vnc_server *srv, char *err, size_t err_len)
 	return 0;
 }
 
+/* rfbShutdownServer(screen, TRUE) in 0.9.14 joins each client's thread after its
+ * iterator has let go of the client, so a client whose thread ends at that moment is read
+ * after it was freed (a crash at exit under load: sigterm-busy, 4 runs in 12 at -j2).
+ * Instead: close every client and note its thread while the iterator holds it (its
+ * thread cannot free it then), and join the threads after letting go. */
+/* Exported by libvncserver 0.9.14 but missing from its headers: an iterator that also
+ * yields clients already closed whose threads have not finished. */
+rfbClientIteratorPtr rfbGetClientIteratorWithClosed(rfbScreenInfoPtr rfbScreen);
+
+static void close_and_join_clients(struct vnc_server *srv)
+{
+	rfbScreenInfoPtr s = srv->screen;
+	pthread_mutex_lock(&srv->lock);
+	srv->joining = true; /* from now on no client thread detaches itself */
+	pthread_mutex_unlock(&srv->lock);
+	pthread_t *threads = NULL;
+	size_t n = 0, cap = 0;
+	rfbClientIteratorPtr it = rfbGetClientIteratorWithClosed(s);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it))) {
+		if (cl->sock != RFB_INVALID_SOCKET)
+			rfbCloseClient(cl);
+		if (cl->onHold)
+			continue; /* no thread (cannot happen: handshakes have ended) */
+		if (n == cap) {
+			pthread_t *t = realloc(threads, (cap = cap ? 2 * cap : 16) * sizeof(*t));
+			if (!t)
+				break; /* rfbShutdownServer joins the rest */
+			threads = t;
+		}
+		threads[n++] = cl->client_thread;
+	}
+	rfbReleaseClientIterator(it);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+}
+
 void vnc_server_stop(struct vnc_server *srv)
 {
 	auth_shutdown(); /* handshakes and delayed answers end now */
@@ -377,6 +487,7 @@ void vnc_server_stop(struct vnc_server *srv)
 	for (int i = 0; i < 500 && atomic_load(&srv->handshakes) > 0; i++)
 		usleep(10 * 1000);
 	if (srv->started) {
+		close_and_join_clients(srv);
 		rfbShutdownServer(srv->screen, TRUE);
 		srv->started = false;
 	}
@@ -453,16 +564,65 @@ void vnc_server_size(struct vnc_server *srv, uint32_t *width, uint32_t *height)
  * R,G,B,X), so this does the same steps but keeps ours. Like it, it waits for each
  * client's send in progress (sendMutex), so no client reads the old buffer after it is
  * freed. */
+/* Take a client's sendMutex for a resize. A client that does not read holds it in a
+ * blocked write for up to libvncserver's rfbMaxClientWait (20 s), and the display of
+ * every other client would freeze that long (measured: 11 s without a frame): after
+ * RESIZE_WAIT_MS its connection is shut down, which ends the write at once. */
+#define RESIZE_WAIT_MS 1000
+
+static void lock_for_resize(rfbClientPtr cl)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += RESIZE_WAIT_MS / 1000;
+	until.tv_nsec += (long)(RESIZE_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&cl->sendMutex, &until) == 0)
+		return;
+	struct client_info *ci = cl->clientData;
+	log_warn("client %u (%s): its last update has not gone out for %u ms (it does not "
+		 "read); disconnecting it so that the display can change size",
+		 ci ? ci->id : 0, ci ? ci->peer : "?", RESIZE_WAIT_MS);
+	if (ci && ci->sock_dup >= 0)
+		shutdown(ci->sock_dup, SHUT_RDWR);
+	LOCK(cl->sendMutex);
+}
+
 int vnc_server_resize(struct vnc_server *srv, uint32_t width, uint32_t height)
 {
 	uint8_t *fb = calloc((size_t)width * height, 4);
 	if (!fb)
 		return -ENOMEM;
 	rfbScreenInfoPtr s = srv->screen;
+	/* The clients locked here, and only those, are unlocked below (one that connects
+	 * meanwhile reads the new size at its ServerInit); each is referenced so that it
+	 * cannot be freed in between. */
+	rfbClientPtr *locked = NULL;
+	size_t n = 0, cap = 0;
 	rfbClientIteratorPtr it = rfbGetClientIterator(s);
 	rfbClientPtr cl;
-	while ((cl = rfbClientIteratorNext(it)))
-		LOCK(cl->sendMutex);
+	while ((cl = rfbClientIteratorNext(it))) {
+		if (n == cap) {
+			rfbClientPtr *grown = realloc(locked, (cap = cap ? 2 * cap : 16) * sizeof(*grown));
+			if (!grown) {
+				rfbReleaseClientIterator(it);
+				for (size_t i = 0; i < n; i++) {
+					UNLOCK(locked[i]->sendMutex);
+					rfbDecrClientRef(locked[i]);
+				}
+				free(locked);
+				free(fb);
+				return -ENOMEM;
+			}
+			locked = grown;
+		}
+		rfbIncrClientRef(cl);
+		lock_for_resize(cl);
+		locked[n++] = cl;
+	}
 	rfbReleaseClientIterator(it);
 	LOCK(s->cursorMutex);
 
@@ -479,8 +639,8 @@ int vnc_server_resize(struct vnc_server *srv, uint32_t width, uint32_t height)
 	srv->width = width;
 	srv->height = height;
 
-	it = rfbGetClientIterator(s);
-	while ((cl = rfbClientIteratorNext(it))) {
+	for (size_t i = 0; i < n; i++) {
+		cl = locked[i];
 		LOCK(cl->updateMutex);
 		sraRgnDestroy(cl->modifiedRegion);
 		cl->modifiedRegion = sraRgnCreateRect(0, 0, (int)width, (int)height);
@@ -491,8 +651,9 @@ int vnc_server_resize(struct vnc_server *srv, uint32_t width, uint32_t height)
 		TSIGNAL(cl->updateCond);
 		UNLOCK(cl->updateMutex);
 		UNLOCK(cl->sendMutex);
+		rfbDecrClientRef(cl);
 	}
-	rfbReleaseClientIterator(it);
+	free(locked);
 	UNLOCK(s->cursorMutex);
 	free(old);
 	return 0;
@@ -523,4 +684,115 @@ struct frame_store *vnc_server_frame_store(struct vnc_server *srv)
 struct _rfbScreenInfo *vnc_server_screen(struct vnc_server *srv)
 {
 	return srv->screen;
+}
+
+/* ---- manager hooks ------------------------------------------------------------------ */
+
+void vnc_server_add_client_fd(struct vnc_server *srv, int fd, const char *peer_name)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on unix: fine */
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	on_accept(srv, fd, peer_name && peer_name[0] ? peer_name : "added client");
+}
+
+uint64_t vnc_server_idle_ms(struct vnc_server *srv)
+{
+	uint64_t idle = 0;
+	pthread_mutex_lock(&srv->lock);
+	if (srv->n_clients == 0 && atomic_load(&srv->handshakes) == 0)
+		idle = log_now_ms() - srv->idle_since_ms;
+	pthread_mutex_unlock(&srv->lock);
+	return idle;
+}
+
+/* ---- control socket and metrics ------------------------------------------------------ */
+
+static const char *path_name(rfbClientPtr cl)
+{
+	struct client_encoding *ce = client_encoding_get(cl);
+	if (!ce)
+		return "library";
+	switch (ce->path) {
+	case CLIENT_PATH_TIGHT_JPEG:
+		return "tight-jpeg";
+	case CLIENT_PATH_H264:
+		return "h264";
+	default:
+		return "library";
+	}
+}
+
+size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *out, size_t max)
+{
+	size_t n = 0;
+	uint64_t now = log_now_ms();
+	rfbClientIteratorPtr it = rfbGetClientIterator(srv->screen);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it))) {
+		struct client_info *ci = cl->clientData;
+		if (!ci || cl->sock == RFB_INVALID_SOCKET)
+			continue;
+		if (n < max) {
+			struct vnc_client_stat *st = &out[n];
+			memset(st, 0, sizeof(*st));
+			st->id = ci->id;
+			snprintf(st->peer, sizeof(st->peer), "%s", ci->peer);
+			st->encoding = cl->onHold ? "handshake" : path_name(cl);
+			st->bytes_sent = (uint64_t)rfbStatGetSentBytes(cl);
+			st->connected_s = (double)(now - ci->connected_ms) / 1000.0;
+			int updates = rfbStatGetMessageCountSent(cl, rfbFramebufferUpdate);
+			uint64_t since = ci->sample_ms ? ci->sample_ms : ci->connected_ms;
+			int base = ci->sample_ms ? ci->sample_updates : 0;
+			st->fps = now > since ? (double)(updates - base) * 1000.0 / (double)(now - since)
+					      : 0.0;
+			ci->sample_ms = now;
+			ci->sample_updates = updates;
+		}
+		n++;
+	}
+	rfbReleaseClientIterator(it);
+	return n;
+}
+
+void vnc_server_client_totals(struct vnc_server *srv, unsigned *clients, uint64_t *bytes)
+{
+	unsigned n = 0;
+	uint64_t b = 0;
+	rfbClientIteratorPtr it = rfbGetClientIterator(srv->screen);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it))) {
+		if (!cl->clientData || cl->sock == RFB_INVALID_SOCKET)
+			continue;
+		n++;
+		b += (uint64_t)rfbStatGetSentBytes(cl);
+	}
+	rfbReleaseClientIterator(it);
+	*clients = n;
+	*bytes = b;
+}
+
+int vnc_server_disconnect(struct vnc_server *srv, unsigned id)
+{
+	int r = -ENOENT;
+	rfbClientIteratorPtr it = rfbGetClientIterator(srv->screen);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it))) {
+		struct client_info *ci = cl->clientData;
+		if (ci && ci->id == id && cl->sock != RFB_INVALID_SOCKET) {
+			log_info("client %u (%s): disconnected by the control socket", ci->id,
+				 ci->peer);
+			/* Like a peer that hangs up: the client's own threads end it. */
+			shutdown(cl->sock, SHUT_RDWR);
+			r = 0;
+			break;
+		}
+	}
+	rfbReleaseClientIterator(it);
+	return r;
+}
+
+void vnc_server_set_qmp(struct vnc_server *srv, struct input_qmp *qmp)
+{
+	srv->qmp = qmp;
 }

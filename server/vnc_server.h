@@ -64,6 +64,42 @@ void vnc_server_move_cursor(struct vnc_server *srv, int x, int y);
 /* The current plane and its dma-buf, for encoders that import it (frame_store.h). */
 struct frame_store *vnc_server_frame_store(struct vnc_server *srv);
 
+/* Any thread (the control socket's add_client): serve an already-connected client socket,
+ * which the server now owns, exactly like one it accepted (handshake thread, deadline,
+ * --max-clients). peer_name is what the log shows ("unix:vm1", "10.0.0.5:41234"). On
+ * refusal the socket is closed and the log says why. */
+void vnc_server_add_client_fd(struct vnc_server *srv, int fd, const char *peer_name);
+
+/* The control socket's view of a client. */
+struct vnc_client_stat {
+	unsigned id;
+	char peer[128];
+	const char *encoding;  /* "library", "tight-jpeg", "h264", "handshake" (static) */
+	uint64_t bytes_sent;   /* libvncserver's per-client statistics */
+	double fps;            /* FramebufferUpdates a second since the last list (or connect) */
+	double connected_s;
+};
+
+/* Control thread: the connected clients, up to max into out; returns how many there
+ * are (may exceed max). Holds libvncserver's client list lock for O(clients). */
+size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *out, size_t max);
+
+/* Any thread: connected clients and the bytes they have been sent (for metrics). */
+void vnc_server_client_totals(struct vnc_server *srv, unsigned *clients, uint64_t *bytes);
+
+/* Control thread: close client id (its socket is shut down; its threads end it and
+ * client-disconnected follows). 0 or -ENOENT. */
+int vnc_server_disconnect(struct vnc_server *srv, unsigned id);
+
+/* Main thread (--exit-when-idle): ms since the last client went away (or since create)
+ * while no client is connected or in its handshake; 0 while one is. */
+uint64_t vnc_server_idle_ms(struct vnc_server *srv);
+
+/* Main, before vnc_server_start(): send client input to QMP (input_qmp.h) instead of the
+ * plane source's ops. The caller stops qmp after vnc_server_destroy(). */
+struct input_qmp;
+void vnc_server_set_qmp(struct vnc_server *srv, struct input_qmp *qmp);
+
 /* The libvncserver screen, for tests and extensions. */
 struct _rfbScreenInfo *vnc_server_screen(struct vnc_server *srv);
 

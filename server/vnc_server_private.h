@@ -26,6 +26,7 @@ struct vnc_server {
 	rfbScreenInfoPtr screen;
 	const struct config *cfg;
 	struct plane_source *input;
+	struct input_qmp *qmp; /* --qmp: input goes there instead of to input (set before start) */
 	struct listeners listeners;
 	struct frame_store frames;
 	char *password;         /* from the password file, NULL = no auth */
@@ -36,6 +37,8 @@ struct vnc_server {
 	pthread_cond_t cond;
 	unsigned n_clients;
 	bool woken;
+	uint64_t idle_since_ms; /* when n_clients last became 0 (log_now_ms) */
+	bool joining;           /* vnc_server_stop joins client threads: none detaches now */
 
 	atomic_uint next_client_id;
 	atomic_uint handshakes; /* sockets being handed to libvncserver right now */

@@ -92,7 +92,7 @@ static void assert_defaults_except_listen(const struct config *cfg)
 	assert_false(cfg->insecure_no_auth);
 	assert_string_equal(cfg->desktop_name, "vgpu-vnc");
 	assert_int_equal(cfg->max_clients, 64);
-	assert_int_equal(cfg->handshake_timeout, 10);
+	assert_int_equal(cfg->handshake_timeout, 60);
 	assert_int_equal(cfg->log_level, LOG_INFO);
 }
 
@@ -219,10 +219,10 @@ static void test_bad_values(void **state)
 	static const char range_clients[] = "is not a number from 1 to 1024";
 	static const char not_source[] =
 		"is not a source (use synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, "
-		"fd:N or socket:PATH)";
+		"fd:N, socket:PATH or pid:PID)";
 	static const char not_level[] = "is not one of error, warn, info, debug";
 	static const char not_listen[] = "is not a listen address (use tcp:HOST:PORT, "
-					 "tcp:[IPV6]:PORT or unix:PATH)";
+					 "tcp:[IPV6]:PORT, unix:PATH or fd:N)";
 	char long_name[257];
 	memset(long_name, 'x', 256);
 	long_name[256] = '\0';
@@ -289,11 +289,11 @@ static void test_bad_value_exact_messages(void **state)
 	assert_err("vgpu-vnc: --fps: '99999999999999999999' is not a number from 1 to 240\n");
 	assert_int_equal(LOAD(&cfg, "--source", "vnc:foo"), CONFIG_ERROR);
 	assert_err("vgpu-vnc: --source: 'vnc:foo' is not a source (use "
-		   "synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N or "
-		   "socket:PATH)\n");
+		   "synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N, "
+		   "socket:PATH or pid:PID)\n");
 	assert_int_equal(LOAD(&cfg, "--listen", "tcp:host"), CONFIG_ERROR);
 	assert_err("vgpu-vnc: --listen: 'tcp:host' has no port (use tcp:HOST:PORT, "
-		   "tcp:[IPV6]:PORT or unix:PATH)\n");
+		   "tcp:[IPV6]:PORT, unix:PATH or fd:N)\n");
 }
 
 static void test_too_many_listen_on_cli(void **state)
@@ -770,7 +770,7 @@ static void test_help(void **state)
 		"synthetic[:WxH[:SCENE[:OPTIONS]]]",
 		"static, desktop (the default), typing, scroll, drag, video, flip, modes or hostile",
 		"fail=enodev@A[-B]",
-		"Default: 10.",
+		"Default: 60.",
 		"format=XR24|XB24",
 		"frames=N",
 		"rate=N",
@@ -833,6 +833,41 @@ static void test_version(void **state)
 }
 
 /* ---- H.264 options ----------------------------------------------------------------- */
+
+/* Issue 8: --listen fd:N, --unix-mode/--unix-owner, --device, --qmp, --exit-when-idle. */
+static void test_vdi_options(void **state)
+{
+	(void)state;
+	struct config cfg;
+	assert_int_equal(LOAD_NONE(&cfg), CONFIG_OK);
+	assert_true(cfg.listen_default);
+	assert_int_equal(cfg.exit_when_idle, 0);
+	assert_string_equal(cfg.qmp, "");
+	assert_int_equal(LOAD(&cfg, "--listen", "fd:7", "--listen", "unix:/run/v.sock",
+			      "--unix-mode", "0660", "--unix-owner", "root:kvm", "--device",
+			      "/sys/bus/mdev/devices/x", "--qmp", "unix:/run/qmp.sock",
+			      "--exit-when-idle", "300", "--source", "pid:42"),
+			 CONFIG_OK);
+	assert_false(cfg.listen_default);
+	assert_int_equal(cfg.n_listen, 2);
+	assert_int_equal(cfg.listen[0].kind, LISTEN_FD);
+	assert_int_equal(cfg.listen[0].fd, 7);
+	assert_int_equal(cfg.listen[1].kind, LISTEN_UNIX);
+	assert_int_equal(cfg.listen[1].mode, 0660);
+	assert_string_equal(cfg.listen[1].owner, "root:kvm");
+	assert_string_equal(cfg.device, "/sys/bus/mdev/devices/x");
+	assert_string_equal(cfg.qmp, "/run/qmp.sock");
+	assert_int_equal(cfg.exit_when_idle, 300);
+	assert_string_equal(cfg.source, "pid:42");
+	char buf[CONFIG_LISTEN_STR_MAX];
+	assert_string_equal(config_listen_str(&cfg.listen[0], buf, sizeof(buf)), "fd:7");
+	assert_int_equal(LOAD(&cfg, "--listen", "fd:-1"), CONFIG_ERROR);
+	assert_int_equal(LOAD(&cfg, "--unix-mode", "0"), CONFIG_ERROR);
+	assert_int_equal(LOAD(&cfg, "--unix-mode", "0668"), CONFIG_ERROR);
+	assert_int_equal(LOAD(&cfg, "--qmp", "tcp:1.2.3.4:4444"), CONFIG_ERROR);
+	assert_int_equal(LOAD(&cfg, "--exit-when-idle", "86401"), CONFIG_ERROR);
+	assert_int_equal(LOAD(&cfg, "--source", "pid:"), CONFIG_ERROR);
+}
 
 static void test_h264_options(void **state)
 {
@@ -937,6 +972,7 @@ int main(void)
 		T(test_help),
 		T(test_help_and_version_come_first),
 		T(test_version),
+		T(test_vdi_options),
 		T(test_h264_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

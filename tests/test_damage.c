@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "damage.h"
+#include "plane.h"
 
 struct frame {
 	uint32_t w, h;
@@ -154,6 +155,43 @@ static void test_swapped_rows_are_damage(void **state)
 	free(f.px);
 }
 
+/* damage_refine_copy: after every call the destination holds the frame (XBGR swizzled),
+ * over a sequence of edits, flips and unchanged frames. */
+static void test_refine_copy_keeps_destination_equal(void **state)
+{
+	(void)state;
+	const uint32_t fourccs[2] = {PLANE_FORMAT_XRGB8888, PLANE_FORMAT_XBGR8888};
+	for (int f = 0; f < 2; f++) {
+		struct frame a = frame_new(200, 130, 16), b = frame_new(200, 130, 16);
+		put_pixel(&b, 5, 5, 0x11223344);
+		size_t dst_stride = 200 * 4;
+		uint8_t *dst = calloc(dst_stride, 130);
+		struct damage d;
+		uint8_t changed[4 * 3];
+		assert_int_equal(damage_init(&d, 200, 130), 0);
+		const struct frame *seq[6] = {&a, &a, &b, &a, &b, &b};
+		for (int i = 0; i < 6; i++) {
+			if (i == 3)
+				put_pixel(&a, 199, 129, 0x55667788u + (uint32_t)i);
+			damage_refine_copy(&d, seq[i]->px, seq[i]->stride, fourccs[f], dst, dst_stride,
+					   changed);
+			for (uint32_t y = 0; y < 130; y++) {
+				for (uint32_t x = 0; x < 200; x++) {
+					const uint8_t *s = seq[i]->px + y * seq[i]->stride + x * 4;
+					const uint8_t *o = dst + y * dst_stride + x * 4;
+					int sw = f == 1;
+					if (o[0] != s[sw ? 2 : 0] || o[1] != s[1] || o[2] != s[sw ? 0 : 2])
+						fail_msg("format %d step %d: pixel %u,%u differs", f, i, x, y);
+				}
+			}
+		}
+		damage_destroy(&d);
+		free(dst);
+		free(a.px);
+		free(b.px);
+	}
+}
+
 static void test_bad_sizes(void **state)
 {
 	(void)state;
@@ -172,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_edge_tiles_and_padding),
 		cmocka_unit_test(test_flip_between_two_buffers_damages_only_differences),
 		cmocka_unit_test(test_swapped_rows_are_damage),
+		cmocka_unit_test(test_refine_copy_keeps_destination_equal),
 		cmocka_unit_test(test_bad_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

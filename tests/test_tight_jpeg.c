@@ -9,6 +9,8 @@
 #include <string.h>
 #include <turbojpeg.h>
 
+#include "tight_jpeg_classify.h"
+#include "tight_jpeg_encode.h"
 #include "tight_jpeg_params.h"
 #include "tight_jpeg_plan.h"
 #include "tight_jpeg_refresh.h"
@@ -386,9 +388,9 @@ static void test_plan_covers_each_tile_once(void **state)
 			if (p.rects[r].kind != P)
 				continue;
 			uint32_t sum = 0;
-			for (uint32_t ty = p.rects[r].y / 64; ty * 64 < p.rects[r].y + p.rects[r].h; ty++)
-				for (uint32_t tx = p.rects[r].x / 64; tx * 64 < p.rects[r].x + p.rects[r].w;
-				     tx++)
+			const struct tight_plan_rect *q = &p.rects[r];
+			for (uint32_t ty = q->y / 64; ty * 64 < q->y + q->h; ty++)
+				for (uint32_t tx = q->x / 64; tx * 64 < q->x + q->w; tx++)
 					sum += p.colours[(size_t)ty * p.g.cols + tx];
 			assert_true(sum <= TIGHT_PLAN_MAX_PALETTE);
 			assert_int_equal(sum, p.rects[r].colours);
@@ -460,7 +462,9 @@ static void test_tile_colours(void **state)
 	for (int y = 0; y < H; y++)
 		for (int x = 0; x < W; x++) {
 			uint8_t *q = px + y * STRIDE + x * 4;
-			uint32_t v = (x % 9 == 3) ? 0x102030 : (y % 7 == 1 && x > 40) ? 0xfefefe : 0x202020;
+			uint32_t v = (x % 9 == 3)		 ? 0x102030
+				     : (y % 7 == 1 && x > 40) ? 0xfefefe
+							      : 0x202020;
 			q[0] = (uint8_t)v, q[1] = (uint8_t)(v >> 8), q[2] = (uint8_t)(v >> 16);
 			q[3] = (uint8_t)(x + y);
 		}
@@ -583,6 +587,114 @@ static void test_refresh_story(void **state)
 	assert_int_equal(next, TIGHT_REFRESH_NEVER);
 }
 
+/* ---- the per-tile decision, and the encoder ---------------------------------------- */
+
+/* Five tiles in a row: solid, 3 colours, photographic, photographic and lossy for long,
+ * solid but not in the update. */
+static uint8_t *five_tiles(size_t *pitch)
+{
+	*pitch = 5 * 64 * 4;
+	uint8_t *fb = malloc(*pitch * 64);
+	assert_non_null(fb);
+	for (uint32_t y = 0; y < 64; y++)
+		for (uint32_t x = 0; x < 5 * 64; x++) {
+			uint8_t *q = fb + y * *pitch + x * 4;
+			uint32_t t = x / 64, v;
+			if (t == 0 || t == 4)
+				v = 0x336699;
+			else if (t == 1)
+				v = x % 3 == 0 ? 0x000000 : y % 2 ? 0xffffff : 0xff0000;
+			else
+				v = (x * 7919u + y * 104729u) * 2654435761u >> 8;
+			q[0] = (uint8_t)v, q[1] = (uint8_t)(v >> 8), q[2] = (uint8_t)(v >> 16);
+			q[3] = 0;
+		}
+	return fb;
+}
+
+static void test_classify_tiles(void **state)
+{
+	(void)state;
+	struct tight_plan_grid g;
+	size_t pitch;
+	uint8_t *fb = five_tiles(&pitch);
+	uint8_t kind[5], sent[5];
+	uint32_t rgb[5] = {0}, slots[TIGHT_PLAN_COLOUR_SLOTS];
+	uint16_t colours[5] = {0};
+	const uint64_t NL = TIGHT_REFRESH_NOT_LOSSY;
+	uint64_t since[5] = {NL, NL, 9500, 1000, NL};
+	struct tight_classify_opts o = {
+		.now_ms = 10000, .delay_ms = 1000, .slack_ms = 0, .palette_max = 8};
+
+	tight_plan_grid_init(&g, 5 * 64, 64, 64);
+	memset(kind, J, 4);
+	kind[4] = N;
+	tight_classify_tiles(&g, fb, pitch, since, &o, kind, rgb, colours, sent, slots);
+	assert_memory_equal(kind, ((const uint8_t[]){F, P, J, L, N}), 5);
+	assert_memory_equal(sent, ((const uint8_t[]){TIGHT_REFRESH_EXACT, TIGHT_REFRESH_EXACT,
+						     TIGHT_REFRESH_LOSSY, TIGHT_REFRESH_EXACT,
+						     TIGHT_REFRESH_UNSENT}),
+			    5);
+	assert_int_equal(rgb[0], 0x336699);
+	assert_int_equal(colours[1], 3);
+
+	/* Grayscale: no palette, no refresh (delay 0 from the caller), fills in luma. */
+	memset(kind, J, 4);
+	o.palette_max = 0;
+	o.delay_ms = 0;
+	o.grayscale = true;
+	tight_classify_tiles(&g, fb, pitch, since, &o, kind, rgb, colours, sent, slots);
+	assert_memory_equal(kind, ((const uint8_t[]){F, J, J, J, N}), 5);
+	/* 0x33,0x66,0x99: (19595*51 + 38470*102 + 7471*153 + 32768) >> 16 = 93 = 0x5d. */
+	assert_int_equal(rgb[0], 0x5d5d5d);
+	assert_int_equal(tight_classify_gray(0xffffff), 0xffffff);
+	assert_int_equal(tight_classify_gray(0x000000), 0x000000);
+	free(fb);
+}
+
+/* The encoder compresses from the frame with its pitch: the JPEG decodes to the block. */
+static void test_encode_from_pitch(void **state)
+{
+	(void)state;
+	size_t pitch;
+	uint8_t *fb = five_tiles(&pitch);
+	struct tight_jpeg_encoder e = {0};
+	const struct tight_jpeg_params p = {.quality = 100, .subsamp = TJSAMP_444};
+	const uint8_t *jpeg;
+	size_t len;
+	uint8_t out[64 * 64 * 4];
+	int w, h, sub;
+
+	/* Tile 0 (solid) and 1 (stripes), as one 128 x 64 block out of a 320-wide frame. */
+	assert_int_equal(tight_jpeg_encode(&e, fb, pitch, 128, 64, &p, &jpeg, &len), 0);
+	tjhandle d = tjInitDecompress();
+	assert_non_null(d);
+	/* Only functions that libvncserver's look-alike TurboJPEG also has: this program
+	 * links both, and one handle must not meet two implementations. */
+	if (tjDecompressHeader2(d, (unsigned char *)jpeg, len, &w, &h, &sub) != 0)
+		fail_msg("header of a %zu-byte JPEG: %s", len, tjGetErrorStr());
+	assert_int_equal(w, 128);
+	assert_int_equal(h, 64);
+	assert_int_equal(sub, TJSAMP_444);
+	/* The solid tile decodes to its colour, within JPEG's rounding. */
+	assert_int_equal(tight_jpeg_encode(&e, fb, pitch, 64, 64, &p, &jpeg, &len), 0);
+	assert_int_equal(tjDecompress2(d, jpeg, len, out, 64, 64 * 4, 64, TJPF_BGRX, 0), 0);
+	for (int i = 0; i < 64 * 64; i++) {
+		assert_true(abs(out[i * 4 + 2] - 0x33) <= 1);
+		assert_true(abs(out[i * 4 + 1] - 0x66) <= 1);
+		assert_true(abs(out[i * 4 + 0] - 0x99) <= 1);
+	}
+	/* The hash sees pixels only through the block: the same content elsewhere hashes the
+	 * same (tiles 0 and 4), other content does not. */
+	assert_true(tight_jpeg_rect_hash(fb, pitch, 64, 64) ==
+		    tight_jpeg_rect_hash(fb + 4 * 64 * 4, pitch, 64, 64));
+	assert_true(tight_jpeg_rect_hash(fb, pitch, 64, 64) !=
+		    tight_jpeg_rect_hash(fb + 64 * 4, pitch, 64, 64));
+	tjDestroy(d);
+	tight_jpeg_encoder_destroy(&e);
+	free(fb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +716,8 @@ int main(void)
 		cmocka_unit_test(test_refresh_scan_and_next),
 		cmocka_unit_test(test_refresh_record),
 		cmocka_unit_test(test_refresh_story),
+		cmocka_unit_test(test_classify_tiles),
+		cmocka_unit_test(test_encode_from_pitch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

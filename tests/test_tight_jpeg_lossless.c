@@ -100,7 +100,8 @@ static uint8_t decode(struct client *c, const uint8_t *data, size_t len, uint32_
 			const uint8_t *r = raw + y * row;
 			uint32_t v;
 			if (bits == 24)
-				v = (uint32_t)r[x * 3] << 16 | (uint32_t)r[x * 3 + 1] << 8 | r[x * 3 + 2];
+				v = (uint32_t)r[x * 3] << 16 | (uint32_t)r[x * 3 + 1] << 8 |
+				    r[x * 3 + 2];
 			else if (bits == 8)
 				v = palette[r[x]];
 			else
@@ -215,7 +216,8 @@ static void test_filters_and_stream_reset(void **state)
 	size_t len;
 	assert_int_equal(tight_lossless_encode(&s, wide.px, wide.stride, 2048, 33, 1, &data, &len),
 			 -22);
-	assert_int_equal(tight_lossless_encode(&s, wide.px, wide.stride, 0, 1, 1, &data, &len), -22);
+	assert_int_equal(tight_lossless_encode(&s, wide.px, wide.stride, 0, 1, 1, &data, &len),
+			 -22);
 
 	free(two.px), free(few.px), free(many.px), free(one.px), free(wide.px);
 	tight_lossless_destroy(&s);

@@ -7,6 +7,7 @@
 
 #include "synthetic.h"
 #include "vfio_device.h"
+#include "vfio_pid.h"
 
 int plane_source_open(const char *spec, struct plane_source **out, char *err, size_t err_len)
 {
@@ -15,6 +16,8 @@ int plane_source_open(const char *spec, struct plane_source **out, char *err, si
 		return synthetic_source_create("", out, err, err_len);
 	if (strncmp(spec, "synthetic:", 10) == 0)
 		return synthetic_source_create(spec + 10, out, err, err_len);
+	if (strncmp(spec, "pid:", 4) == 0)
+		return vfio_pid_source_open(spec + 4, out, err, err_len);
 	static const char *const real[] = {"mdev", "sysfs", "fd", "socket"};
 	for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
 		size_t n = strlen(real[i]);
@@ -23,7 +26,7 @@ int plane_source_open(const char *spec, struct plane_source **out, char *err, si
 	}
 	snprintf(err, err_len,
 		 "source '%s': unknown kind (expected synthetic[:WxH[:SCENE]], mdev:UUID, "
-		 "sysfs:PATH, fd:N or socket:PATH)",
+		 "sysfs:PATH, fd:N, socket:PATH or pid:PID)",
 		 spec);
 	return -EINVAL;
 }

@@ -156,12 +156,16 @@ static rfbBool on_jpeg(rfbClient *cl, const uint8_t *buf, int len, int x, int y,
 		pf = TJPF_RGBX;
 	else if (f->bitsPerPixel == 32 && !f->bigEndian && f->redShift == 16 && f->blueShift == 0)
 		pf = TJPF_BGRX;
+	/* Only functions that libvncclient's look-alike TurboJPEG has too: this program links
+	 * both, and which one a name binds to depends on the link order. */
 	if (pf >= 0 && (tj = tjInitDecompress())) {
-		int jw, jh, sub, cs;
-		if (tjDecompressHeader3(tj, buf, (unsigned long)len, &jw, &jh, &sub, &cs) == 0 &&
+		int jw, jh, sub;
+		if (tjDecompressHeader2(tj, (unsigned char *)buf, (unsigned long)len, &jw, &jh,
+					&sub) == 0 &&
 		    jw == w && jh == h)
 			r = tjDecompress2(tj, buf, (unsigned long)len,
-					  (uint8_t *)cl->frameBuffer + ((size_t)y * cl->width + x) * 4,
+					  (uint8_t *)cl->frameBuffer +
+						  ((size_t)y * cl->width + x) * 4,
 					  w, cl->width * 4, h, pf, 0);
 		tjDestroy(tj);
 	}
@@ -351,8 +355,8 @@ static bool case_pixels(struct run *r, const struct scene *sc)
 		}
 		ok = ok && settle_refresh(ts, 1) && check(&t, &want, &exact, "after the refresh");
 		if (ok && t.jpeg_rects != jpeg_at_rest) {
-			say("%u JPEG rectangles arrived after the scene came to rest (want none: only "
-			    "the lossless refresh)",
+			say("%u JPEG rectangles arrived after the scene came to rest "
+			    "(want none: only the lossless refresh)",
 			    t.jpeg_rects - jpeg_at_rest);
 			ok = false;
 		}
@@ -399,9 +403,11 @@ static bool case_static_refresh(struct run *r)
 		ok = ok && pump(&t, 3.0);
 		if (ok && (t.pixel_updates - updates0 != 1 || t.jpeg_rects != jpeg0 ||
 			   other_rects(&t) == other0)) {
-			say("in 3 s of a still screen after the first update: %u updates with pixels, "
-			    "%u JPEG and %u lossless rectangles (want exactly 1 update, lossless)",
-			    t.pixel_updates - updates0, t.jpeg_rects - jpeg0, other_rects(&t) - other0);
+			say("in 3 s of a still screen after the first update: %u updates with "
+			    "pixels, %u JPEG and %u lossless rectangles (want exactly 1 update, "
+			    "lossless)",
+			    t.pixel_updates - updates0, t.jpeg_rects - jpeg0,
+			    other_rects(&t) - other0);
 			ok = false;
 		}
 		ok = ok && check(&t, &want, &exact, "after the refresh") && says_fast_path(r);
@@ -438,14 +444,14 @@ static bool case_partial_bytes(struct run *r)
 		unsigned n = t.pixel_updates - u0;
 		uint64_t bytes = wire_bytes(&t) - b0;
 		if (ok && (u0 == 0 || n < 5)) {
-			say("%u updates before and %u in the window (want a full one, then >= 5)", u0,
-			    n);
+			say("%u updates before and %u in the window (want a full one, then >= 5)",
+			    u0, n);
 			ok = false;
 		}
 		if (ok) {
 			double per = (double)bytes / n;
-			say("full first update: %llu JPEG bytes; typing: %u updates, %.0f bytes each "
-			    "on the wire",
+			say("full first update: %llu JPEG bytes; typing: %u updates, %.0f bytes "
+			    "each on the wire",
 			    (unsigned long long)full, n, per);
 			if (per * 8 > (double)full) {
 				say("a partial update costs more than 1/8 of the full one");
@@ -548,7 +554,8 @@ static bool case_fine_quality(struct run *r, bool gray)
 			}
 			ok = ok && check(&t, &want, &gray50, "still gray");
 		} else {
-			ok = ok && settle_refresh(ts, 1) && check(&t, &want, &exact, "after the refresh");
+			ok = ok && settle_refresh(ts, 1) &&
+			     check(&t, &want, &exact, "after the refresh");
 		}
 		ok = ok && !t.jpeg_error;
 		if (!ok || getenv("VNC_CHECK_VERBOSE"))
@@ -617,7 +624,8 @@ static bool case_shared(struct run *r)
 		ok = false;
 	}
 	if (ok)
-		say("%llu JPEG rectangles went to the second client without a second encode", shared);
+		say("%llu JPEG rectangles went to the second client without a second encode",
+		    shared);
 	ref_frame_free(&want);
 	return ok;
 }
@@ -644,8 +652,9 @@ static bool case_softcursor(struct run *r)
 	ok = start_server(r, sc->spec) && tc_connect(&t, "client", r->port, &o) &&
 	     vc_send(&t.vc, &move);
 	if (ok) {
-		ok = settle(ts, 1, sc) && check(&t, &want, &q79, "at rest") && settle_refresh(ts, 1) &&
-		     check(&t, &want, &exact, "after the refresh") && says_fast_path(r);
+		ok = settle(ts, 1, sc) && check(&t, &want, &q79, "at rest") &&
+		     settle_refresh(ts, 1) && check(&t, &want, &exact, "after the refresh") &&
+		     says_fast_path(r);
 		if (ok && t.jpeg_rects == 0) {
 			say("no JPEG rectangle arrived");
 			ok = false;

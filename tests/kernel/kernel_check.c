@@ -19,6 +19,7 @@
  *  10 device loss: the owner closes its hand-over connection; then hands over again
  *  11 SIGTERM: exit status 0
  *  mbochs, inherited fd (fd:): the current picture, then a mode change; exit 0
+ *  mbochs, the manager's fd taken by pid (pid:): the current picture, a new picture
  *  mbochs, mdev: while the manager owns the group: vgpu-vnc refuses (busy, names fd:)
  *  mdev: of a UUID that does not exist: vgpu-vnc refuses (no such device)
  *  mdpy (region planes), vgpu-vnc opening the mdev itself (mdev:, then sysfs:): mdpy's
@@ -248,6 +249,23 @@ static bool mbochs_fd(void)
 	return stop_server();
 }
 
+/* ---- mbochs through pid: vgpu-vnc takes the manager's device fd (pidfd_getfd) ---- */
+
+static bool mbochs_pid(void)
+{
+	char answer[512];
+	G("serve pid");
+	if (!connect_client())
+		return false;
+	if (!ks_expect(&client, &model, STEP_TIMEOUT, "pid: the current picture"))
+		return false;
+	G("fill 0 5");
+	ks_model_fill(&model, 0, 5);
+	if (!ks_expect(&client, &model, STEP_TIMEOUT, "pid: the guest draws a new picture"))
+		return false;
+	return stop_server();
+}
+
 static bool refusals(const char *owned_uuid)
 {
 	char answer[512], msg[400] = "";
@@ -326,7 +344,7 @@ static bool script(void)
 	LOG("mbochs socket: passed in %.1f s", now_s() - t);
 	t = now_s();
 	/* the same device, now inherited; then the refusals while the manager owns it */
-	if (!mbochs_fd() || !refusals(mbochs_uuid))
+	if (!mbochs_fd() || !mbochs_pid() || !refusals(mbochs_uuid))
 		return false;
 	{
 		char answer[64];

@@ -12,7 +12,7 @@
  *   create TYPE            mdev of TYPE (mbochs-small, mdpy-vga); ok uuid=U
  *   open | close           VFIO group/container/device as owner, or release them
  *   remove                 remove the mdev
- *   serve fd|socket|mdev|sysfs   start vgpu-vnc (waits for "listening on"; socket:
+ *   serve fd|pid|socket|mdev|sysfs start vgpu-vnc (waits for "listening on"; socket:
  *                          hands the device over; mdev: and sysfs: let it open the mdev)
  *   handover | withdraw    socket: send the device fd again / close the connection
  *   stop                   SIGTERM the server; ok status=EXITCODE
@@ -480,6 +480,11 @@ static const char *do_serve(const char *how)
 			return "no device open";
 		snprintf(spec, sizeof(spec), "fd:3");
 		inherit = dev;
+	} else if (strcmp(how, "pid") == 0) {
+		/* vgpu-vnc takes our device fd itself (pidfd_getfd): nothing is inherited. */
+		if (dev < 0)
+			return "no device open";
+		snprintf(spec, sizeof(spec), "pid:%d", (int)getpid());
 	} else if (strcmp(how, "socket") == 0) {
 		snprintf(spec, sizeof(spec), "socket:%s", SOCK_PATH);
 	} else if (strcmp(how, "mdev") == 0) {
@@ -487,7 +492,7 @@ static const char *do_serve(const char *how)
 	} else if (strcmp(how, "sysfs") == 0) {
 		snprintf(spec, sizeof(spec), "sysfs:/sys/bus/mdev/devices/%s", uuid);
 	} else {
-		return "serve fd|socket|mdev|sysfs";
+		return "serve fd|pid|socket|mdev|sysfs";
 	}
 	loglen = 0;
 	logbuf[0] = '\0';

@@ -1,0 +1,180 @@
+/* Encode histograms and the Prometheus text. See metrics.h. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "capture.h"
+#include "open_h264.h"
+#include "vnc_server.h"
+
+static const double bucket_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
+#define N_BUCKETS (sizeof(bucket_le) / sizeof(bucket_le[0]))
+
+struct histogram {
+	atomic_uint_fast64_t buckets[N_BUCKETS]; /* not cumulative; summed when rendered */
+	atomic_uint_fast64_t count;
+	atomic_uint_fast64_t sum_ns;
+};
+
+static struct histogram hist[METRICS_ENC_COUNT];
+static atomic_uint_fast64_t gone_bytes;
+static struct capture *_Atomic src_cap;
+static struct vnc_server *_Atomic src_srv;
+
+double metrics_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void metrics_observe_encode(enum metrics_encoder enc, double seconds)
+{
+	if ((unsigned)enc >= METRICS_ENC_COUNT || !(seconds >= 0))
+		return;
+	struct histogram *h = &hist[enc];
+	size_t i = 0;
+	while (i < N_BUCKETS && seconds > bucket_le[i])
+		i++;
+	if (i < N_BUCKETS)
+		atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)(seconds * 1e9), memory_order_relaxed);
+}
+
+void metrics_add_gone_bytes(uint64_t bytes)
+{
+	atomic_fetch_add_explicit(&gone_bytes, bytes, memory_order_relaxed);
+}
+
+uint64_t metrics_gone_bytes(void)
+{
+	return atomic_load_explicit(&gone_bytes, memory_order_relaxed);
+}
+
+void metrics_set_sources(struct capture *cap, struct vnc_server *srv)
+{
+	atomic_store(&src_cap, cap);
+	atomic_store(&src_srv, srv);
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct buf *b, const char *fmt, ...)
+{
+	if (b->failed)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap * 2 + (size_t)n;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->failed = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+static void counter(struct buf *b, const char *name, const char *help, uint64_t v)
+{
+	put(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+	    (unsigned long long)v);
+}
+
+static void histogram(struct buf *b, const char *label, const struct histogram *h)
+{
+	uint64_t cum = 0;
+	for (size_t i = 0; i < N_BUCKETS; i++) {
+		cum += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+		put(b, "vgpu_vnc_encode_seconds_bucket{encoder=\"%s\",le=\"%g\"} %llu\n", label,
+		    bucket_le[i], (unsigned long long)cum);
+	}
+	uint64_t count = atomic_load_explicit(&h->count, memory_order_relaxed);
+	put(b, "vgpu_vnc_encode_seconds_bucket{encoder=\"%s\",le=\"+Inf\"} %llu\n", label,
+	    (unsigned long long)count);
+	put(b, "vgpu_vnc_encode_seconds_sum{encoder=\"%s\"} %.9f\n", label,
+	    (double)atomic_load_explicit(&h->sum_ns, memory_order_relaxed) / 1e9);
+	put(b, "vgpu_vnc_encode_seconds_count{encoder=\"%s\"} %llu\n", label,
+	    (unsigned long long)count);
+}
+
+char *metrics_render(size_t *len)
+{
+	struct buf b = {.cap = 4096};
+	b.p = malloc(b.cap);
+	if (!b.p)
+		return NULL;
+	b.p[0] = '\0';
+	struct capture *cap = atomic_load(&src_cap);
+	struct vnc_server *srv = atomic_load(&src_srv);
+	uint64_t ticks = 0, changed = 0, tiles = 0, tiles_total = 0, rejected = 0, modes = 0;
+	if (cap) {
+		const struct capture_stats *st = capture_stats(cap);
+		ticks = atomic_load_explicit(&st->ticks, memory_order_relaxed);
+		changed = atomic_load_explicit(&st->frames_changed, memory_order_relaxed);
+		tiles = atomic_load_explicit(&st->tiles_changed, memory_order_relaxed);
+		tiles_total = atomic_load_explicit(&st->tiles_seen, memory_order_relaxed);
+		rejected = atomic_load_explicit(&st->frames_rejected, memory_order_relaxed);
+		modes = atomic_load_explicit(&st->mode_changes, memory_order_relaxed);
+	}
+	counter(&b, "vgpu_vnc_frames_captured_total", "Planes queried and read (capture ticks).",
+		ticks);
+	counter(&b, "vgpu_vnc_frames_changed_total", "Capture ticks that found damage.", changed);
+	counter(&b, "vgpu_vnc_frames_unchanged_total", "Capture ticks without damage (skipped).",
+		ticks >= changed ? ticks - changed : 0);
+	counter(&b, "vgpu_vnc_frames_rejected_total", "Planes that failed validation or mapping.",
+		rejected);
+	counter(&b, "vgpu_vnc_mode_changes_total", "Display mode changes followed.", modes);
+	counter(&b, "vgpu_vnc_tiles_changed_total", "Changed tiles found by damage tracking.",
+		tiles);
+	counter(&b, "vgpu_vnc_tiles_total", "Tiles compared by damage tracking.", tiles_total);
+	put(&b, "# HELP vgpu_vnc_damage_ratio Changed tiles / tiles compared since start.\n"
+		"# TYPE vgpu_vnc_damage_ratio gauge\nvgpu_vnc_damage_ratio %g\n",
+	    tiles_total ? (double)tiles / (double)tiles_total : 0.0);
+	put(&b, "# HELP vgpu_vnc_encode_seconds Time to encode one picture or rectangle.\n"
+		"# TYPE vgpu_vnc_encode_seconds histogram\n");
+	histogram(&b, "tight-jpeg", &hist[METRICS_ENC_TIGHT_JPEG]);
+	char h264[64];
+	snprintf(h264, sizeof(h264), "h264-%s", open_h264_backend_name());
+	histogram(&b, h264, &hist[METRICS_ENC_H264]);
+	uint64_t live_bytes = 0;
+	unsigned clients = 0;
+	if (srv)
+		vnc_server_client_totals(srv, &clients, &live_bytes);
+	counter(&b, "vgpu_vnc_bytes_sent_total", "Bytes sent to VNC clients.",
+		live_bytes + metrics_gone_bytes());
+	put(&b, "# HELP vgpu_vnc_clients VNC clients connected now.\n"
+		"# TYPE vgpu_vnc_clients gauge\nvgpu_vnc_clients %u\n", clients);
+	counter(&b, "vgpu_vnc_auth_failures_total", "Wrong, unset or expired passwords.",
+		auth_failures());
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}

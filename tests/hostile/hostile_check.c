@@ -1,0 +1,143 @@
+/* hostile_check: the server against hostile guests, hostile and slow clients, churn,
+ * password guessing and failing parts.
+ *
+ *   hostile_check PATH/TO/vgpu-vnc CASE
+ *
+ * Like tests/integration's vnc_check (whose server, client, reference and comparison code
+ * it reuses), it starts the real binary on the synthetic vGPU and checks real bytes: the
+ * pixels clients receive against the reference, the server's log lines, its RSS and open
+ * fds from /proc, its exit status after SIGTERM (0, and no sanitizer report).
+ *
+ * Cases (one ctest entry each, label "hostile"):
+ *   guest             the hostile scene (every bad plane, interleaved with good frames):
+ *                     every update matches good frames only, row segment by row segment;
+ *                     at rest the last good frame, exactly; rejections logged, rate-limited
+ *   device-gone       fail=enodev@A-B: the last frame stays while the device is gone, the
+ *                     picture moves on when it is back
+ *   oom-resize        frame allocations over 2 MiB fail (a preloaded allocator, or ASan's
+ *                     max_allocation_size_mb): the resize to 1024x768 is refused, the old
+ *                     frame stays, later modes work
+ *   messages          clients that send truncated messages, ClientCutText of 2^31 bytes,
+ *                     65535 encodings, unknown message types, 0 and 64 bpp, requests far
+ *                     outside the screen or 0 pixels wide, pixel formats flipping under
+ *                     updates, garbage before the handshake, then hang up mid-message:
+ *                     each is disconnected with a log line that says why (or served, when
+ *                     what it sent is legal); a good client's pixels stay right
+ *   flood             40 connections at once that never read, against --max-clients 8:
+ *                     the cap holds (refusals logged), a good client keeps its frames
+ *   silent            connections that never finish the handshake are closed after
+ *                     --handshake-timeout, freeing their slots
+ *   slow              a client reading at ~100 KB/s: a fast client's update rate stays
+ *                     within a factor of its rate alone, RSS growth stays bounded (15 s)
+ *   slow-long         the same for 60 s (SKIPPED unless VGPU_LONG_TESTS=1)
+ *   stalled-resize    mode changes while a client never reads: the others' display does
+ *                     not wait for it (longest gap < 3 s), it is disconnected, and says so
+ *   churn             500 connect/handshake/update/disconnect cycles (100 under ASan): fds
+ *                     and RSS at the end equal the start within a stated margin
+ *   auth-delay        wrong passwords are refused after a growing delay per source, while
+ *                     another client is served without delay; the right one still works
+ *   auth-reload       SIGHUP re-reads the password file; a broken file keeps the old one
+ *   auth-websocket    a WebSocket client is offered VNC authentication, not None
+ *   no-auth-policy    no password on a non-loopback address: refused unless asked for
+ *   sigterm-heavy     SIGTERM with six clients on the video scene: exit 0 within 5 s
+ *   encoder-fails     x264 encodes fail from the 5th frame on (a preloaded shim): the
+ *                     H.264 client is served by another encoding, with correct pixels
+ *
+ * Files: cases_*.c (the cases), raw_rfb.c (a client that sends any bytes), proc_stats.c
+ * (RSS, fds, log counting), fail_alloc.c and fail_x264.c (preloaded fault injectors).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostile.h"
+#include "util.h"
+
+#define WATCHDOG_S 110 /* ctest's TIMEOUT is 120 (slow-long has its own, longer) */
+
+static const struct {
+	const char *name;
+	bool (*fn)(struct run *r);
+} cases[] = {
+	{"guest", case_hostile_guest},
+	{"device-gone", case_device_gone},
+	{"oom-resize", case_oom_resize},
+	{"messages", case_hostile_messages},
+	{"flood", case_connection_flood},
+	{"silent", case_silent_handshakes},
+	{"slow", case_slow_reader},
+	{"slow-long", case_slow_reader_long},
+	{"stalled-resize", case_stalled_resize},
+	{"churn", case_churn},
+	{"auth-delay", case_auth_delay},
+	{"auth-reload", case_auth_reload},
+	{"auth-websocket", case_auth_websocket},
+	{"no-auth-policy", case_no_auth_policy},
+	{"sigterm-heavy", case_sigterm_heavy},
+	{"encoder-fails", case_encoder_fails},
+};
+
+static struct run *watched;
+static const char *watched_name;
+static int watchdog_s = WATCHDOG_S;
+
+/* A case blocked on the server fails with its log rather than silently at ctest's timeout
+ * (the server dies with us: PR_SET_PDEATHSIG). */
+static void *watchdog_main(void *arg)
+{
+	(void)arg;
+	sleep_s(watchdog_s);
+	say("FAIL %s: no result after %d s", watched_name, watchdog_s);
+	if (watched->started)
+		server_print_log_tail(&watched->srv, 60);
+	_exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = {0};
+	double t0 = now_s();
+	pthread_t wd;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: hostile_check PATH/TO/vgpu-vnc CASE\ncases:");
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			fprintf(stderr, " %s", cases[i].name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	r.bin = argv[1];
+	watched = &r;
+	watched_name = argv[2];
+	if (strcmp(argv[2], "slow-long") == 0) {
+		const char *on = getenv("VGPU_LONG_TESTS");
+		if (!on || strcmp(on, "1") != 0) {
+			say("SKIPPED slow-long: 60 s of video; run it with VGPU_LONG_TESTS=1");
+			return 77;
+		}
+		watchdog_s = 170;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strcmp(cases[i].name, argv[2]) != 0)
+			continue;
+		pthread_create(&wd, NULL, watchdog_main, NULL);
+		pthread_detach(wd);
+		bool ok = cases[i].fn(&r);
+		if (r.started && r.srv.pid)
+			ok = server_stop(&r.srv, 5) && ok;
+		if (!ok && r.started)
+			server_print_log_tail(&r.srv, 80);
+		if (r.started)
+			server_free(&r.srv);
+		say("%s %s (%.2f s)", ok ? "PASS" : "FAIL", argv[2], now_s() - t0);
+		return ok ? 0 : 1;
+	}
+	say("unknown case %s", argv[2]);
+	return 2;
+}

@@ -1,0 +1,234 @@
+/* auth.c without a network: the no-auth policy for every kind of listener (an inherited
+ * socket bound to 0.0.0.0 included), the password check against the DES response a
+ * client computes, the password file swapped by auth_reload() while other threads check,
+ * a broken file keeping the old password, and auth_shutdown() ending a delayed answer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+
+static char path[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/test_auth.XXXXXX");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	return 0;
+}
+
+static void put(const char *content)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static struct config base(void)
+{
+	struct config c;
+	memset(&c, 0, sizeof(c));
+	c.max_clients = 8;
+	c.handshake_timeout = 10;
+	return c;
+}
+
+static int listen_on(const char *ip)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	return fd;
+}
+
+static void test_policy(void **state)
+{
+	(void)state;
+	char err[512];
+	struct config c = base();
+	c.n_listen = 1;
+	assert_int_equal(config_parse_listen("tcp:127.0.0.1:5900", &c.listen[0]), 0);
+	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_parse_listen("unix:/tmp/x.sock", &c.listen[0]), 0);
+	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_parse_listen("tcp:0.0.0.0:5900", &c.listen[0]), 0);
+	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "--insecure-no-auth"));
+	assert_non_null(strstr(err, "tcp:0.0.0.0:5900"));
+	c.insecure_no_auth = true;
+	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), 0);
+	c.insecure_no_auth = false;
+	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
+	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), 0);
+	c.password_file[0] = '\0';
+
+	/* Inherited sockets: as open as what they are bound to. */
+	int any = listen_on("0.0.0.0"), lo = listen_on("127.0.0.1");
+	c.listen[0] = (struct listen_addr){.kind = LISTEN_FD, .fd = lo};
+	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), 0);
+	c.listen[0].fd = any;
+	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), -EPERM);
+	close(any);
+	close(lo);
+}
+
+/* A client structure with a challenge, and the response a client with pw computes. */
+static void respond(rfbClientRec *cl, const char *pw, uint8_t response[CHALLENGESIZE])
+{
+	for (int i = 0; i < CHALLENGESIZE; i++)
+		cl->authChallenge[i] = (uint8_t)(rand() & 0xff);
+	char p[9] = {0};
+	snprintf(p, sizeof(p), "%s", pw);
+	memcpy(response, cl->authChallenge, CHALLENGESIZE);
+	rfbEncryptBytes(response, p);
+}
+
+static rfbBool check(const char *pw)
+{
+	rfbClientRec cl;
+	memset(&cl, 0, sizeof(cl));
+	cl.host = "test";
+	uint8_t r[CHALLENGESIZE];
+	respond(&cl, pw, r);
+	return auth_password_check(&cl, (const char *)r, CHALLENGESIZE);
+}
+
+static void test_password_and_reload(void **state)
+{
+	(void)state;
+	char err[512];
+	struct config c = base();
+	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
+	put("first-pw-longer-than-8\n");
+	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+	assert_true(auth_enabled());
+	assert_true(check("first-pw"));       /* only 8 bytes count */
+	assert_true(check("first-pw-longer-than-8"));
+	double t0 = now();
+	assert_false(check("first-px"));
+	assert_true(now() - t0 >= AUTH_DELAY_BASE_MS / 1000.0 - 0.01); /* a wrong one waits */
+
+	put("second\n");
+	assert_int_equal(auth_reload(err, sizeof(err)), 0);
+	assert_false(check("first-pw"));
+	assert_true(check("second"));
+
+	/* An empty file keeps what works. */
+	put("");
+	assert_true(auth_reload(err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "empty"));
+	assert_true(check("second"));
+}
+
+struct hammer {
+	atomic_bool stop;
+	atomic_uint checks, bad;
+};
+
+/* Right answers for either password while the file changes under them. */
+static void *hammer_main(void *arg)
+{
+	struct hammer *h = arg;
+	while (!atomic_load(&h->stop)) {
+		bool ok = check("alpha") || check("beta");
+		atomic_fetch_add(&h->checks, 1);
+		if (!ok)
+			atomic_fetch_add(&h->bad, 1);
+	}
+	return NULL;
+}
+
+static void test_reload_while_checking(void **state)
+{
+	(void)state;
+	char err[512];
+	struct config c = base();
+	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
+	put("alpha\n");
+	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+	struct hammer h = {0};
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, hammer_main, &h);
+	for (int i = 0; i < 200; i++) {
+		put(i % 2 ? "alpha\n" : "beta\n");
+		assert_int_equal(auth_reload(err, sizeof(err)), 0);
+	}
+	atomic_store(&h.stop, true);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	assert_true(atomic_load(&h.checks) > 0);
+	/* A check may see the swap between its two tries, and wait out a delay: never more
+	 * than a few in this time. What matters is that no check ever saw half a password. */
+	assert_true(atomic_load(&h.bad) <= atomic_load(&h.checks) / 2 + 1);
+}
+
+static void *shutdown_soon(void *arg)
+{
+	(void)arg;
+	usleep(100 * 1000);
+	auth_shutdown();
+	return NULL;
+}
+
+static void test_shutdown_ends_delay(void **state)
+{
+	(void)state;
+	char err[512];
+	struct config c = base();
+	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
+	put("gamma\n");
+	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+	pthread_t t;
+	pthread_create(&t, NULL, shutdown_soon, NULL);
+	double t0 = now();
+	assert_false(check("wrong"));
+	assert_true(now() - t0 < 0.4); /* not the 0.5 s delay: the shutdown woke it */
+	pthread_join(t, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_password_and_reload),
+		cmocka_unit_test(test_reload_while_checking),
+		cmocka_unit_test(test_shutdown_ends_delay),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
