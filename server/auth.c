@@ -153,8 +153,38 @@ static int load_password(const char *path, char *err, size_t err_len)
 	return 0;
 }
 
+/* libvncserver 0.9.14 as Debian builds it computes VNC authentication's DES through
+ * libgcrypt (encrypt_rfbdes), and rfbEncryptBytes() ignores its failure: the bytes are
+ * then left as they were. That happens when libgcrypt refuses DES (FIPS mode) and, as the
+ * churn test showed, when several threads make libgcrypt's lazy first initialisation at
+ * once. A check that compares with the unchanged challenge would let in a client that
+ * just sends the challenge back. So: a known answer here, on the main thread before any
+ * client (which also does libgcrypt's first initialisation on one thread), and in every
+ * check, a result equal to the challenge counts as a failed DES, never as a match. */
+static bool des_works(void)
+{
+	static const uint8_t challenge[CHALLENGESIZE] = {
+		0x8b, 0xaa, 0x85, 0xce, 0x42, 0x07, 0xda, 0xf4,
+		0xc3, 0x65, 0xfe, 0x18, 0x55, 0x2a, 0xa0, 0xb1};
+	static const uint8_t answer[CHALLENGESIZE] = {
+		0xf5, 0x8e, 0xf8, 0x04, 0xb0, 0xc2, 0xc2, 0x40,
+		0xff, 0x93, 0xfa, 0xf6, 0xb8, 0x76, 0xc2, 0x9d};
+	uint8_t b[CHALLENGESIZE];
+	char key[] = "churn-pw";
+	memcpy(b, challenge, sizeof(b));
+	rfbEncryptBytes(b, key);
+	return memcmp(b, answer, sizeof(b)) == 0;
+}
+
 int auth_init(const struct config *cfg, char *err, size_t err_len)
 {
+	if (!des_works()) {
+		snprintf(err, err_len, "VNC authentication does not work here: libvncserver's DES "
+			 "gave a wrong answer (libgcrypt in FIPS mode refuses DES)");
+		if (cfg->password_file[0] || cfg->control_path[0])
+			return -ENOTSUP;
+		log_warn("%s", err);
+	}
 	pthread_mutex_lock(&A.lock);
 	A.stopping = false;
 	A.timeout_ms = cfg->handshake_timeout * 1000u;
@@ -316,6 +346,13 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 	memcpy(expect, cl->authChallenge, CHALLENGESIZE);
 	rfbEncryptBytes(expect, pw);
 	memset(pw, 0, sizeof(pw));
+	if (memcmp(expect, cl->authChallenge, CHALLENGESIZE) == 0) {
+		/* DES failed (see des_works): refuse, whatever the client sent. */
+		static struct log_ratelimit rl;
+		log_ratelimited(&rl, 5000, LOG_ERROR, "client %s refused: DES failed in libvncserver",
+				current ? current->peer : cl->host);
+		return FALSE;
+	}
 	bool ok = len == CHALLENGESIZE && same_bytes(expect, (const uint8_t *)response, CHALLENGESIZE);
 
 	struct auth_pending *p = current;

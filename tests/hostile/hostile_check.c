@@ -55,6 +55,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rfb/rfbproto.h>
+
 #include "hostile.h"
 #include "util.h"
 
@@ -112,6 +114,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* libvncserver's DES (for the raw client's VNC auth) initialises libgcrypt on first
+	 * use, and a first use from several threads at once fails silently (auth.c,
+	 * des_works): do it once here, before any thread. */
+	uint8_t warm[CHALLENGESIZE] = {0};
+	char key[] = "warm-up";
+	rfbEncryptBytes(warm, key);
 	r.bin = argv[1];
 	watched = &r;
 	watched_name = argv[2];
