@@ -510,7 +510,6 @@ void vnc_server_destroy(struct vnc_server *srv)
 	}
 	cursor_free_all(srv);
 	free(srv->fb);
-	free(srv->password);
 	frame_store_destroy(&srv->frames);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->cond);

@@ -29,8 +29,6 @@ struct vnc_server {
 	struct input_qmp *qmp; /* --qmp: input goes there instead of to input (set before start) */
 	struct listeners listeners;
 	struct frame_store frames;
-	char *password;         /* from the password file, NULL = no auth */
-	char *password_list[2]; /* what libvncserver's list check reads */
 
 	/* Viewers: guarded by lock; cond wakes the capture thread. */
 	pthread_mutex_t lock;
