@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <string.h>
@@ -396,6 +398,82 @@ static int set_unix_mode(struct config *cfg, const char *arg, char *why, size_t 
 	return 0;
 }
 
+static int set_control_idle_timeout(struct config *cfg, const char *arg, char *why,
+				    size_t why_len)
+{
+	unsigned long v;
+	if (parse_uint(arg, 1, 86400, &v)) {
+		snprintf(why, why_len, "'%s' is not a number of seconds from 1 to 86400", arg);
+		return -1;
+	}
+	cfg->control_idle_timeout = (unsigned)v;
+	return 0;
+}
+
+static int set_handover_mode(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	unsigned long v = 0;
+	bool ok = *arg != '\0' && strlen(arg) <= 4;
+	for (const char *p = arg; ok && *p; p++) {
+		ok = *p >= '0' && *p <= '7';
+		v = v * 8 + (unsigned long)(*p - '0');
+	}
+	if (!ok || v == 0 || v > 0777) {
+		snprintf(why, why_len, "'%s' is not an octal file mode such as 0600 or 0660", arg);
+		return -1;
+	}
+	cfg->handover_mode = (unsigned)v;
+	return 0;
+}
+
+/* "NAME,1001,...": users (or groups) by name or number. */
+static int parse_id_list(const char *arg, bool groups, unsigned *ids, unsigned *n, char *why,
+			 size_t why_len)
+{
+	char buf[1024];
+	if (strlen(arg) >= sizeof(buf) || !*arg) {
+		snprintf(why, why_len, "'%.64s' is not a list of %s names or numbers", arg,
+			 groups ? "group" : "user");
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", arg);
+	*n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned long v;
+		if (*n == CONFIG_MAX_ALLOW) {
+			snprintf(why, why_len, "more than %d entries", CONFIG_MAX_ALLOW);
+			return -1;
+		}
+		if (parse_uint(t, 0, 0xfffffffeUL, &v) == 0) {
+			ids[(*n)++] = (unsigned)v;
+			continue;
+		}
+		struct passwd *pw = groups ? NULL : getpwnam(t);
+		struct group *gr = groups ? getgrnam(t) : NULL;
+		if (!pw && !gr) {
+			snprintf(why, why_len, "no such %s '%s'", groups ? "group" : "user", t);
+			return -1;
+		}
+		ids[(*n)++] = pw ? (unsigned)pw->pw_uid : (unsigned)gr->gr_gid;
+	}
+	if (!*n) {
+		snprintf(why, why_len, "'%s' names no %s", arg, groups ? "group" : "user");
+		return -1;
+	}
+	return 0;
+}
+
+static int set_handover_allow_uid(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return parse_id_list(arg, false, cfg->handover_uids, &cfg->n_handover_uids, why, why_len);
+}
+
+static int set_handover_allow_gid(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return parse_id_list(arg, true, cfg->handover_gids, &cfg->n_handover_gids, why, why_len);
+}
+
 static int set_unix_owner(struct config *cfg, const char *arg, char *why, size_t why_len)
 {
 	return set_string(cfg->unix_owner, sizeof(cfg->unix_owner), arg, why, why_len);
@@ -449,6 +527,10 @@ enum option_id {
 	OPT_DEVICE,
 	OPT_QMP,
 	OPT_EXIT_WHEN_IDLE,
+	OPT_CONTROL_IDLE_TIMEOUT,
+	OPT_HANDOVER_MODE,
+	OPT_HANDOVER_ALLOW_UID,
+	OPT_HANDOVER_ALLOW_GID,
 	OPT_CONFIG,
 	OPT_HELP,
 	OPT_VERSION,
@@ -499,8 +581,15 @@ static const struct option_spec options[N_OPTIONS] = {
 			      "The desktop name that clients show, 1 to 255 bytes.", "vgpu-vnc",
 			      set_desktop_name, NULL},
 	[OPT_MAX_CLIENTS] = {"max-clients", 0, "N",
-			     "Refuse clients beyond N connected at once, 1 to 1024. Clients still "
-			     "in their handshake count too.", "64",
+			     "Refuse clients beyond N connected at once. Clients still in their "
+			     "handshake count too. At most 298: libvncserver watches each client "
+			     "with select(), which only takes file descriptors below 1024, and a "
+			     "client needs 3 of them (its socket and a wake pipe) besides the 128 "
+			     "the server keeps for itself; a larger N is refused at start-up. The "
+			     "server raises its soft RLIMIT_NOFILE as needed (it keeps copies of "
+			     "client sockets above 1024). A connection whose socket would not fit "
+			     "below 1024 (many files inherited, say) is closed at once, with a log "
+			     "line.", "64",
 			     set_max_clients, NULL},
 	[OPT_HANDSHAKE_TIMEOUT] = {"handshake-timeout", 0, "SECONDS",
 				   "Disconnect a client that has not finished the RFB handshake "
@@ -569,6 +658,30 @@ static const struct option_spec options[N_OPTIONS] = {
 				"(0 = never), for socket-activated instances: systemd starts the "
 				"server again on the next connection.",
 				"0", set_exit_when_idle, NULL},
+	[OPT_CONTROL_IDLE_TIMEOUT] = {"control-idle-timeout", 0, "SECONDS",
+				      "Close a --control connection that has sent nothing for "
+				      "SECONDS, 1 to 86400, so that forgotten connections do not "
+				      "hold its 16 slots. Connections that subscribed to events stay.",
+				      "60", set_control_idle_timeout, NULL},
+	[OPT_HANDOVER_MODE] = {"handover-mode", 0, "MODE",
+			       "With --source socket:PATH: make the hand-over socket with the "
+			       "octal file MODE. Whoever may connect to it may also replace the "
+			       "device, so the default lets only the server's user connect; 0660 "
+			       "lets the socket's group (the directory's, or set with chgrp after "
+			       "start) connect too. The peer check of --handover-allow-uid applies "
+			       "as well.",
+			       "0600", set_handover_mode, NULL},
+	[OPT_HANDOVER_ALLOW_UID] = {"handover-allow-uid", 0, "USERS",
+				    "With --source socket:PATH: besides root and the server's own "
+				    "user, accept device fds from these users (comma-separated "
+				    "names or numbers; the peer's credentials, SO_PEERCRED, are "
+				    "checked on every connection).",
+				    NULL, set_handover_allow_uid, NULL},
+	[OPT_HANDOVER_ALLOW_GID] = {"handover-allow-gid", 0, "GROUPS",
+				    "With --source socket:PATH: also accept device fds from "
+				    "processes whose primary group is one of these (comma-separated "
+				    "names or numbers).",
+				    NULL, set_handover_allow_gid, NULL},
 	[OPT_CONFIG] = {"config", 0, "FILE",
 			"Read options from the INI file FILE first; the command line wins (see "
 			"CONFIG FILE).",

@@ -15,6 +15,7 @@
 #include "h264_encoder.h"
 
 #define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_ALLOW 16 /* --handover-allow-uid/gid entries */
 #define CONFIG_DEFAULT_SOURCE "synthetic:1280x720:desktop"
 #define CONFIG_DEFAULT_LISTEN "tcp:127.0.0.1:5900"
 
@@ -56,6 +57,14 @@ struct config {
 	char qmp[PATH_MAX];               /* --qmp unix:PATH, "" = input to the source */
 	unsigned exit_when_idle;          /* --exit-when-idle SECONDS, 0 = never */
 	bool listen_default;              /* listen[] is CONFIG_DEFAULT_LISTEN, not given */
+	unsigned control_idle_timeout;    /* --control-idle-timeout SECONDS, 1..86400, default
+					   * 60: a control connection that sends nothing (and
+					   * did not subscribe) for that long is closed */
+	unsigned handover_mode;           /* --handover-mode OCTAL, default 0600: socket:PATH */
+	unsigned handover_uids[CONFIG_MAX_ALLOW]; /* --handover-allow-uid: besides root and us */
+	unsigned n_handover_uids;
+	unsigned handover_gids[CONFIG_MAX_ALLOW]; /* --handover-allow-gid */
+	unsigned n_handover_gids;
 };
 
 enum config_result {

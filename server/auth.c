@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd_budget.h"
 #include "listeners.h"
 #include "log.h"
 
@@ -402,7 +403,8 @@ struct auth_pending *auth_handshake_begin(const char *peer, int fd)
 		if (!A.pending[i].used)
 			p = &A.pending[i];
 	if (p) {
-		int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		/* Above FD_SETSIZE: select()-able fds below it are for sockets (fd_budget.h). */
+		int dup = fd_budget_dup_high(fd);
 		*p = (struct auth_pending){.used = true, .fd = dup, .source = s,
 					   .deadline_ms = now + A.timeout_ms};
 		snprintf(p->peer, sizeof(p->peer), "%s", peer);

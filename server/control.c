@@ -21,14 +21,19 @@
 #include "capture.h"
 #include "config.h"
 #include "control_events.h"
+#include "fd_budget.h"
 #include "frame_store.h"
 #include "log.h"
 #include "metrics.h"
+#include "unix_path.h"
 #include "open_h264.h"
 #include "vnc_server.h"
 
 #define MAX_FDS_HELD 4u   /* SCM_RIGHTS fds a connection may hold for add-client */
 #define MAX_LIST 1024u
+/* After an error that ends a connection, how long its remaining input is read and dropped
+ * before the connection is closed anyway. */
+#define CONTROL_DRAIN_MS 5000u
 
 struct conn {
 	int fd;
@@ -39,7 +44,9 @@ struct conn {
 	int fds[MAX_FDS_HELD];
 	unsigned n_fds;
 	bool subscribed;
-	bool closing;             /* close once out is flushed */
+	bool closing;             /* shut the write side once out is flushed */
+	bool draining;            /* write side shut: read and drop until EOF, then close */
+	uint64_t last_ms;         /* when it last sent something (or opened, or drain began) */
 	unsigned serial;
 };
 
@@ -111,8 +118,14 @@ static void conn_flush(struct conn *c)
 		memmove(c->out, c->out + w, c->out_len - (size_t)w);
 		c->out_len -= (size_t)w;
 	}
-	if (c->fd >= 0 && c->closing && !c->out_len)
-		conn_close(c);
+	if (c->fd >= 0 && c->closing && !c->out_len && !c->draining) {
+		/* close() with unread input would reset the connection, and the client could
+		 * lose the error line: end our side, then read and drop what the client still
+		 * sends until it closes (or CONTROL_DRAIN_MS). */
+		shutdown(c->fd, SHUT_WR);
+		c->draining = true;
+		c->last_ms = log_now_ms();
+	}
 }
 
 /* Reply with obj (taken), copying the request's tag. */
@@ -253,6 +266,13 @@ static void cmd_add_client(struct control *ctl, struct conn *c, json_t *req)
 	memmove(c->fds, c->fds + 1, (--c->n_fds) * sizeof(int));
 	int type = 0;
 	socklen_t len = sizeof(type);
+	if (!fd_budget_fits(fd)) {
+		close(fd);
+		reply_error(c, req, "add-client: too many files open here (the socket arrived as "
+				    "fd %d; libvncserver only watches fds below %d)", fd,
+			    FD_SETSIZE - 2);
+		return;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
 		close(fd);
 		reply_error(c, req, "add-client: the fd is not a stream socket");
@@ -369,6 +389,8 @@ static void conn_read(struct control *ctl, struct conn *c)
 	ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n > 0)
+		c->last_ms = log_now_ms();
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); n >= 0 && cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -376,7 +398,7 @@ static void conn_read(struct control *ctl, struct conn *c)
 		for (size_t i = 0; i < k; i++) {
 			int fd;
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (c->n_fds < MAX_FDS_HELD)
+			if (c->n_fds < MAX_FDS_HELD && !c->closing)
 				c->fds[c->n_fds++] = fd;
 			else
 				close(fd);
@@ -387,7 +409,7 @@ static void conn_read(struct control *ctl, struct conn *c)
 		return;
 	}
 	if (c->closing)
-		return;
+		return; /* dropped: the error is said, the connection ends */
 	char *p = realloc(c->in, c->in_len + (size_t)n);
 	if (!p) {
 		conn_close(c);
@@ -426,6 +448,7 @@ static void accept_conn(struct control *ctl)
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->serial = ++ctl->serial;
+		c->last_ms = log_now_ms();
 		log_debug("control connection %u opened", c->serial);
 		return;
 	}
@@ -433,6 +456,29 @@ static void accept_conn(struct control *ctl)
 	if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("control: %s", strerror(errno));
 	close(fd);
+}
+
+/* Connections silent for --control-idle-timeout (subscribers excepted: they wait for
+ * events by design) and drains that take too long give their slot back. */
+static void conn_expire(struct control *ctl)
+{
+	uint64_t now = log_now_ms(), idle_ms = (uint64_t)ctl->cfg->control_idle_timeout * 1000u;
+	for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++) {
+		struct conn *c = &ctl->conns[i];
+		if (c->fd < 0)
+			continue;
+		if (c->draining && now - c->last_ms >= CONTROL_DRAIN_MS) {
+			conn_close(c);
+		} else if (!c->draining && !c->subscribed && idle_ms && now - c->last_ms >= idle_ms) {
+			log_info("control connection %u: nothing received for %u s "
+				 "(--control-idle-timeout); closing it",
+				 c->serial, ctl->cfg->control_idle_timeout);
+			reply_error(c, NULL, "idle for %u s; closing the connection",
+				    ctl->cfg->control_idle_timeout);
+			c->closing = true;
+			conn_flush(c);
+		}
+	}
 }
 
 static void *control_thread(void *arg)
@@ -472,6 +518,7 @@ static void *control_thread(void *arg)
 		}
 		for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++)
 			conn_flush(&ctl->conns[i]);
+		conn_expire(ctl);
 		if (pfd[1].revents & POLLIN)
 			accept_conn(ctl);
 	}
@@ -496,8 +543,6 @@ int control_start(const struct config *cfg, struct vnc_server *srv, struct captu
 	for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++)
 		ctl->conns[i].fd = -1;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", cfg->control_path);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl->path);
 	int r;
 	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ctl->listen_fd < 0 || pipe2(ctl->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -505,15 +550,25 @@ int control_start(const struct config *cfg, struct vnc_server *srv, struct captu
 		snprintf(err, err_len, "control socket: %s", strerror(errno));
 		goto fail;
 	}
-	struct stat st;
-	if (lstat(ctl->path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(ctl->path); /* a stale socket from a previous run */
-	mode_t old = umask(0177);
-	int b = bind(ctl->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (b < 0 || listen(ctl->listen_fd, 16) < 0) {
+	r = unix_path_clear_stale(ctl->path);
+	if (r < 0) {
+		snprintf(err, err_len, "control socket %s: %s", ctl->path,
+			 r == -EADDRINUSE ? "another server is listening there (a second instance "
+					    "for the same vGPU?)"
+			 : r == -EEXIST ? "exists and is not a socket"
+					: strerror(-r));
+		goto fail;
+	}
+	/* Mode 0600 from birth, without umask(), which would change it for every thread. */
+	r = unix_path_bind(ctl->listen_fd, ctl->path, 0600);
+	if (r < 0) {
+		snprintf(err, err_len, "control socket %s: %s", ctl->path, strerror(-r));
+		goto fail;
+	}
+	if (listen(ctl->listen_fd, 16) < 0) {
 		r = -errno;
-		snprintf(err, err_len, "control socket %s: %s", ctl->path, strerror(errno));
+		unlink(ctl->path);
+		snprintf(err, err_len, "control socket %s: %s", ctl->path, strerror(-r));
 		goto fail;
 	}
 	control_events_attach(ctl->wake[1]);

@@ -13,12 +13,15 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fd_budget.h"
 #include "log.h"
+#include "unix_path.h"
 
 bool listeners_host_is_loopback(const char *host)
 {
@@ -56,7 +59,8 @@ static int open_tcp(struct listener *li, char *err, size_t err_len)
 	}
 	int fd = -1, e = 0;
 	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			    a->ai_protocol);
 		if (fd < 0) {
 			e = errno;
 			continue;
@@ -89,25 +93,12 @@ static int open_tcp(struct listener *li, char *err, size_t err_len)
  * or any other kind of file is left alone and reported. */
 static int clear_stale_unix(const char *path, char *err, size_t err_len)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
+	int r = unix_path_clear_stale(path);
+	if (r == -EEXIST)
 		snprintf(err, err_len, "listen unix:%s: exists and is not a socket", path);
-		return -EEXIST;
-	}
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (probe >= 0)
-		close(probe);
-	if (live) {
+	else if (r == -EADDRINUSE)
 		snprintf(err, err_len, "listen unix:%s: another server is listening there", path);
-		return -EADDRINUSE;
-	}
-	unlink(path);
-	return 0;
+	return r;
 }
 
 static int set_unix_perms(const struct listen_addr *a, char *err, size_t err_len);
@@ -121,9 +112,13 @@ static int open_unix(struct listener *li, char *err, size_t err_len)
 			snprintf(err, err_len, "listen unix:%s: %s", path, strerror(-r));
 		return r;
 	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	/* With --unix-mode, the socket is born with at most that mode (the inode's mode, less
+	 * the umask), so that nobody else can connect between bind() and chmod(). */
+	if (fd >= 0 && li->addr.mode)
+		(void)fchmod(fd, li->addr.mode);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		if (fd >= 0)
@@ -229,8 +224,42 @@ static int open_fd(struct listener *li, char *err, size_t err_len)
 		return -EINVAL;
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* Non-blocking: when another process accepts on the same socket, or a client gives
+	 * up between poll() and accept(), accept() must not block the thread that
+	 * listeners_stop() waits for. */
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	li->fd = fd;
 	return 0;
+}
+
+/* The same socket given twice (systemd's LISTEN_FDS and --listen fd:3, two fds of one
+ * socket, an address repeated) is listened on once. Returns the earlier listener or NULL. */
+static const struct listener *find_same(const struct listeners *l, const struct listen_addr *a)
+{
+	struct stat st, other;
+	bool have_st = a->kind == LISTEN_FD && fstat(a->fd, &st) == 0;
+	char text[CONFIG_LISTEN_STR_MAX], other_text[CONFIG_LISTEN_STR_MAX];
+	config_listen_str(a, text, sizeof(text));
+	for (unsigned i = 0; i < l->count; i++) {
+		const struct listener *li = &l->items[i];
+		if (li->addr.kind != a->kind)
+			continue;
+		if (a->kind != LISTEN_FD) {
+			/* A TCP port 0 gets a port each time: only equal if it was asked for. */
+			if (!(a->kind == LISTEN_TCP && a->port == 0) &&
+			    !strcmp(text, config_listen_str(&li->addr, other_text, sizeof(other_text))))
+				return li;
+			continue;
+		}
+		if (li->fd == a->fd)
+			return li;
+		if (have_st && fstat(li->fd, &other) == 0 && st.st_dev == other.st_dev &&
+		    st.st_ino == other.st_ino)
+			return li;
+	}
+	return NULL;
 }
 
 static void close_all(struct listeners *l)
@@ -252,6 +281,17 @@ int listeners_open(struct listeners *l, const struct listen_addr *addrs, unsigne
 	memset(l, 0, sizeof(*l));
 	l->wake[0] = l->wake[1] = -1;
 	for (unsigned i = 0; i < n && i < CONFIG_MAX_LISTEN; i++) {
+		char text[CONFIG_LISTEN_STR_MAX], first[CONFIG_LISTEN_STR_MAX];
+		const struct listener *same = find_same(l, &addrs[i]);
+		if (same) {
+			log_warn("%s is the same socket as %s: listening on it once",
+				 config_listen_str(&addrs[i], text, sizeof(text)),
+				 config_listen_str(&same->addr, first, sizeof(first)));
+			/* Another fd of a socket we listen on already: ours to close. */
+			if (addrs[i].kind == LISTEN_FD && addrs[i].fd != same->fd)
+				close(addrs[i].fd);
+			continue;
+		}
 		struct listener *li = &l->items[l->count++];
 		li->fd = -1;
 		li->addr = addrs[i];
@@ -263,7 +303,6 @@ int listeners_open(struct listeners *l, const struct listen_addr *addrs, unsigne
 			close_all(l);
 			return r;
 		}
-		char text[300];
 		log_info("listening on %s", config_listen_str(&li->addr, text, sizeof(text)));
 	}
 	return 0;
@@ -293,6 +332,20 @@ static void peer_name(int fd, const struct listener *li, char *buf, size_t len)
 	}
 }
 
+/* Who is on the other end of a unix connection: the log says, since no address does. */
+static void log_unix_peer(int fd, const char *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || ss.ss_family != AF_UNIX)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
+		log_info("connection on %s from pid %d, uid %u, gid %u", peer, (int)cred.pid,
+			 (unsigned)cred.uid, (unsigned)cred.gid);
+}
+
 static void *accept_thread(void *arg)
 {
 	struct listeners *l = arg;
@@ -318,7 +371,10 @@ static void *accept_thread(void *arg)
 		for (unsigned i = 0; i < l->count; i++) {
 			if (!(pfd[i + 1].revents & POLLIN))
 				continue;
-			int fd = accept4(l->items[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			int fd = fd_budget_accept(l->items[i].fd);
+			if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+				       errno == ECONNABORTED))
+				continue; /* taken by someone else, or gone already */
 			if (fd < 0) {
 				/* EMFILE and friends: say so, back off, keep serving. */
 				static struct log_ratelimit rl;
@@ -334,6 +390,17 @@ static void *accept_thread(void *arg)
 			}
 			char peer[128];
 			peer_name(fd, &l->items[i], peer, sizeof(peer));
+			if (!fd_budget_fits(fd)) {
+				/* libvncserver's select() would abort the process on this fd. */
+				static struct log_ratelimit rl_fd;
+				log_ratelimited(&rl_fd, 5000, LOG_WARN,
+						"client %s refused: its socket is fd %d, and libvncserver "
+						"can only watch fds below %d (too many files open; see "
+						"--max-clients)", peer, fd, FD_SETSIZE - 2);
+				close(fd);
+				continue;
+			}
+			log_unix_peer(fd, peer);
 			l->on_accept(l->opaque, fd, peer);
 		}
 	}

@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "capture.h"
 #include "config.h"
+#include "fd_budget.h"
 #include "input_qmp.h"
 #include "control.h"
 #include "listeners.h"
@@ -190,8 +191,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
-	char err[256];
+	char err[512];
 	if (listeners_socket_activation(&cfg, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 2;
+	}
+	/* Before any thread and any client socket: how many clients fit below FD_SETSIZE. */
+	if (fd_budget_setup(cfg.max_clients, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 2;
 	}

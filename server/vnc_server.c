@@ -17,6 +17,7 @@
 #include "client_encoding.h"
 #include "input_qmp.h"
 #include "control.h"
+#include "fd_budget.h"
 #include "log.h"
 #include "metrics.h"
 #include "vnc_server_private.h"
@@ -170,7 +171,8 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 		free(ci);
 		return RFB_CLIENT_REFUSE;
 	}
-	ci->sock_dup = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
+	/* Above FD_SETSIZE: select()-able fds below it are for sockets and pipes (fd_budget.h). */
+	ci->sock_dup = fd_budget_dup_high(cl->sock);
 	/* Extensions set their hooks before this one runs (open_h264.c): ours goes first. */
 	ci->next_request_hook = cl->clientFramebufferUpdateRequestHook;
 	cl->clientFramebufferUpdateRequestHook = guard_request;
@@ -204,9 +206,16 @@ static void *handshake_thread(void *arg)
 	handshake_peer = NULL;
 	if (cl && auth_handshake_run(h->pending, cl) == 0) {
 		struct client_info *ci = cl->clientData;
-		if (ci)
-			control_event_client("client-authenticated", ci->id, ci->peer);
-		rfbStartOnHoldClient(cl);
+		if (fd_budget_start_client(cl) == 0) {
+			if (ci)
+				control_event_client("client-authenticated", ci->id, ci->peer);
+		} else {
+			static struct log_ratelimit rl;
+			log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: no file descriptor "
+					"below %d left for it (see --max-clients)", h->peer, FD_SETSIZE);
+			rfbCloseClient(cl);
+			rfbClientConnectionGone(cl);
+		}
 	}
 	else if (cl)
 		rfbClientConnectionGone(cl); /* never started: its threads are not there */
