@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,8 +102,60 @@ int auth_read_password_file(const char *path, char **out, char *err, size_t err_
 	return 0;
 }
 
+/* Can only the socket's owner (and its group, when group_ok) connect? Connecting needs
+ * write permission on the socket file and search permission on its directory. ACLs and
+ * the directories further up are not looked at: they can only close it further. */
+static bool unix_mode_private(mode_t sock_mode, mode_t dir_mode, bool group_ok)
+{
+	bool others = (sock_mode & S_IWOTH) && (dir_mode & S_IXOTH);
+	bool group = (sock_mode & S_IWGRP) && (dir_mode & S_IXGRP);
+	return !others && (group_ok || !group);
+}
+
+/* The mode of path's directory, or 0777 (open) when it cannot be read. */
+static mode_t dir_mode_of(const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	struct stat st;
+	return stat(dir, &st) == 0 ? st.st_mode : 0777;
+}
+
+/* The process's umask, read without umask() (which would change it for a moment). */
+static mode_t current_umask(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned m = 0;
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "Umask: %o", &m) == 1;
+	if (f)
+		fclose(f);
+	return found ? (mode_t)m : 0; /* unknown: assume the most open */
+}
+
+/* A unix:PATH listener the server makes: its mode is --unix-mode, or what the umask
+ * leaves of 0777. Its group counts as trusted only when --unix-owner named one. */
+static bool unix_listener_private(const struct listen_addr *a)
+{
+	mode_t mode = a->mode ? (mode_t)a->mode : (0777 & ~current_umask());
+	const char *colon = strchr(a->owner, ':');
+	return unix_mode_private(mode, dir_mode_of(a->path), colon && colon[1]);
+}
+
 /* An inherited listening socket (--listen fd:N, socket activation) is as open as the
- * address it is bound to: loopback and unix ones are fine without a password. */
+ * address it is bound to: loopback ones are fine without a password; a unix one only
+ * when its file lets nobody but its owner and group connect (the group was chosen by
+ * whoever made it, systemd's SocketGroup= say). Abstract and unnamed unix sockets have
+ * no file: anyone in the network namespace can connect. */
 static bool fd_is_local(int fd)
 {
 	struct sockaddr_storage ss;
@@ -115,7 +169,20 @@ static bool fd_is_local(int fd)
 		return IN6_IS_ADDR_LOOPBACK(a6) ||
 		       (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
 	}
-	return true; /* AF_UNIX */
+	if (ss.ss_family != AF_UNIX)
+		return false;
+	const struct sockaddr_un *su = (const struct sockaddr_un *)&ss;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	if (sl <= off || su->sun_path[0] != '/')
+		return false; /* unnamed, abstract, or a relative path we cannot find */
+	char path[sizeof(su->sun_path) + 1];
+	size_t n = sl - off < sizeof(su->sun_path) ? sl - off : sizeof(su->sun_path);
+	memcpy(path, su->sun_path, n);
+	path[n] = '\0';
+	struct stat st;
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false; /* gone or replaced: nothing says who can reach it */
+	return unix_mode_private(st.st_mode, dir_mode_of(path), true);
 }
 
 int auth_check_policy(const struct config *cfg, char *err, size_t err_len)
@@ -124,7 +191,7 @@ int auth_check_policy(const struct config *cfg, char *err, size_t err_len)
 		return 0;
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
 		const struct listen_addr *a = &cfg->listen[i];
-		bool local = a->kind == LISTEN_UNIX ||
+		bool local = (a->kind == LISTEN_UNIX && unix_listener_private(a)) ||
 			     (a->kind == LISTEN_TCP && listeners_host_is_loopback(a->host)) ||
 			     (a->kind == LISTEN_FD && fd_is_local(a->fd));
 		if (local)
@@ -132,10 +199,17 @@ int auth_check_policy(const struct config *cfg, char *err, size_t err_len)
 		char text[300];
 		snprintf(err, err_len,
 			 "refusing to listen on %s without a password: anyone who can reach it "
-			 "would see and control the VM. Give --password-file FILE, listen on a "
-			 "loopback address or a unix socket, or pass --insecure-no-auth if another "
+			 "would see and control the VM%s. Give --password-file FILE, listen on a "
+			 "loopback address or a unix socket only its owner (and the group named "
+			 "by --unix-owner) can connect to, or pass --insecure-no-auth if another "
 			 "layer (a firewall, an authenticating proxy) protects it",
-			 config_listen_str(a, text, sizeof(text)));
+			 config_listen_str(a, text, sizeof(text)),
+			 a->kind == LISTEN_TCP ? ""
+			 : a->kind == LISTEN_UNIX
+				 ? " (the socket's mode, from --unix-mode or the umask, lets other "
+				   "users connect)"
+				 : " (an abstract or unnamed unix socket, or a socket file other "
+				   "users can connect to)");
 		return -EPERM;
 	}
 	return 0;

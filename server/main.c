@@ -26,6 +26,7 @@
 #include "metrics_http.h"
 #include "open_h264.h"
 #include "plane_source.h"
+#include "vfio_handover.h"
 #include "vnc_server.h"
 
 /* The screen size while the device shows no plane yet. */
@@ -202,6 +203,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	password_from_credentials(&cfg);
+	vfio_handover_set_access(cfg.handover_mode, cfg.handover_uids, cfg.n_handover_uids,
+				 cfg.handover_gids, cfg.n_handover_gids);
 	/* --device picks among the fds of --source pid:PID (vfio_pid.h). */
 	if (cfg.device[0] && !strncmp(cfg.source, "pid:", 4) && !strchr(cfg.source + 4, ':') &&
 	    strlen(cfg.source) + 1 + strlen(cfg.device) < sizeof(cfg.source)) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "unix_path.h"
 
 #define HANDOVER_MSG_TIMEOUT_MS 5000
 #define HANDOVER_MAX_FDS 8
@@ -42,36 +43,51 @@ static int make_addr(const char *path, struct sockaddr_un *a)
 	return 0;
 }
 
-/* A socket file left by a process that is gone is replaced; anything else stays. */
+/* Who may hand a device over (vfio_handover_set_access); root and our own user always. */
+static struct {
+	unsigned mode;
+	unsigned uids[VFIO_HANDOVER_MAX_ALLOW], n_uids;
+	unsigned gids[VFIO_HANDOVER_MAX_ALLOW], n_gids;
+} access_ = {.mode = VFIO_HANDOVER_DEFAULT_MODE};
+
+void vfio_handover_set_access(unsigned mode, const unsigned *uids, unsigned n_uids,
+			      const unsigned *gids, unsigned n_gids)
+{
+	access_.mode = mode ? mode : VFIO_HANDOVER_DEFAULT_MODE;
+	access_.n_uids = n_uids < VFIO_HANDOVER_MAX_ALLOW ? n_uids : VFIO_HANDOVER_MAX_ALLOW;
+	access_.n_gids = n_gids < VFIO_HANDOVER_MAX_ALLOW ? n_gids : VFIO_HANDOVER_MAX_ALLOW;
+	if (access_.n_uids)
+		memcpy(access_.uids, uids, access_.n_uids * sizeof(*uids));
+	if (access_.n_gids)
+		memcpy(access_.gids, gids, access_.n_gids * sizeof(*gids));
+}
+
+static bool peer_allowed(const struct ucred *c)
+{
+	if (c->uid == 0 || c->uid == geteuid())
+		return true;
+	for (unsigned i = 0; i < access_.n_uids; i++)
+		if (c->uid == access_.uids[i])
+			return true;
+	for (unsigned i = 0; i < access_.n_gids; i++)
+		if (c->gid == access_.gids[i])
+			return true;
+	return false;
+}
+
 static int clear_stale(const char *path, char *err, size_t err_len)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
+	int r = unix_path_clear_stale(path);
+	if (r == -EEXIST)
 		snprintf(err, err_len, "source 'socket:%s': the path exists and is not a socket",
 			 path);
-		return -EEXIST;
-	}
-	struct sockaddr_un a;
-	make_addr(path, &a);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	int r = connect(s, (struct sockaddr *)&a, sizeof(a));
-	int e = errno;
-	close(s);
-	if (r == 0) {
+	else if (r == -EADDRINUSE)
 		snprintf(err, err_len,
 			 "source 'socket:%s': another process is listening on this socket", path);
-		return -EADDRINUSE;
-	}
-	if (e != ECONNREFUSED) {
+	else if (r < 0)
 		snprintf(err, err_len, "source 'socket:%s': cannot check the old socket: %s", path,
-			 strerror(e));
-		return -e;
-	}
-	return unlink(path) < 0 ? -errno : 0;
+			 strerror(-r));
+	return r;
 }
 
 static void reply(int conn, const char *line)
@@ -111,7 +127,7 @@ static ssize_t recv_fds(int conn, int *fds, int *n_fds, bool *truncated)
 
 static void log_peer(struct vfio_handover *h, int conn)
 {
-	struct ucred cred;
+	struct ucred cred = {.pid = -1, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	socklen_t len = sizeof(cred);
 	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 		log_info("socket %s: device fd offered by pid %d (uid %u)", h->path, (int)cred.pid,
@@ -164,6 +180,19 @@ static void handle_new(struct vfio_handover *h)
 	int conn = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (conn < 0)
 		return;
+	/* Whoever hands a device over replaces the one in use: only trusted peers. */
+	struct ucred cred = {.pid = -1, .uid = (uid_t)-1, .gid = (gid_t)-1};
+	socklen_t len = sizeof(cred);
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !peer_allowed(&cred)) {
+		static struct log_ratelimit rl;
+		log_ratelimited(&rl, 5000, LOG_WARN,
+				"socket %s: refused a connection from pid %d, uid %u, gid %u: not "
+				"root, our user or --handover-allow-uid/--handover-allow-gid",
+				h->path, (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
+		reply(conn, "error: this user may not hand over a device\n");
+		close(conn);
+		return;
+	}
 	struct pollfd p[2] = {{.fd = conn, .events = POLLIN}, {.fd = h->wake[0], .events = POLLIN}};
 	int r = poll(p, 2, HANDOVER_MSG_TIMEOUT_MS);
 	if (r <= 0 || p[1].revents || handle_message(h, conn) != 1) {
@@ -228,12 +257,16 @@ int vfio_handover_start(const char *path, const struct vfio_handover_ops *ops, v
 		return r;
 	}
 	h->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (h->listen_fd < 0 || bind(h->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(h->listen_fd, 4) < 0 || pipe2(h->wake, O_CLOEXEC) < 0) {
+	r = h->listen_fd < 0 ? -errno : unix_path_bind(h->listen_fd, path, access_.mode);
+	if (r == 0 && (listen(h->listen_fd, 4) < 0 || pipe2(h->wake, O_CLOEXEC) < 0))
 		r = -errno;
+	if (r < 0) {
 		snprintf(err, err_len, "source 'socket:%s': cannot listen: %s", path, strerror(-r));
 		goto fail;
 	}
+	log_info("socket %s: waiting for a device fd (mode %04o; root, uid %u%s may hand it "
+		 "over)", path, access_.mode, (unsigned)geteuid(),
+		 access_.n_uids || access_.n_gids ? " and --handover-allow-uid/gid" : "");
 	r = -pthread_create(&h->thread, NULL, handover_thread, h);
 	if (r < 0) {
 		snprintf(err, err_len, "source 'socket:%s': cannot start a thread", path);

@@ -13,8 +13,11 @@
  *   4. A new connection that hands over a new fd (the owner restarted, the VM was
  *      recreated) replaces the current device and its connection.
  * A stale socket file (nobody listening) is replaced; a live one or a non-socket at PATH
- * is an error. Access control is the socket file's permissions (created with the umask:
- * only its owner can connect under the usual 022). The peer's pid and uid are logged.
+ * is an error. Whoever hands a device over replaces the one in use, so access is
+ * checked twice: the socket file is made with mode 0600 (--handover-mode), and every
+ * connection's peer (SO_PEERCRED) must be root, the server's own user, or one of
+ * --handover-allow-uid / --handover-allow-gid; others get "error: ..." and are closed
+ * before anything is read. The peer's pid and uid are logged.
  *
  * One thread per handover (started here) accepts and reads; it hands received fds to the
  * source through the callbacks, which must lock what they touch. stop() joins it.
@@ -35,6 +38,14 @@ struct vfio_handover_ops {
 	/* Connection number `conn`, whose fd was taken, closed. Handover thread. */
 	void (*gone)(void *opaque, uint64_t conn);
 };
+
+#define VFIO_HANDOVER_DEFAULT_MODE 0600u
+#define VFIO_HANDOVER_MAX_ALLOW 16u
+
+/* Main, before vfio_handover_start(): the socket file's mode (0 = the default) and the
+ * users and (primary) groups allowed besides root and our own user. */
+void vfio_handover_set_access(unsigned mode, const unsigned *uids, unsigned n_uids,
+			      const unsigned *gids, unsigned n_gids);
 
 /* Bind and listen on path, start the thread. 0 or a negative errno with a message. */
 int vfio_handover_start(const char *path, const struct vfio_handover_ops *ops, void *opaque,
