@@ -334,11 +334,10 @@ int vfio_handover_send(const char *path, int fd, char *reply_buf, size_t reply_l
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0) {
-		int e = errno;
-		close(s);
-		return -e;
-	}
+	/* A server that refuses us answers and closes at once, maybe before our message
+	 * arrived: its answer is still there to read. */
+	bool sent = sendmsg(s, &msg, MSG_NOSIGNAL) >= 0;
+	int send_errno = errno;
 	size_t got = 0;
 	while (got + 1 < reply_len) {
 		struct pollfd p = {.fd = s, .events = POLLIN};
@@ -353,7 +352,11 @@ int vfio_handover_send(const char *path, int fd, char *reply_buf, size_t reply_l
 	}
 	if (reply_len)
 		reply_buf[got < reply_len ? got : reply_len - 1] = '\0';
-	if (strncmp(reply_buf, "ok", 2) != 0) {
+	if (!sent && !got) {
+		close(s);
+		return -send_errno;
+	}
+	if (!sent || strncmp(reply_buf, "ok", 2) != 0) {
 		close(s);
 		return -EPERM;
 	}
