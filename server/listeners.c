@@ -394,9 +394,10 @@ static void *accept_thread(void *arg)
 				/* libvncserver's select() would abort the process on this fd. */
 				static struct log_ratelimit rl_fd;
 				log_ratelimited(&rl_fd, 5000, LOG_WARN,
-						"client %s refused: its socket is fd %d, and libvncserver "
-						"can only watch fds below %d (too many files open; see "
-						"--max-clients)", peer, fd, FD_SETSIZE - 2);
+						"client %s refused: its socket is fd %d, and libvncserver's "
+						"select() only takes fds below %d, with room for the "
+						"client's wake pipe (too many files open; see "
+						"--max-clients)", peer, fd, FD_SETSIZE);
 				close(fd);
 				continue;
 			}
