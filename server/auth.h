@@ -44,8 +44,12 @@
  * message in err names the file. */
 int auth_read_password_file(const char *path, char **out, char *err, size_t err_len);
 
-/* The no-auth policy: without a password, every TCP address must be loopback unless the
- * user said --insecure-no-auth. 0, or -EPERM with the reason in err. */
+/* The no-auth policy: without a password (and without --insecure-no-auth) every listener
+ * must be local: a loopback TCP address, or a unix socket that only its owner (and the
+ * group named by --unix-owner, or an inherited socket's group) can connect to, judged by
+ * the socket's mode (--unix-mode or the umask; an inherited socket's file) and its
+ * directory. Abstract and unnamed unix sockets are not local. 0, or -EPERM with the
+ * reason in err. Main, before any thread. */
 int auth_check_policy(const struct config *cfg, char *err, size_t err_len);
 
 /* Read the password file (if cfg names one) and take the handshake settings. 0 or a

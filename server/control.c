@@ -46,7 +46,8 @@ struct conn {
 	bool subscribed;
 	bool closing;             /* shut the write side once out is flushed */
 	bool draining;            /* write side shut: read and drop until EOF, then close */
-	uint64_t last_ms;         /* when it last sent something (or opened, or drain began) */
+	uint64_t last_ms;         /* when it last sent something (or opened) */
+	uint64_t closing_ms;      /* when closing was set: closed for good CONTROL_DRAIN_MS on */
 	unsigned serial;
 };
 
@@ -124,7 +125,15 @@ static void conn_flush(struct conn *c)
 		 * sends until it closes (or CONTROL_DRAIN_MS). */
 		shutdown(c->fd, SHUT_WR);
 		c->draining = true;
-		c->last_ms = log_now_ms();
+	}
+}
+
+/* The connection ends once what is queued for it is sent (see conn_flush). */
+static void conn_end(struct conn *c)
+{
+	if (!c->closing) {
+		c->closing = true;
+		c->closing_ms = log_now_ms();
 	}
 }
 
@@ -269,8 +278,8 @@ static void cmd_add_client(struct control *ctl, struct conn *c, json_t *req)
 	if (!fd_budget_fits(fd)) {
 		close(fd);
 		reply_error(c, req, "add-client: too many files open here (the socket arrived as "
-				    "fd %d; libvncserver only watches fds below %d)", fd,
-			    FD_SETSIZE - 2);
+				    "fd %d; libvncserver's select() only takes fds below %d, with "
+				    "room for the client's wake pipe)", fd, FD_SETSIZE);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
@@ -431,7 +440,7 @@ static void conn_read(struct control *ctl, struct conn *c)
 	c->in_len -= start;
 	if (c->in_len > CONTROL_MAX_LINE) {
 		reply_error(c, NULL, "request longer than %u bytes", CONTROL_MAX_LINE);
-		c->closing = true;
+		conn_end(c);
 		c->in_len = 0;
 	}
 }
@@ -467,15 +476,17 @@ static void conn_expire(struct control *ctl)
 		struct conn *c = &ctl->conns[i];
 		if (c->fd < 0)
 			continue;
-		if (c->draining && now - c->last_ms >= CONTROL_DRAIN_MS) {
-			conn_close(c);
-		} else if (!c->draining && !c->subscribed && idle_ms && now - c->last_ms >= idle_ms) {
+		if (c->closing) {
+			/* Its error not read, or its peer still sending: enough. */
+			if (now - c->closing_ms >= CONTROL_DRAIN_MS)
+				conn_close(c);
+		} else if (!c->subscribed && idle_ms && now - c->last_ms >= idle_ms) {
 			log_info("control connection %u: nothing received for %u s "
 				 "(--control-idle-timeout); closing it",
 				 c->serial, ctl->cfg->control_idle_timeout);
 			reply_error(c, NULL, "idle for %u s; closing the connection",
 				    ctl->cfg->control_idle_timeout);
-			c->closing = true;
+			conn_end(c);
 			conn_flush(c);
 		}
 	}

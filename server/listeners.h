@@ -4,7 +4,11 @@
  * which hands it to libvncserver; an optional tick callback runs on the same thread about
  * once a second. Nothing else touches the listeners; listeners_stop()
  * wakes the thread through a pipe, joins it and closes every fd (and unlinks unix paths
- * it created).
+ * it created). Listening sockets are non-blocking, so the thread only ever blocks in
+ * poll(), where the pipe wakes it; a socket named twice (same fd, another fd of the same
+ * socket, the same address) is listened on once. A connection whose fd would not fit
+ * libvncserver's select() (fd_budget.h) is closed at once with a rate-limited log line;
+ * the peer of a unix connection (pid, uid, gid) is logged.
  */
 #ifndef VGPU_LISTENERS_H
 #define VGPU_LISTENERS_H
