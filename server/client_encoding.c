@@ -4,6 +4,7 @@
 #include <rfb/rfbregion.h>
 #include <stdlib.h>
 
+#include "cursor.h"
 #include "log.h"
 #include "open_h264.h"
 #include "tight_jpeg.h"
@@ -32,6 +33,7 @@ static void free_state(rfbClientPtr cl, struct client_encoding *ce)
 	if (!ce)
 		return;
 	drawn_cursor_free(cl, &ce->drawn_cursor);
+	cursor_release(ce->cursor);
 	if (ce->h264)
 		open_h264_client_free(ce->h264);
 	if (ce->tjpeg)

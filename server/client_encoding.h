@@ -39,8 +39,12 @@ struct client_encoding {
 	enum client_path path;           /* the path of the last update, for logs and stats */
 	/* The client takes cursor shapes (RichCursor/XCursor). libvncserver's own flag can
 	 * not say: drawn_cursor.c sets it for clients that do not. Written on the output
-	 * thread, read by the capture thread (a stale value costs one redraw). */
+	 * thread and read by the capture thread, both under the client's updateMutex (the
+	 * capture thread sends new shapes only to clients that take them). */
 	bool takes_cursor;
+	/* The cursor whose shape this client sends or sent last: a reference (cursor.h),
+	 * swapped on the output thread, dropped when the client is gone. */
+	rfbCursorPtr cursor;
 	struct drawn_cursor drawn_cursor;
 };
 

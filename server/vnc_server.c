@@ -499,16 +499,10 @@ void vnc_server_destroy(struct vnc_server *srv)
 		return;
 	vnc_server_stop(srv);
 	if (srv->screen) {
-		rfbCursorPtr c = srv->screen->cursor;
-		srv->screen->cursor = NULL;
-		if (c) {
-			c->cleanup = TRUE;
-			rfbFreeCursor(c);
-		}
+		cursor_free_all(srv);
 		srv->screen->frameBuffer = NULL;
 		rfbScreenCleanup(srv->screen);
 	}
-	cursor_free_all(srv);
 	free(srv->fb);
 	frame_store_destroy(&srv->frames);
 	pthread_mutex_destroy(&srv->lock);

@@ -283,7 +283,8 @@ static int read_rect(struct rr *c, double t)
 		return skip(c, (uint64_t)w * hh * 4 + (uint64_t)(w + 7) / 8 * hh, t);
 	case rfbEncodingXCursor:
 		c->cursor_shapes++;
-		return skip(c, w && hh ? 6 + 2 * (uint64_t)(w + 7) / 8 * hh : 0, t);
+		/* Colours, then a bitmap and a mask of whole bytes a row. */
+		return skip(c, w && hh ? 6 + 2 * ((uint64_t)(w + 7) / 8) * hh : 0, t);
 	case RFB_ENC_DESKTOP_SIZE:
 		return alloc_fb(c, w, hh) ? 0 : -1;
 	case rfbEncodingExtDesktopSize: {
