@@ -125,8 +125,9 @@ static void on_client_gone(rfbClientPtr cl)
  * one message (SetEncodings zlib and a cursor encoding, a request 0 pixels wide) killed
  * the server with SIGFPE (found by tests/fuzz's client target). An empty request asks for
  * nothing: it becomes a request for one pixel inside the screen, which costs a few bytes
- * and keeps the request answered. */
-static void guard_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *fur)
+ * and keeps the request answered. The other hooks (client_encoding.c) see the request
+ * after this and may change it, so it is checked again after them. */
+static void clamp_empty_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *fur)
 {
 	if (fur->w == 0 || fur->h == 0) {
 		fur->w = fur->h = 1;
@@ -135,9 +136,16 @@ static void guard_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *fur)
 		if (fur->y >= cl->screen->height)
 			fur->y = (uint16_t)(cl->screen->height - 1);
 	}
+}
+
+static void guard_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *fur)
+{
+	clamp_empty_request(cl, fur);
 	struct client_info *ci = cl->clientData;
-	if (ci && ci->next_request_hook)
+	if (ci && ci->next_request_hook) {
 		ci->next_request_hook(cl, fur);
+		clamp_empty_request(cl, fur);
+	}
 }
 
 static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
@@ -171,7 +179,8 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 		return RFB_CLIENT_REFUSE;
 	}
 	ci->sock_dup = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
-	/* Extensions set their hooks before this one runs (open_h264.c): ours goes first. */
+	/* Extensions set their hook before this one runs (client_encoding.c): ours goes
+	 * around it. */
 	ci->next_request_hook = cl->clientFramebufferUpdateRequestHook;
 	cl->clientFramebufferUpdateRequestHook = guard_request;
 	cl->clientData = ci;
