@@ -216,3 +216,75 @@ bool case_request_hooks(struct run *r)
 	}
 	return ok;
 }
+
+/* ---- cursor shapes to many XCursor clients ---- */
+
+#define XCURSOR_CLIENTS 8
+#define XCURSOR_SHAPES 100 /* per client */
+
+/* Eight clients take XCursor shapes (libvncserver's two-colour form, which it used to
+ * make from the rich cursor on each client's output thread, unlocked) while one of them
+ * flips the guest's cursor between arrow and hand as fast as it can, at --fps 240. Every
+ * client must keep a parseable stream and get its shapes; the server must exit cleanly
+ * (under ASan: no leak, no double free). */
+bool case_xcursor_race(struct run *r)
+{
+	static const char *const extra[] = {"--fps", "240", NULL};
+	if (!start_server(r, "320x240:static", extra))
+		return false;
+	static const int32_t enc[] = {RFB_ENC_RAW, rfbEncodingXCursor};
+	static const char *const labels[XCURSOR_CLIENTS] = {
+		"xcursor 1", "xcursor 2", "xcursor 3", "xcursor 4",
+		"xcursor 5", "xcursor 6", "xcursor 7", "xcursor 8"};
+	struct rr c[XCURSOR_CLIENTS];
+	char err[256];
+	bool ok = true;
+	for (unsigned i = 0; i < XCURSOR_CLIENTS; i++)
+		c[i] = (struct rr){.fd = -1};
+	for (unsigned i = 0; ok && i < XCURSOR_CLIENTS; i++) {
+		ok = rr_connect(&c[i], labels[i], "127.0.0.1", r->port, err, sizeof(err)) == 0 &&
+		     rr_handshake(&c[i], NULL, NULL, err, sizeof(err)) == RR_OK;
+		if (!ok)
+			say("%s", err);
+		ok = ok && rr_set_encodings(&c[i], enc, 2) &&
+		     rr_request(&c[i], false, 0, 0, c[i].width, c[i].height);
+	}
+	double deadline = now_s() + 60;
+	unsigned flips = 0;
+	bool done = false;
+	while (ok && !done) {
+		if (now_s() > deadline) {
+			say("no %u cursor shapes for every client within 60 s", XCURSOR_SHAPES);
+			ok = false;
+			break;
+		}
+		/* Button 1 down: the hand; up: the arrow. At the screen's corner, off the
+		 * requested paint of other tests; each press paints a little there. */
+		ok = pointer(&c[0], (uint8_t)(flips++ & 1), 2, 2);
+		done = true;
+		for (unsigned i = 0; ok && i < XCURSOR_CLIENTS; i++) {
+			int m;
+			while (ok && (m = rr_read_message(&c[i], 0.002)) == 1)
+				ok = rr_request(&c[i], true, 0, 0, c[i].width, c[i].height);
+			if (m == -1) {
+				say("%s: the connection broke", c[i].label);
+				ok = false;
+			}
+			done = done && c[i].cursor_shapes >= XCURSOR_SHAPES;
+		}
+	}
+	if (ok) {
+		unsigned total = 0;
+		for (unsigned i = 0; i < XCURSOR_CLIENTS; i++)
+			total += c[i].cursor_shapes;
+		say("%u cursor flips, %u XCursor shapes to %u clients", flips, total,
+		    XCURSOR_CLIENTS);
+	}
+	for (unsigned i = 0; i < XCURSOR_CLIENTS; i++)
+		rr_close(&c[i]);
+	if (ok && !server_alive(r)) {
+		say("the server died");
+		ok = false;
+	}
+	return ok;
+}

@@ -46,6 +46,9 @@
  *                     raw one) asks 50 times for a small square of a still screen, then
  *                     paints into it: the next update carries exactly the paint (no
  *                     update for nothing before it), twice
+ *   xcursor-race      8 XCursor clients while the guest's cursor flips at --fps 240:
+ *                     every client gets its shapes, the server exits cleanly (ASan: no
+ *                     leak or double free from converting a shared cursor)
  *
  * Files: cases_*.c (the cases), raw_rfb.c (a client that sends any bytes), proc_stats.c
  * (RSS, fds, log counting), fail_alloc.c and fail_x264.c (preloaded fault injectors).
@@ -87,6 +90,7 @@ static const struct {
 	{"sigterm-heavy", case_sigterm_heavy},
 	{"encoder-fails", case_encoder_fails},
 	{"request-hooks", case_request_hooks},
+	{"xcursor-race", case_xcursor_race},
 };
 
 static struct run *watched;
