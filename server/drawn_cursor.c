@@ -160,11 +160,13 @@ void drawn_cursor_mark(rfbScreenInfoPtr screen, const int old_rect[4], const int
 	rfbClientPtr cl;
 	while ((cl = rfbClientIteratorNext(it))) {
 		struct client_encoding *ce = client_encoding_get(cl);
-		if (!ce || ce->takes_cursor)
+		if (!ce)
 			continue;
 		LOCK(cl->updateMutex);
-		sraRgnOr(cl->modifiedRegion, region);
-		TSIGNAL(cl->updateCond);
+		if (!ce->takes_cursor) {
+			sraRgnOr(cl->modifiedRegion, region);
+			TSIGNAL(cl->updateCond);
+		}
 		UNLOCK(cl->updateMutex);
 	}
 	rfbReleaseClientIterator(it);
