@@ -4,17 +4,48 @@
 #include <rfb/rfbregion.h>
 #include <stdlib.h>
 
+#include "cursor.h"
 #include "log.h"
 #include "open_h264.h"
 #include "tight_jpeg.h"
 
 static int pseudo_encodings[] = {RFB_ENCODING_OPEN_H264, 0};
 
+/* The client's input thread: every FramebufferUpdateRequest, after libvncserver clipped
+ * it to the screen and vnc_server.c's guard made it non-empty, before libvncserver adds
+ * it to the requested region (outside any lock the output thread holds). The paths
+ * that serve updates themselves order the request after the update in progress. */
+static void on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
+{
+	struct client_encoding *ce = client_encoding_get(cl);
+	if (!ce)
+		return;
+	if (ce->next_request_hook)
+		ce->next_request_hook(cl, msg);
+	tight_jpeg_on_request(cl, ce->tjpeg);
+	if (open_h264_on_request(cl, ce, msg)) {
+		/* Registered already, between updates. libvncserver adds what is left here
+		 * outside that order, so leave it what changes nothing: one pixel of that
+		 * request, incremental (at worst, when an update answered the request in
+		 * between, that pixel's next change goes out one request early). Never an
+		 * empty rectangle: libvncserver 0.9.14 keeps a 0x0 request as a degenerate
+		 * rectangle that stays in the modified region, and then answered every later
+		 * request with an update on a still screen. */
+		msg->incremental = 1;
+		msg->w = msg->h = 1;
+	}
+}
+
+/* The handshake thread, before the client's threads start. */
 static rfbBool ext_new_client(rfbClientPtr cl, void **data)
 {
-	(void)cl;
-	*data = calloc(1, sizeof(struct client_encoding));
-	return *data != NULL;
+	struct client_encoding *ce = calloc(1, sizeof(*ce));
+	*data = ce;
+	if (!ce)
+		return FALSE;
+	ce->next_request_hook = cl->clientFramebufferUpdateRequestHook;
+	cl->clientFramebufferUpdateRequestHook = on_request;
+	return TRUE;
 }
 
 static rfbBool ext_enable_pseudo_encoding(rfbClientPtr cl, void **data, int encoding)
@@ -32,6 +63,7 @@ static void free_state(rfbClientPtr cl, struct client_encoding *ce)
 	if (!ce)
 		return;
 	drawn_cursor_free(cl, &ce->drawn_cursor);
+	cursor_release(ce->cursor);
 	if (ce->h264)
 		open_h264_client_free(ce->h264);
 	if (ce->tjpeg)

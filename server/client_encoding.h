@@ -10,8 +10,11 @@
  * desktop size) that remain.
  *
  * Per-client state lives in a libvncserver protocol extension (which also receives
- * pseudo-encoding 50 from SetEncodings); it is created on the client's input thread and
- * used on its output thread.
+ * pseudo-encoding 50 from SetEncodings); it is created on the handshake thread and used
+ * on the client's output thread. The extension also installs the client's one
+ * FramebufferUpdateRequest hook (input thread), which lets the Tight-JPEG and H.264
+ * paths order each request after the update in progress; vnc_server.c's guard runs
+ * around it and makes sure that what libvncserver stores is never an empty rectangle.
  */
 #ifndef VGPU_CLIENT_ENCODING_H
 #define VGPU_CLIENT_ENCODING_H
@@ -33,14 +36,19 @@ struct open_h264_client;
 struct tight_jpeg_client;
 
 struct client_encoding {
+	ClientFramebufferUpdateRequestHookPtr next_request_hook; /* set before our hook */
 	bool lists_h264;                 /* the client listed encoding 50 */
 	struct open_h264_client *h264;   /* open_h264.c's state, NULL until used */
 	struct tight_jpeg_client *tjpeg; /* tight_jpeg.c's state, NULL until used */
 	enum client_path path;           /* the path of the last update, for logs and stats */
 	/* The client takes cursor shapes (RichCursor/XCursor). libvncserver's own flag can
 	 * not say: drawn_cursor.c sets it for clients that do not. Written on the output
-	 * thread, read by the capture thread (a stale value costs one redraw). */
+	 * thread and read by the capture thread, both under the client's updateMutex (the
+	 * capture thread sends new shapes only to clients that take them). */
 	bool takes_cursor;
+	/* The cursor whose shape this client sends or sent last: a reference (cursor.h),
+	 * swapped on the output thread, dropped when the client is gone. */
+	rfbCursorPtr cursor;
 	struct drawn_cursor drawn_cursor;
 };
 

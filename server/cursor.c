@@ -1,55 +1,87 @@
 /* The cursor plane as libvncserver's cursor: RichCursor / XCursor for clients that take a
- * cursor encoding, drawn by libvncserver into the frame for those that do not. */
+ * cursor encoding, drawn into a private copy of the frame for those that do not. How a
+ * cursor is built, shared and freed: cursor.h. */
+#include "cursor.h"
+
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_encoding.h"
 #include "drawn_cursor.h"
 #include "log.h"
 #include "vnc_server_private.h"
 
-/* Cursor shapes must fit libvncserver's 32 KiB update buffer with their mask; larger
- * cursor planes are cropped to this size around the hotspot. */
-#define CURSOR_MAX_SIDE 64u
+/* Our cursors: libvncserver's struct first, so that a cursor pointer is a pointer to its
+ * record. `cleanup` stays FALSE: libvncserver never frees one of ours (rfbSetCursor
+ * frees the old cursor only when it is set). */
+struct shared_cursor {
+	rfbCursor c;
+	atomic_uint refs;
+};
 
-static void retire(struct vnc_server *srv, rfbCursorPtr c)
+static rfbCursorPtr cursor_alloc(void)
 {
-	uint64_t now = log_now_ms();
-	unsigned kept = 0;
-	for (unsigned i = 0; i < srv->n_retired; i++) {
-		struct retired_cursor *r = &srv->retired[i];
-		bool old = now - r->since_ms > CURSOR_RETIRE_MS;
-		/* When the list is full, the oldest goes even if it is young. */
-		bool full = i == 0 && srv->n_retired == CURSOR_RETIRED_MAX;
-		if (old || full)
-			rfbFreeCursor(r->cursor);
-		else
-			srv->retired[kept++] = *r;
-	}
-	srv->n_retired = kept;
-	if (c)
-		srv->retired[srv->n_retired++] = (struct retired_cursor){c, now};
+	struct shared_cursor *sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return NULL;
+	atomic_init(&sc->refs, 1);
+	rfbCursorPtr c = &sc->c;
+	/* XCursor colours: bits set in `source` are white, the others black. */
+	c->foreRed = c->foreGreen = c->foreBlue = 0xffff;
+	return c;
 }
 
-void cursor_free_all(struct vnc_server *srv)
+void cursor_release(rfbCursorPtr c)
 {
-	for (unsigned i = 0; i < srv->n_retired; i++)
-		rfbFreeCursor(srv->retired[i].cursor);
-	srv->n_retired = 0;
+	if (!c)
+		return;
+	struct shared_cursor *sc = (struct shared_cursor *)c;
+	if (atomic_fetch_sub_explicit(&sc->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	free(c->source);
+	free(c->mask);
+	free(c->richSource);
+	free(c->alphaSource);
+	free(sc);
+}
+
+rfbCursorPtr cursor_hold(rfbScreenInfoPtr screen, rfbCursorPtr *held)
+{
+	LOCK(screen->cursorMutex);
+	rfbCursorPtr c = screen->cursor;
+	if (c)
+		atomic_fetch_add_explicit(&((struct shared_cursor *)c)->refs, 1,
+					  memory_order_relaxed);
+	UNLOCK(screen->cursorMutex);
+	cursor_release(*held);
+	*held = c;
+	return c;
+}
+
+/* screen->getCursorPtr, which rfbSendCursorShape() calls on the client's output thread.
+ * The client keeps its reference until its next cursor shape (or until it is gone), which
+ * covers the whole send. A client without our state (out of memory when it connected)
+ * gets "no cursor" rather than a cursor that could be freed under it. */
+static rfbCursorPtr cursor_for_client(rfbClientPtr cl)
+{
+	struct client_encoding *ce = client_encoding_get(cl);
+	return ce ? cursor_hold(cl->screen, &ce->cursor) : NULL;
 }
 
 /* A 1x1 cursor with an empty mask is how libvncserver says "no cursor". */
 static rfbCursorPtr make_empty_cursor(void)
 {
-	rfbCursorPtr c = calloc(1, sizeof(*c));
+	rfbCursorPtr c = cursor_alloc();
 	if (!c)
 		return NULL;
 	c->width = c->height = 1;
 	c->source = calloc(1, 1);
 	c->mask = calloc(1, 1);
 	c->richSource = calloc(1, 4);
-	c->cleanup = c->cleanupSource = c->cleanupMask = c->cleanupRichSource = TRUE;
-	if (!c->source || !c->mask || !c->richSource) {
-		rfbFreeCursor(c);
+	c->alphaSource = calloc(1, 1);
+	if (!c->source || !c->mask || !c->richSource || !c->alphaSource) {
+		cursor_release(c);
 		return NULL;
 	}
 	return c;
@@ -74,7 +106,7 @@ static rfbCursorPtr make_cursor(const uint8_t *pixels, size_t stride, uint32_t w
 	uint32_t x0, y0, w, h;
 	crop_axis(width, x_hot, &x0, &w);
 	crop_axis(height, y_hot, &y0, &h);
-	rfbCursorPtr c = calloc(1, sizeof(*c));
+	rfbCursorPtr c = cursor_alloc();
 	if (!c)
 		return NULL;
 	size_t mask_stride = (w + 7) / 8;
@@ -85,12 +117,9 @@ static rfbCursorPtr make_cursor(const uint8_t *pixels, size_t stride, uint32_t w
 	c->richSource = malloc((size_t)w * h * 4);
 	c->alphaSource = malloc((size_t)w * h);
 	c->mask = calloc(mask_stride, h);
-	c->cleanup = c->cleanupMask = c->cleanupRichSource = TRUE;
-	c->cleanupSource = TRUE;
-	/* The XCursor (two-colour) form is derived by libvncserver when a client needs it. */
-	c->foreRed = c->foreGreen = c->foreBlue = 0xffff;
-	if (!c->richSource || !c->alphaSource || !c->mask) {
-		rfbFreeCursor(c);
+	c->source = calloc(mask_stride, h);
+	if (!c->richSource || !c->alphaSource || !c->mask || !c->source) {
+		cursor_release(c);
 		return NULL;
 	}
 	for (uint32_t y = 0; y < h; y++) {
@@ -98,6 +127,8 @@ static rfbCursorPtr make_cursor(const uint8_t *pixels, size_t stride, uint32_t w
 		for (uint32_t x = 0; x < w; x++) {
 			const uint8_t *p = src + (size_t)x * 4;
 			uint8_t *d = c->richSource + ((size_t)y * w + x) * 4;
+			size_t byte = y * mask_stride + x / 8;
+			unsigned char bit = (unsigned char)(0x80u >> (x & 7));
 			/* Server format is XRGB8888: bytes B,G,R,X, like the plane's ARGB. */
 			d[0] = p[0];
 			d[1] = p[1];
@@ -107,10 +138,31 @@ static rfbCursorPtr make_cursor(const uint8_t *pixels, size_t stride, uint32_t w
 			/* Our own mask rule (alpha >= 128): libvncserver's dithering helper
 			 * misplaces the first bit of every byte. */
 			if (p[3] >= 128)
-				c->mask[y * mask_stride + x / 8] |= (unsigned char)(0x80u >> (x & 7));
+				c->mask[byte] |= bit;
+			/* The XCursor form: white where the pixel is light, black where it is
+			 * dark (libvncserver's own conversion makes every non-black pixel white). */
+			if ((unsigned)p[0] + p[1] + p[2] >= 3u * 128u)
+				c->source[byte] |= bit;
 		}
 	}
 	return c;
+}
+
+rfbCursorPtr cursor_build(const uint8_t *pixels, size_t stride, uint32_t width, uint32_t height,
+			  uint32_t x_hot, uint32_t y_hot)
+{
+	return pixels ? make_cursor(pixels, stride, width, height, x_hot, y_hot)
+		      : make_empty_cursor();
+}
+
+void cursor_free_all(struct vnc_server *srv)
+{
+	rfbScreenInfoPtr s = srv->screen;
+	if (!s)
+		return;
+	rfbCursorPtr c = s->cursor;
+	s->cursor = NULL;
+	cursor_release(c);
 }
 
 /* Where a cursor covers the screen with the hotspot at x, y; w = 0 for none. */
@@ -129,33 +181,39 @@ static void cursor_rect(const rfbCursor *c, int x, int y, int out[4])
 void vnc_server_set_cursor(struct vnc_server *srv, const uint8_t *pixels, size_t stride,
 			   uint32_t width, uint32_t height, uint32_t x_hot, uint32_t y_hot)
 {
-	rfbCursorPtr c = pixels ? make_cursor(pixels, stride, width, height, x_hot, y_hot)
-				: make_empty_cursor();
+	rfbCursorPtr c = cursor_build(pixels, stride, width, height, x_hot, y_hot);
 	if (!c) {
 		log_warn("cursor: out of memory for a %ux%u cursor; keeping the old one", width,
 			 height);
 		return;
 	}
-	/* We free replaced cursors ourselves, later (see CURSOR_RETIRE_MS). */
-	rfbCursorPtr old = srv->screen->cursor;
+	rfbScreenInfoPtr s = srv->screen;
+	/* Ours to free: see cursor.h. The first call installs the hook before any client. */
+	if (s->getCursorPtr != cursor_for_client)
+		s->getCursorPtr = cursor_for_client;
+	/* What rfbSetCursor() does, except for the flag that sends the new shape: only
+	 * clients that take cursor shapes get it. libvncserver reads that flag on the output
+	 * thread without a lock, after our displayHook; a drawn-cursor client that found it
+	 * set would be sent a cursor shape it never asked for. drawn_cursor_prepare() decides
+	 * takes_cursor under the client's updateMutex, the lock held here. */
+	LOCK(s->cursorMutex);
+	rfbCursorPtr old = s->cursor;
 	int old_rect[4], new_rect[4];
-	cursor_rect(old, srv->screen->cursorX, srv->screen->cursorY, old_rect);
-	cursor_rect(c, srv->screen->cursorX, srv->screen->cursorY, new_rect);
-	if (old)
-		old->cleanup = FALSE;
-	c->cleanup = FALSE;
-	rfbSetCursor(srv->screen, c);
-	if (old) {
-		old->cleanup = TRUE;
-		retire(srv, old);
-	}
-	drawn_cursor_mark(srv->screen, old_rect, new_rect);
+	cursor_rect(old, s->cursorX, s->cursorY, old_rect);
+	cursor_rect(c, s->cursorX, s->cursorY, new_rect);
+	s->cursor = c;
+	UNLOCK(s->cursorMutex);
+	/* The screen's reference; clients sending the old shape hold their own. */
+	cursor_release(old);
+	drawn_cursor_mark(s, old_rect, new_rect);
 
-	/* rfbSetCursor flags every client but does not wake their output threads. */
-	rfbClientIteratorPtr it = rfbGetClientIterator(srv->screen);
+	rfbClientIteratorPtr it = rfbGetClientIterator(s);
 	rfbClientPtr cl;
 	while ((cl = rfbClientIteratorNext(it))) {
+		struct client_encoding *ce = client_encoding_get(cl);
 		LOCK(cl->updateMutex);
+		if (ce && ce->takes_cursor)
+			cl->cursorWasChanged = TRUE;
 		TSIGNAL(cl->updateCond);
 		UNLOCK(cl->updateMutex);
 	}

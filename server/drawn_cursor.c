@@ -66,10 +66,13 @@ static void end_override(rfbClientPtr cl, struct drawn_cursor *dc)
 	dc->active = false;
 }
 
-void drawn_cursor_prepare(rfbClientPtr cl, struct client_encoding *ce)
+/* Under the client's updateMutex: whether this update draws the cursor. It also keeps
+ * libvncserver from sending such a client a cursor shape (or drawing the cursor into the
+ * shared framebuffer) during this update: the capture thread only flags new shapes for
+ * clients with takes_cursor, read under the same lock (cursor.c). */
+static bool decide_locked(rfbClientPtr cl, struct client_encoding *ce)
 {
 	struct drawn_cursor *dc = &ce->drawn_cursor;
-	rfbScreenInfoPtr s = cl->screen;
 	if (dc->active) {
 		/* A new SetEncodings resets the flag to what the client asked for: with a
 		 * RichCursor it now takes shapes itself; without, we override again. */
@@ -77,24 +80,35 @@ void drawn_cursor_prepare(rfbClientPtr cl, struct client_encoding *ce)
 			end_override(cl, dc);
 			ce->takes_cursor = true;
 			cl->cursorWasChanged = TRUE;
-			return;
+			return false;
 		}
 	} else {
 		ce->takes_cursor = cl->enableCursorShapeUpdates;
 		if (ce->takes_cursor)
-			return;
+			return false;
 	}
-	if (!ensure_copy(dc, s)) {
-		/* Out of memory: this update goes out without the cursor. */
-		end_override(cl, dc);
-		cl->enableCursorShapeUpdates = TRUE;
-		cl->cursorWasChanged = FALSE;
-		return;
-	}
-	dc->active = true;
+	ce->takes_cursor = false;
 	cl->enableCursorShapeUpdates = TRUE;
 	cl->cursorWasChanged = FALSE;
 	cl->cursorWasMoved = FALSE;
+	return true;
+}
+
+void drawn_cursor_prepare(rfbClientPtr cl, struct client_encoding *ce)
+{
+	struct drawn_cursor *dc = &ce->drawn_cursor;
+	rfbScreenInfoPtr s = cl->screen;
+	LOCK(cl->updateMutex);
+	bool draw = decide_locked(cl, ce);
+	UNLOCK(cl->updateMutex);
+	if (!draw)
+		return;
+	if (!ensure_copy(dc, s)) {
+		/* Out of memory: this update goes out without the cursor. */
+		end_override(cl, dc);
+		return;
+	}
+	dc->active = true;
 
 	/* Refresh the copy over everything that is about to be sent (and more: whatever is
 	 * modified now), then put the cursor on top. */
@@ -146,11 +160,13 @@ void drawn_cursor_mark(rfbScreenInfoPtr screen, const int old_rect[4], const int
 	rfbClientPtr cl;
 	while ((cl = rfbClientIteratorNext(it))) {
 		struct client_encoding *ce = client_encoding_get(cl);
-		if (!ce || ce->takes_cursor)
+		if (!ce)
 			continue;
 		LOCK(cl->updateMutex);
-		sraRgnOr(cl->modifiedRegion, region);
-		TSIGNAL(cl->updateCond);
+		if (!ce->takes_cursor) {
+			sraRgnOr(cl->modifiedRegion, region);
+			TSIGNAL(cl->updateCond);
+		}
 		UNLOCK(cl->updateMutex);
 	}
 	rfbReleaseClientIterator(it);

@@ -10,7 +10,11 @@
  * which the cursor is blended over the regions being sent.
  *
  * drawn_cursor_prepare() runs on the client's output thread from the displayHook;
- * drawn_cursor_mark() on the capture thread when the cursor moves or changes.
+ * drawn_cursor_mark() on the capture thread when the cursor moves or changes. Whether a
+ * client takes cursor shapes (client_encoding's takes_cursor) is decided by the first and
+ * read by the second under the client's updateMutex; the capture thread flags new cursor
+ * shapes only for clients that take them (cursor.c), so libvncserver, which reads that
+ * flag after the displayHook without a lock, never sends one to a client we draw for.
  */
 #ifndef VGPU_DRAWN_CURSOR_H
 #define VGPU_DRAWN_CURSOR_H

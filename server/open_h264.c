@@ -26,7 +26,6 @@
  * threads have ended, so the request hook (input thread) and serve() (output thread)
  * can use it without a lock. */
 struct open_h264_client {
-	ClientFramebufferUpdateRequestHookPtr prev_hook; /* set before the client's threads */
 	atomic_uint nonincremental; /* non-incremental requests seen (input thread) */
 
 	/* Output thread only (under the client's sendMutex). */
@@ -95,34 +94,32 @@ unsigned open_h264_quality(int tight_quality, int turbo_quality)
 /* ---- per-client state and the request hook ------------------------------------------- */
 
 /* Input thread: every FramebufferUpdateRequest, already clipped by libvncserver, before
- * libvncserver adds it to the client's requested region.
+ * libvncserver adds it to the client's requested region (client_encoding.c's request
+ * hook calls this).
  *
  * A non-incremental request means the client wants the whole screen afresh: for us, a
  * new context. noVNC sends one at connect and then only incremental requests.
  *
- * For a client that listed encoding 50 the hook also registers the request itself, at a
- * moment when no update is in progress, and leaves libvncserver an empty rectangle to
- * add. The reason: libvncserver goes on with its own update after the displayHook, and
- * sends the damage it copied before the hook that lies in the requested region. We empty
- * that region when we answer; a client that answers our update at once (loopback, a fast
- * viewer) could otherwise get its next request in before libvncserver looks, and receive
- * our damage a second time from libvncserver's encoder (seen: a full-screen raw
- * rectangle after the first picture). The output thread holds the client's sendMutex for
- * the whole update, so registering under it orders every request before or after an
- * update, never inside. The input thread may wait for that update's writes;
- * libvncserver's own input-side messages take the same lock. */
-static void on_update_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
+ * For a client that listed encoding 50 we also register the request ourselves, at a
+ * moment when no update is in progress. The reason: libvncserver goes on with its own
+ * update after the displayHook, and sends the damage it copied before the hook that lies
+ * in the requested region. We empty that region when we answer; a client that answers
+ * our update at once (loopback, a fast viewer) could otherwise get its next request in
+ * before libvncserver looks, and receive our damage a second time from libvncserver's
+ * encoder (seen: a full-screen raw rectangle after the first picture). The output thread
+ * holds the client's sendMutex for the whole update, so registering under it orders
+ * every request before or after an update, never inside. The input thread may wait for
+ * that update's writes; libvncserver's own input-side messages take the same lock. */
+bool open_h264_on_request(rfbClientPtr cl, struct client_encoding *ce,
+			  const rfbFramebufferUpdateRequestMsg *msg)
 {
-	struct client_encoding *ce = client_encoding_get(cl);
-	struct open_h264_client *st = ce ? ce->h264 : NULL;
+	struct open_h264_client *st = ce->h264;
 	if (!st)
-		return;
+		return false;
 	if (!msg->incremental)
 		atomic_fetch_add(&st->nonincremental, 1);
-	if (st->prev_hook)
-		st->prev_hook(cl, msg);
 	if (!ce->lists_h264 || msg->w == 0 || msg->h == 0) /* lists_h264: this thread's */
-		return;
+		return false;
 	sraRegionPtr rect = sraRgnCreateRect(msg->x, msg->y, msg->x + msg->w, msg->y + msg->h);
 	LOCK(cl->sendMutex);
 	LOCK(cl->updateMutex);
@@ -138,27 +135,21 @@ static void on_update_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *m
 	UNLOCK(cl->updateMutex);
 	UNLOCK(cl->sendMutex);
 	sraRgnDestroy(rect);
-	msg->w = msg->h = 0;
+	return true;
 }
 
 /* libvncserver runs the newClient of the extension registered last first, so this one
  * (registered by open_h264_init(), before vnc_server_create() registers client_encoding's)
- * runs after client_encoding's has made the client's state. It hangs ours on it and hooks
- * the client's requests, on the handshake thread before the client's own threads start.
- * It returns FALSE: libvncserver then keeps no per-client record for this extension
- * (which it would never free). */
+ * runs after client_encoding's has made the client's state, and hangs ours on it, on the
+ * handshake thread before the client's own threads start. It returns FALSE: libvncserver
+ * then keeps no per-client record for this extension (which it would never free). */
 static rfbBool ext_new_client(rfbClientPtr cl, void **data)
 {
 	*data = NULL;
 	struct client_encoding *ce = client_encoding_get(cl);
 	if (!ce || ce->h264)
 		return FALSE;
-	struct open_h264_client *st = calloc(1, sizeof(*st));
-	if (!st)
-		return FALSE;
-	st->prev_hook = cl->clientFramebufferUpdateRequestHook;
-	cl->clientFramebufferUpdateRequestHook = on_update_request;
-	ce->h264 = st;
+	ce->h264 = calloc(1, sizeof(*ce->h264));
 	return FALSE;
 }
 

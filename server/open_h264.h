@@ -14,9 +14,9 @@
  * first client and after the last. open_h264_send_update() runs on a client's output
  * thread inside the screen's displayHook, holding the client's sendMutex, which is what
  * keeps our FramebufferUpdate whole on the wire; it blocks only on the shared stream's
- * lock while another client encodes. The request hook runs on the client's input thread:
- * it counts non-incremental requests and lets a new request in only after the update in
- * progress (see on_update_request()).
+ * lock while another client encodes. open_h264_on_request() runs on the client's input
+ * thread: it counts non-incremental requests and lets a new request in only after the
+ * update in progress.
  */
 #ifndef VGPU_OPEN_H264_H
 #define VGPU_OPEN_H264_H
@@ -44,8 +44,7 @@
 #define OPEN_H264_REPLAY_MAX_BYTES (1u << 20)
 
 /* Choose the H.264 back end once (--encoder; auto = VPL if it works here, else x264),
- * log which and why, and register the extension that gives each client its state and
- * request hook. Call it before vnc_server_create(): libvncserver runs the newClient of
+ * log which and why, and register the extension that gives each client its state. Call it before vnc_server_create(): libvncserver runs the newClient of
  * the extension registered last first, and ours needs client_encoding's state. 0 (also
  * for auto when no back end works: H.264 is then off, and said so); -ENODEV when
  * --encoder vpl was asked for and VPL cannot run here, or another negative errno when
@@ -65,6 +64,13 @@ bool open_h264_available(void);
  * False when libvncserver should serve this client instead (it takes no cursor shapes,
  * the encoder failed); the request is then left for the library. */
 bool open_h264_send_update(rfbClientPtr cl, struct client_encoding *ce);
+
+/* Input thread, from client_encoding.c's request hook: count a non-incremental request
+ * and, for a client that listed encoding 50, register the request under the client's
+ * sendMutex (between updates). True when it did: libvncserver must then add nothing
+ * that could arrive inside an update. */
+bool open_h264_on_request(rfbClientPtr cl, struct client_encoding *ce,
+			  const rfbFramebufferUpdateRequestMsg *msg);
 
 /* client_encoding_client_gone(): both of the client's threads have ended. */
 void open_h264_client_free(struct open_h264_client *st);

@@ -40,7 +40,6 @@ struct tight_jpeg_client {
 	atomic_bool closed;  /* tight_jpeg_client_free was called */
 	atomic_bool serving; /* this path has served the client */
 	rfbClientPtr cl;
-	void (*prev_hook)(rfbClientPtr, rfbFramebufferUpdateRequestMsg *);
 	struct tight_waker_entry wake;
 	bool timer; /* wake is registered (output thread) */
 
@@ -227,27 +226,20 @@ void tight_jpeg_client_stats(const struct tight_jpeg_client *st, struct tight_jp
  * could put its next request there before libvncserver looks, and get the same damage
  * again from libvncserver's encoder: lossy JPEG over our lossless refresh. The output
  * thread holds the client's sendMutex for the whole update, so taking it here (for no
- * time) orders the new request after it. (open_h264.c does the same for its clients.) */
-static void on_update_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
+ * time) orders the new request after it. (open_h264.c registers its clients' requests
+ * itself, under the same lock.) */
+void tight_jpeg_on_request(rfbClientPtr cl, struct tight_jpeg_client *st)
 {
-	struct client_encoding *ce = client_encoding_get(cl);
-	struct tight_jpeg_client *st = ce ? ce->tjpeg : NULL;
-
-	if (!st)
-		return;
-	if (atomic_load(&st->serving)) {
+	if (st && atomic_load(&st->serving)) {
 		LOCK(cl->sendMutex);
 		UNLOCK(cl->sendMutex);
 	}
-	if (st->prev_hook)
-		st->prev_hook(cl, msg);
 }
 
-/* On the handshake thread, before the client's threads start: our state, and the request
- * hook. libvncserver runs the newClient of the extension registered last first, so
- * client_encoding's (registered after this one) has made the client's state already. It
- * returns FALSE: libvncserver then keeps no per-client record for it (it would never free
- * one). */
+/* On the handshake thread, before the client's threads start: our state. libvncserver
+ * runs the newClient of the extension registered last first, so client_encoding's
+ * (registered after this one) has made the client's state already. It returns FALSE:
+ * libvncserver then keeps no per-client record for it (it would never free one). */
 static rfbBool ext_new_client(rfbClientPtr cl, void **data)
 {
 	struct client_encoding *ce = client_encoding_get(cl);
@@ -256,8 +248,6 @@ static rfbBool ext_new_client(rfbClientPtr cl, void **data)
 	*data = NULL;
 	if (!ce || ce->tjpeg || !(st = client_new(cl)))
 		return FALSE;
-	st->prev_hook = cl->clientFramebufferUpdateRequestHook;
-	cl->clientFramebufferUpdateRequestHook = on_update_request;
 	ce->tjpeg = st;
 	return FALSE;
 }

@@ -22,8 +22,9 @@
  * exact count (LastRect only past 65535 rectangles, if the client takes it). Clients with
  * equal JPEG settings share encoded rectangles (tight_jpeg_cache.h).
  *
- * Threads: the state is made on the handshake thread (an extension's newClient), which
- * also hooks the client's update requests (input thread; see tight_jpeg.c).
+ * Threads: the state is made on the handshake thread (an extension's newClient);
+ * tight_jpeg_on_request runs on the client's input thread (client_encoding.c's request
+ * hook).
  * tight_jpeg_applies and tight_jpeg_send_update run on the client's output thread, in the
  * screen's displayHook (client_encoding.c), holding the client's sendMutex; the update is
  * written with the client's update buffer and rfbWriteExact. The refresh timer marks due
@@ -41,9 +42,13 @@
 
 struct tight_jpeg_client;
 
-/* Register the extension that gives each new client our state and a hook on its update
- * requests; once, before client_encoding's own extension (client_encoding_register). */
+/* Register the extension that gives each new client our state; once, before
+ * client_encoding's own extension (client_encoding_register). */
 void tight_jpeg_register(void);
+
+/* Input thread, for each FramebufferUpdateRequest before libvncserver adds it: once this
+ * path has served the client, wait for the update in progress (see tight_jpeg.c). */
+void tight_jpeg_on_request(rfbClientPtr cl, struct tight_jpeg_client *st);
 
 /* Does this client's next update go through this path? Reads the client's settings only. */
 bool tight_jpeg_applies(rfbClientPtr cl);

@@ -126,8 +126,9 @@ static void on_client_gone(rfbClientPtr cl)
  * one message (SetEncodings zlib and a cursor encoding, a request 0 pixels wide) killed
  * the server with SIGFPE (found by tests/fuzz's client target). An empty request asks for
  * nothing: it becomes a request for one pixel inside the screen, which costs a few bytes
- * and keeps the request answered. */
-static void guard_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *fur)
+ * and keeps the request answered. The other hooks (client_encoding.c) see the request
+ * after this and may change it, so it is checked again after them. */
+static void clamp_empty_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *fur)
 {
 	if (fur->w == 0 || fur->h == 0) {
 		fur->w = fur->h = 1;
@@ -136,9 +137,16 @@ static void guard_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *fur)
 		if (fur->y >= cl->screen->height)
 			fur->y = (uint16_t)(cl->screen->height - 1);
 	}
+}
+
+static void guard_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *fur)
+{
+	clamp_empty_request(cl, fur);
 	struct client_info *ci = cl->clientData;
-	if (ci && ci->next_request_hook)
+	if (ci && ci->next_request_hook) {
 		ci->next_request_hook(cl, fur);
+		clamp_empty_request(cl, fur);
+	}
 }
 
 static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
@@ -173,7 +181,8 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	}
 	/* Above FD_SETSIZE: select()-able fds below it are for sockets and pipes (fd_budget.h). */
 	ci->sock_dup = fd_budget_dup_high(cl->sock);
-	/* Extensions set their hooks before this one runs (open_h264.c): ours goes first. */
+	/* Extensions set their hook before this one runs (client_encoding.c): ours goes
+	 * around it. */
 	ci->next_request_hook = cl->clientFramebufferUpdateRequestHook;
 	cl->clientFramebufferUpdateRequestHook = guard_request;
 	cl->clientData = ci;
@@ -508,16 +517,10 @@ void vnc_server_destroy(struct vnc_server *srv)
 		return;
 	vnc_server_stop(srv);
 	if (srv->screen) {
-		rfbCursorPtr c = srv->screen->cursor;
-		srv->screen->cursor = NULL;
-		if (c) {
-			c->cleanup = TRUE;
-			rfbFreeCursor(c);
-		}
+		cursor_free_all(srv);
 		srv->screen->frameBuffer = NULL;
 		rfbScreenCleanup(srv->screen);
 	}
-	cursor_free_all(srv);
 	free(srv->fb);
 	frame_store_destroy(&srv->frames);
 	pthread_mutex_destroy(&srv->lock);

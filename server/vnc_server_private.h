@@ -12,16 +12,6 @@
 #include "listeners.h"
 #include "vnc_server.h"
 
-/* Replaced cursors are kept this long before they are freed: libvncserver reads
- * screen->cursor from client threads without a lock while it sends a cursor shape. */
-#define CURSOR_RETIRE_MS 5000u
-#define CURSOR_RETIRED_MAX 32u
-
-struct retired_cursor {
-	rfbCursorPtr cursor;
-	uint64_t since_ms;
-};
-
 struct vnc_server {
 	rfbScreenInfoPtr screen;
 	const struct config *cfg;
@@ -44,12 +34,10 @@ struct vnc_server {
 	/* Capture thread only. */
 	uint8_t *fb;
 	uint32_t width, height;
-	struct retired_cursor retired[CURSOR_RETIRED_MAX];
-	unsigned n_retired;
 	bool started;
 };
 
-/* cursor.c: free what vnc_server_set_cursor retired (at destroy). */
+/* cursor.c: drop the screen's cursor (at destroy, after the clients are gone). */
 void cursor_free_all(struct vnc_server *srv);
 
 #endif

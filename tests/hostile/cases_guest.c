@@ -85,8 +85,10 @@ static bool frame_from_good(const struct good_frames *g, const struct rr *c, uns
 	return ok;
 }
 
-/* After the scene froze on a bad plane: the newest good frame before it, exactly. */
-static bool last_good_stays(const struct good_frames *g, const struct rr *c, uint64_t frozen)
+/* After the scene froze on a bad plane: the newest good frame before it, exactly. Its
+ * tick goes to *shown. */
+static bool last_good_stays(const struct good_frames *g, const struct rr *c, uint64_t frozen,
+			    uint64_t *shown)
 {
 	struct ref_frame got;
 	if (rr_snapshot(c, &got) < 0)
@@ -101,9 +103,11 @@ static bool last_good_stays(const struct good_frames *g, const struct rr *c, uin
 			continue;
 		seen++;
 		ok = ref_frame_equal(&got, &g->frame[t]);
-		if (ok)
+		if (ok) {
 			say("at rest the client shows good tick %llu (frozen on bad tick %llu)",
 			    (unsigned long long)t, (unsigned long long)frozen);
+			*shown = t;
+		}
 	}
 	if (!ok) {
 		for (t = frozen; t-- > 0 && !g->frame[t].rgb;)
@@ -126,6 +130,40 @@ static const struct log_site sites[] = {
 	{"warning: cursor plane (dmabuf id", "cursor plane rejected"},
 };
 
+/* A client without cursor shapes at rest: the frame the cursor-shape client shows (good
+ * tick shown), with the guest's cursor at the frozen tick blended in, exactly. */
+static bool soft_shows_cursor(const struct good_frames *g, struct rr *soft, const char *spec,
+			      uint64_t shown, uint64_t frozen)
+{
+	struct ref_cursor cur;
+	struct ref_frame want = {0}, got = {0};
+	char err[256];
+	if (ref_cursor(spec, frozen, NULL, 0, &cur, err, sizeof(err)) < 0) {
+		say("reference cursor at tick %llu: %s", (unsigned long long)frozen, err);
+		return false;
+	}
+	bool ok = rr_settle(soft, 0.5, 10);
+	size_t bytes = (size_t)g->frame[shown].width * g->frame[shown].height * 3;
+	want.width = g->frame[shown].width;
+	want.height = g->frame[shown].height;
+	want.rgb = malloc(bytes);
+	ok = ok && want.rgb && rr_snapshot(soft, &got) == 0;
+	if (ok) {
+		memcpy(want.rgb, g->frame[shown].rgb, bytes);
+		ref_blend_cursor(&want, &cur);
+		char what[96];
+		snprintf(what, sizeof(what), "%s at rest (tick %llu, cursor drawn in)", soft->label,
+			 (unsigned long long)shown);
+		ok = compare_frames(&got, &want, &exact, what);
+	}
+	ref_frame_free(&got);
+	ref_frame_free(&want);
+	ref_cursor_free(&cur);
+	return ok;
+}
+
+#define SOFT_CLIENTS 3
+
 bool case_hostile_guest(struct run *r)
 {
 	/* 2 ticks a case: two rounds of the table, frozen on "fd shorter than its size". */
@@ -140,21 +178,29 @@ bool case_hostile_guest(struct run *r)
 		return false;
 	}
 	struct good_frames g = {0};
-	struct rr c = {.fd = -1}, soft = {.fd = -1};
+	struct rr c = {.fd = -1}, soft[SOFT_CLIENTS];
+	static const char *const soft_labels[SOFT_CLIENTS] = {
+		"soft-cursor client 1", "soft-cursor client 2", "soft-cursor client 3"};
+	for (unsigned i = 0; i < SOFT_CLIENTS; i++)
+		soft[i] = (struct rr){.fd = -1};
 	bool ok = load_good_frames(spec, frozen, &g) && start_server(r, spec, NULL) &&
 		  rr_open(r, &c, "client", NULL);
 	double t0 = now_s();
-	/* A second client without cursor shapes: the server blends every cursor the guest
-	 * shows (the 512x512 one too) into its frames. */
+	/* Clients without cursor shapes: the server blends every cursor the guest shows (the
+	 * 512x512 one too) into their frames, and must never send them a cursor shape
+	 * (while the guest changes its cursor all the time, which is when one could slip
+	 * into their updates). */
 	static const int32_t raw_only[] = {RFB_ENC_RAW, RFB_ENC_DESKTOP_SIZE};
 	char err[256];
-	if (ok && (rr_connect(&soft, "soft-cursor client", "127.0.0.1", r->port, err,
-			      sizeof(err)) < 0 ||
-		   rr_handshake(&soft, NULL, NULL, err, sizeof(err)) != RR_OK ||
-		   !rr_set_encodings(&soft, raw_only, 2) ||
-		   !rr_request(&soft, false, 0, 0, soft.width, soft.height))) {
-		say("%s", err);
-		ok = false;
+	for (unsigned i = 0; ok && i < SOFT_CLIENTS; i++) {
+		struct rr *s = &soft[i];
+		if (rr_connect(s, soft_labels[i], "127.0.0.1", r->port, err, sizeof(err)) < 0 ||
+		    rr_handshake(s, NULL, NULL, err, sizeof(err)) != RR_OK ||
+		    !rr_set_encodings(s, raw_only, 2) ||
+		    !rr_request(s, false, 0, 0, s->width, s->height)) {
+			say("%s", err);
+			ok = false;
+		}
 	}
 	ok = ok && rr_request(&c, false, 0, 0, c.width, c.height);
 	/* Until the scene has frozen (its clock started with the server, shortly before). */
@@ -168,16 +214,37 @@ bool case_hostile_guest(struct run *r)
 			say("client: the server closed the connection");
 			ok = false;
 		}
-		while (ok && rr_read_message(&soft, 0) == 1)
-			ok = rr_request(&soft, true, 0, 0, soft.width, soft.height);
+		for (unsigned i = 0; ok && i < SOFT_CLIENTS; i++) {
+			struct rr *s = &soft[i];
+			while (ok && (m = rr_read_message(s, 0)) == 1)
+				ok = rr_request(s, true, 0, 0, s->width, s->height);
+			if (m == -1) {
+				say("%s: the connection broke (the server closed it, or sent what "
+				    "it could not parse)", s->label);
+				ok = false;
+			}
+		}
 	}
+	unsigned soft_updates = 0;
+	for (unsigned i = 0; i < SOFT_CLIENTS; i++)
+		soft_updates += soft[i].updates;
 	if (ok)
-		say("%u updates checked, %u from the soft-cursor client", c.updates, soft.updates);
-	ok = ok && c.updates >= 10 && rr_settle(&c, 0.5, 10) && last_good_stays(&g, &c, frozen);
+		say("%u updates checked, %u from the soft-cursor clients", c.updates, soft_updates);
+	uint64_t shown = 0;
+	ok = ok && c.updates >= 10 && rr_settle(&c, 0.5, 10) &&
+	     last_good_stays(&g, &c, frozen, &shown);
+	for (unsigned i = 0; ok && i < SOFT_CLIENTS; i++)
+		ok = soft_shows_cursor(&g, &soft[i], spec, shown, frozen);
 	/* The frozen bad plane is rejected 30 times a second: its rate-limited line comes
 	 * again 5 s after the first, with the count of those it held back. */
 	while (ok && now_s() - t0 < 6.5)
-		ok = rr_read_message(&soft, 0.1) != -1;
+		ok = rr_read_message(&soft[0], 0.1) != -1;
+	for (unsigned i = 0; i < SOFT_CLIENTS; i++)
+		if (soft[i].cursor_shapes) {
+			say("%s: %u cursor shapes, but it asked for none", soft[i].label,
+			    soft[i].cursor_shapes);
+			ok = false;
+		}
 	double elapsed = now_s() - t0;
 	for (size_t i = 0; ok && i < sizeof(sites) / sizeof(sites[0]); i++) {
 		unsigned long suppressed;
@@ -200,7 +267,8 @@ bool case_hostile_guest(struct run *r)
 		say("the server died");
 		ok = false;
 	}
-	rr_close(&soft);
+	for (unsigned i = 0; i < SOFT_CLIENTS; i++)
+		rr_close(&soft[i]);
 	rr_close(&c);
 	free_good_frames(&g);
 	return ok;

@@ -59,5 +59,8 @@ bool case_no_auth_policy(struct run *r);
 /* cases_faults.c */
 bool case_sigterm_heavy(struct run *r);
 bool case_encoder_fails(struct run *r);
+/* cases_requests.c */
+bool case_request_hooks(struct run *r);
+bool case_xcursor_race(struct run *r);
 
 #endif

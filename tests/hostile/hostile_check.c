@@ -42,6 +42,13 @@
  *   sigterm-heavy     SIGTERM with six clients on the video scene: exit 0 within 5 s
  *   encoder-fails     x264 encodes fail from the 5th frame on (a preloaded shim): the
  *                     H.264 client is served by another encoding, with correct pixels
+ *   request-hooks     a client listing Open H.264 but no cursor encoding (and a plain
+ *                     raw one) asks 50 times for a small square of a still screen, then
+ *                     paints into it: the next update carries exactly the paint (no
+ *                     update for nothing before it), twice
+ *   xcursor-race      8 XCursor clients while the guest's cursor flips at --fps 240:
+ *                     every client gets its shapes, the server exits cleanly (ASan: no
+ *                     leak or double free from converting a shared cursor)
  *
  * Files: cases_*.c (the cases), raw_rfb.c (a client that sends any bytes), proc_stats.c
  * (RSS, fds, log counting), fail_alloc.c and fail_x264.c (preloaded fault injectors).
@@ -82,6 +89,8 @@ static const struct {
 	{"no-auth-policy", case_no_auth_policy},
 	{"sigterm-heavy", case_sigterm_heavy},
 	{"encoder-fails", case_encoder_fails},
+	{"request-hooks", case_request_hooks},
+	{"xcursor-race", case_xcursor_race},
 };
 
 static struct run *watched;

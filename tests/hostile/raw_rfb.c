@@ -255,6 +255,9 @@ static int read_rect(struct rr *c, double t)
 		return r;
 	uint16_t x = be16(h), y = be16(h + 2), w = be16(h + 4), hh = be16(h + 6);
 	int32_t enc = (int32_t)be32(h + 8);
+	if (c->last_n_rects < RR_LAST_RECTS)
+		c->last_rects[c->last_n_rects] = (struct rr_rect){x, y, w, hh, enc};
+	c->last_n_rects++;
 	switch (enc) {
 	case RFB_ENC_RAW: {
 		if ((uint32_t)x + w > c->width || (uint32_t)y + hh > c->height) {
@@ -283,7 +286,8 @@ static int read_rect(struct rr *c, double t)
 		return skip(c, (uint64_t)w * hh * 4 + (uint64_t)(w + 7) / 8 * hh, t);
 	case rfbEncodingXCursor:
 		c->cursor_shapes++;
-		return skip(c, w && hh ? 6 + 2 * (uint64_t)(w + 7) / 8 * hh : 0, t);
+		/* Colours, then a bitmap and a mask of whole bytes a row. */
+		return skip(c, w && hh ? 6 + 2 * ((uint64_t)(w + 7) / 8) * hh : 0, t);
 	case RFB_ENC_DESKTOP_SIZE:
 		return alloc_fb(c, w, hh) ? 0 : -1;
 	case rfbEncodingExtDesktopSize: {
@@ -317,6 +321,7 @@ int rr_read_message(struct rr *c, double timeout_s)
 		if ((r = rr_read_exact(c, h, 3, t)) < 0)
 			return r;
 		unsigned n = be16(h + 1);
+		c->last_n_rects = 0;
 		for (unsigned i = 0; i < n; i++) {
 			r = read_rect(c, t);
 			if (r < 0)

@@ -20,6 +20,13 @@
 #define RFB_ENC_RICH_CURSOR (-239)
 #define RFB_ENC_DESKTOP_SIZE (-223)
 
+/* A rectangle of the last FramebufferUpdate read. */
+struct rr_rect {
+	uint16_t x, y, w, h;
+	int32_t encoding;
+};
+#define RR_LAST_RECTS 16
+
 struct rr {
 	int fd;
 	const char *label;
@@ -29,6 +36,9 @@ struct rr {
 	unsigned raw_rects, h264_rects, other_rects, cursor_shapes;
 	uint64_t bytes_read;
 	double auth_answer_s;    /* seconds from sending the VNC auth response to its result */
+	/* The last FramebufferUpdate's rectangle count and its first RR_LAST_RECTS. */
+	unsigned last_n_rects;
+	struct rr_rect last_rects[RR_LAST_RECTS];
 };
 
 /* Result of rr_handshake. */
