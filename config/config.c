@@ -309,6 +309,19 @@ static int set_metrics(struct config *cfg, const char *arg, char *why, size_t wh
 	return 0;
 }
 
+/* A flag like insecure-no-auth, and separate from it: opening the VNC port to the network
+ * must not also open the metrics. */
+static int set_metrics_public(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	bool v = true;
+	if (arg && parse_bool(arg, &v)) {
+		snprintf(why, why_len, "'%s' is not true or false (or yes, no, 1, 0)", arg);
+		return -1;
+	}
+	cfg->metrics_public = v;
+	return 0;
+}
+
 static int set_desktop_name(struct config *cfg, const char *arg, char *why, size_t why_len)
 {
 	return set_string(cfg->desktop_name, sizeof(cfg->desktop_name), arg, why, why_len);
@@ -444,6 +457,7 @@ enum option_id {
 	OPT_X264_THREADS,
 	OPT_CONTROL,
 	OPT_METRICS,
+	OPT_METRICS_PUBLIC,
 	OPT_UNIX_MODE,
 	OPT_UNIX_OWNER,
 	OPT_DEVICE,
@@ -543,8 +557,13 @@ static const struct option_spec options[N_OPTIONS] = {
 			 NULL, set_control, NULL},
 	[OPT_METRICS] = {"metrics", 0, "ADDR",
 			 "Serve Prometheus metrics at http://HOST:PORT/metrics on tcp:HOST:PORT. "
-			 "HOST must be loopback unless --insecure-no-auth is given.",
+			 "HOST must be loopback unless --metrics-public is given.",
 			 NULL, set_metrics, NULL},
+	[OPT_METRICS_PUBLIC] = {"metrics-public", 0, NULL,
+				"Allow --metrics on an address other than loopback. The metrics "
+				"need no password and show who is connected and how busy the "
+				"server is; --insecure-no-auth does not allow this.",
+				NULL, set_metrics_public, NULL},
 	[OPT_UNIX_MODE] = {"unix-mode", 0, "MODE",
 			   "Give every unix:PATH listener the octal file MODE (e.g. 0660, so that "
 			   "the group, such as a websockify proxy's, may connect). Without it the "
@@ -716,8 +735,8 @@ static void print_help(FILE *out)
 		    "--config FILE reads an INI file before the command line. Its keys are the "
 		    "long option names, one \"key = value\" a line, before any section or in a "
 		    "[" INI_SECTION "] section; any other section is an error. Lines starting with "
-		    "# or ; are comments. insecure-no-auth takes true or false (or yes, no, 1, "
-		    "0); listen may be given several times. The command line wins: an option "
+		    "# or ; are comments. insecure-no-auth and metrics-public take true or false (or "
+		    "yes, no, 1, 0); listen may be given several times. The command line wins: an option "
 		    "given there replaces the file's value, and --listen replaces the file's whole "
 		    "list of addresses. An unknown key or a bad value is an error that names the "
 		    "file and the line. For example:");
