@@ -226,8 +226,7 @@ int auth_password_usable(const char *pw, char *err, size_t err_len)
 	}
 	snprintf(err, err_len, "this password cannot be used: its first 8 bytes make a weak DES "
 		 "key, which VNC authentication's DES (libgcrypt) refuses, so no client could log "
-		 "in with it; choose another password (one that does not start with the likes of "
-		 "\"xxxxpppp\")");
+		 "in with it; choose another password");
 	return -EINVAL;
 }
 
