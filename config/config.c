@@ -756,8 +756,10 @@ static void print_help(FILE *out)
 		    "sockets and loopback addresses (127.0.0.0/8, ::1, or a name that resolves "
 		    "only to them) are allowed without a password. A wrong password is answered "
 		    "after a delay that doubles with each wrong one in a row from the same "
-		    "address (0.5 s, 1 s, 2 s ... up to 16 s), and at most 4 handshakes from one "
-		    "address run at once. SIGHUP makes the server read the password file again: "
+		    "address range, an IPv4 address or an IPv6 /64 (0.5 s, 1 s, 2 s ... up to "
+		    "16 s), and at most 4 handshakes from one range (half of --max-clients, if "
+		    "that is less) run at once. A password whose first 8 bytes make a weak DES key "
+		    "is refused: no client could log in with it. SIGHUP makes the server read the password file again: "
 		    "connections from then on need the new password. VNC authentication protects "
 		    "the password but not the session: across untrusted networks, tunnel it (SSH, "
 		    "or TLS through a proxy in front of noVNC).");

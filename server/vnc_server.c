@@ -79,6 +79,9 @@ struct client_info {
 	/* vnc_server_list_clients(): the last sample, for fps (control thread only). */
 	uint64_t sample_ms;
 	int sample_updates;
+	/* SetDesktopSize budget (the client's input thread only): on_set_desktop_size. */
+	unsigned resize_used;
+	uint64_t resize_ms;
 };
 
 static void on_client_gone(rfbClientPtr cl)
@@ -337,6 +340,23 @@ static int on_set_desktop_size(int width, int height, int n_screens,
 	if (n_screens != 1 || width <= 0 || height <= 0 || (uint32_t)width > PLANE_MAX_WIDTH ||
 	    (uint32_t)height > PLANE_MAX_HEIGHT)
 		return rfbExtDesktopSize_InvalidScreenLayout;
+	/* libvncserver 0.9.14 leaks a client iterator (24 bytes) on every SetDesktopSize
+	 * answered with success: a client that sends them without end is disconnected.
+	 * The budget refills over time; viewers send one per window resize. */
+	if (ci) {
+		uint64_t now = log_now_ms();
+		unsigned back = (unsigned)((now - ci->resize_ms) / VNC_RESIZE_REFILL_MS);
+		if (back) {
+			ci->resize_used = back >= ci->resize_used ? 0 : ci->resize_used - back;
+			ci->resize_ms = now;
+		}
+		if (++ci->resize_used > VNC_RESIZE_BUDGET) {
+			log_warn("client %u (%s): more than %u SetDesktopSize messages in a row; "
+				 "disconnecting", ci->id, ci->peer, VNC_RESIZE_BUDGET);
+			rfbCloseClient(cl);
+			return rfbExtDesktopSize_ResizeProhibited;
+		}
+	}
 	uint64_t want = (uint64_t)width << 32 | (uint32_t)height;
 	uint64_t before = atomic_load(&srv->size_request);
 	bool same = before == want ||

@@ -19,7 +19,8 @@ CASE:
   resize-burst      30 SetDesktopSize messages at once reach the source (synthetic: one
                     "preferred mode" log line each, an EDID write on a real device) at
                     most 3 times, and the screen ends at the last size asked; repeats of
-                    the size shown are answered without asking the source
+                    the size shown are answered without asking the source; a client
+                    that sends 200 at once is disconnected
 """
 import os
 import re
@@ -307,6 +308,11 @@ class Rfb:
 
 
 def resize_burst(tmp):
+    # Sanitizer builds: libvncserver 0.9.14 leaks a client iterator on each SetDesktopSize
+    # it answers with success (its own leak, read in its source; bounded per client by the
+    # server): not ours to report.
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernel", "lsan.supp")
+    os.environ["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % supp
     srv = Server(VNC, tmp, "server", ["--source", "synthetic:320x240:static", "--listen",
                                       "tcp:127.0.0.1:0", "--log-level", "debug"])
     port = int(srv.wait_log(r"listening on tcp:127\.0\.0\.1:(\d+)").group(1))
@@ -341,6 +347,19 @@ def resize_burst(tmp):
     check(len(m) == len(n) + 1 and m[-1] == ("352", "288"),
           "the repeats did not reach the source: %d requests, then %d" % (len(n), len(m)))
     c.s.close()
+
+    # A client that sends them without end is disconnected (each one costs memory in
+    # libvncserver); the screen is left at the last size it asked for within its budget.
+    d = Rfb(port)
+    d.s.sendall(b"".join(d.set_size(400, 200 + i) for i in range(200)))
+    try:
+        while True:
+            d.message()
+    except (Fail, ConnectionResetError):
+        pass
+    srv.wait_log(r"more than 64 SetDesktopSize messages in a row; disconnecting")
+    print("ok: a client sending 200 SetDesktopSize messages at once is disconnected")
+    d.s.close()
     check(srv.stop() == 0, "the server exits 0 on SIGTERM")
 
 
