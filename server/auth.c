@@ -461,7 +461,8 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 	if (p)
 		p->deadline_ms += ms;
 	pthread_mutex_unlock(&A.lock);
-	log_warn("client %s: wrong password (%u in a row from this address); answering in %.1f s",
+	log_warn("client %s: wrong password (%u in a row from its address range); answering "
+		 "in %.1f s",
 		 peer, n, ms / 1000.0);
 	pthread_mutex_lock(&A.lock);
 	delay_locked(ms);
