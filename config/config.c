@@ -311,6 +311,19 @@ static int set_metrics(struct config *cfg, const char *arg, char *why, size_t wh
 	return 0;
 }
 
+/* A flag like insecure-no-auth, and separate from it: opening the VNC port to the network
+ * must not also open the metrics. */
+static int set_metrics_public(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	bool v = true;
+	if (arg && parse_bool(arg, &v)) {
+		snprintf(why, why_len, "'%s' is not true or false (or yes, no, 1, 0)", arg);
+		return -1;
+	}
+	cfg->metrics_public = v;
+	return 0;
+}
+
 static int set_desktop_name(struct config *cfg, const char *arg, char *why, size_t why_len)
 {
 	return set_string(cfg->desktop_name, sizeof(cfg->desktop_name), arg, why, why_len);
@@ -522,6 +535,7 @@ enum option_id {
 	OPT_X264_THREADS,
 	OPT_CONTROL,
 	OPT_METRICS,
+	OPT_METRICS_PUBLIC,
 	OPT_UNIX_MODE,
 	OPT_UNIX_OWNER,
 	OPT_DEVICE,
@@ -632,8 +646,13 @@ static const struct option_spec options[N_OPTIONS] = {
 			 NULL, set_control, NULL},
 	[OPT_METRICS] = {"metrics", 0, "ADDR",
 			 "Serve Prometheus metrics at http://HOST:PORT/metrics on tcp:HOST:PORT. "
-			 "HOST must be loopback unless --insecure-no-auth is given.",
+			 "HOST must be loopback unless --metrics-public is given.",
 			 NULL, set_metrics, NULL},
+	[OPT_METRICS_PUBLIC] = {"metrics-public", 0, NULL,
+				"Allow --metrics on an address other than loopback. The metrics "
+				"need no password and show who is connected and how busy the "
+				"server is; --insecure-no-auth does not allow this.",
+				NULL, set_metrics_public, NULL},
 	[OPT_UNIX_MODE] = {"unix-mode", 0, "MODE",
 			   "Give every unix:PATH listener the octal file MODE (e.g. 0660, so that "
 			   "the group, such as a websockify proxy's, may connect). Without it the "
@@ -829,8 +848,8 @@ static void print_help(FILE *out)
 		    "--config FILE reads an INI file before the command line. Its keys are the "
 		    "long option names, one \"key = value\" a line, before any section or in a "
 		    "[" INI_SECTION "] section; any other section is an error. Lines starting with "
-		    "# or ; are comments. insecure-no-auth takes true or false (or yes, no, 1, "
-		    "0); listen may be given several times. The command line wins: an option "
+		    "# or ; are comments. insecure-no-auth and metrics-public take true or false (or "
+		    "yes, no, 1, 0); listen may be given several times. The command line wins: an option "
 		    "given there replaces the file's value, and --listen replaces the file's whole "
 		    "list of addresses. An unknown key or a bad value is an error that names the "
 		    "file and the line. For example:");
@@ -850,8 +869,10 @@ static void print_help(FILE *out)
 		    "sockets and loopback addresses (127.0.0.0/8, ::1, or a name that resolves "
 		    "only to them) are allowed without a password. A wrong password is answered "
 		    "after a delay that doubles with each wrong one in a row from the same "
-		    "address (0.5 s, 1 s, 2 s ... up to 16 s), and at most 4 handshakes from one "
-		    "address run at once. SIGHUP makes the server read the password file again: "
+		    "address range, an IPv4 address or an IPv6 /64 (0.5 s, 1 s, 2 s ... up to "
+		    "16 s), and at most 4 handshakes from one range (half of --max-clients, if "
+		    "that is less) run at once. A password whose first 8 bytes make a weak DES key "
+		    "is refused: no client could log in with it. SIGHUP makes the server read the password file again: "
 		    "connections from then on need the new password. VNC authentication protects "
 		    "the password but not the session: across untrusted networks, tunnel it (SSH, "
 		    "or TLS through a proxy in front of noVNC).");

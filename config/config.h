@@ -51,6 +51,7 @@ struct config {
 	char control_path[108];           /* --control unix:PATH, "" = no control socket */
 	struct listen_addr metrics;       /* --metrics tcp:HOST:PORT (when has_metrics) */
 	bool has_metrics;
+	bool metrics_public;              /* --metrics-public: HOST may be other than loopback */
 	unsigned unix_mode;               /* --unix-mode OCTAL, 0 = leave to the umask */
 	char unix_owner[64];              /* --unix-owner USER[:GROUP], "" = ours */
 	char device[PATH_MAX];            /* --device SYSFS_PATH: which fd of --source pid: */

@@ -27,7 +27,7 @@
 #define HANDSHAKE_POLL_MS 100
 
 struct auth_source {
-	char key[80];          /* the address without the port; "" = free */
+	char key[AUTH_SOURCE_KEY_MAX]; /* auth_source_key(); "" = free */
 	unsigned failures;     /* wrong passwords in a row */
 	unsigned pending;      /* handshakes in progress */
 	uint64_t last_ms;      /* last wrong password or connection */
@@ -52,6 +52,7 @@ static struct {
 	bool have_password;    /* false: required (--control) but not set yet: all refused */
 	uint64_t expires_ms;   /* log_now_ms() after which no password works; 0 = never */
 	unsigned timeout_ms;
+	unsigned pending_per_source; /* auth_pending_per_source(--max-clients) */
 	struct auth_source sources[AUTH_MAX_SOURCES];
 	struct auth_pending *pending;
 	unsigned n_pending;
@@ -222,10 +223,13 @@ static int load_password(const char *path, char *err, size_t err_len)
 	int r = auth_read_password_file(path, &pw, err, err_len);
 	if (r < 0)
 		return r;
-	auth_set_password(pw, 0);
+	char why[300];
+	r = auth_set_password(pw, 0, why, sizeof(why));
 	memset(pw, 0, strlen(pw));
 	free(pw);
-	return 0;
+	if (r < 0)
+		snprintf(err, err_len, "password file %s: %s", path, why);
+	return r;
 }
 
 /* libvncserver 0.9.14 as Debian builds it computes VNC authentication's DES through
@@ -263,6 +267,7 @@ int auth_init(const struct config *cfg, char *err, size_t err_len)
 	pthread_mutex_lock(&A.lock);
 	A.stopping = false;
 	A.timeout_ms = cfg->handshake_timeout * 1000u;
+	A.pending_per_source = auth_pending_per_source(cfg->max_clients);
 	snprintf(A.path, sizeof(A.path), "%s", cfg->password_file);
 	free(A.pending);
 	A.n_pending = cfg->max_clients;
@@ -275,8 +280,36 @@ int auth_init(const struct config *cfg, char *err, size_t err_len)
 	return cfg->password_file[0] ? load_password(cfg->password_file, err, err_len) : 0;
 }
 
-void auth_set_password(const char *pw, uint64_t expires_ms)
+int auth_password_usable(const char *pw, char *err, size_t err_len)
 {
+	/* Any block: a DES that works never leaves one as it was (2^-64). */
+	static const uint8_t block[CHALLENGESIZE] = {
+		0x3d, 0x71, 0xe2, 0x09, 0x5c, 0xa4, 0x18, 0xf6,
+		0x27, 0x8e, 0x63, 0xd0, 0x4b, 0x95, 0x1a, 0xc7};
+	uint8_t b[CHALLENGESIZE];
+	char key[AUTH_VNC_PASSWORD_MAX + 1];
+	snprintf(key, sizeof(key), "%s", pw);
+	memcpy(b, block, sizeof(b));
+	rfbEncryptBytes(b, key);
+	memset(key, 0, sizeof(key));
+	if (memcmp(b, block, sizeof(b)) != 0)
+		return 0;
+	if (!des_works()) {
+		snprintf(err, err_len, "VNC authentication's DES does not work here (libgcrypt in "
+			 "FIPS mode refuses DES)");
+		return -ENOTSUP;
+	}
+	snprintf(err, err_len, "this password cannot be used: its first 8 bytes make a weak DES "
+		 "key, which VNC authentication's DES (libgcrypt) refuses, so no client could log "
+		 "in with it; choose another password");
+	return -EINVAL;
+}
+
+int auth_set_password(const char *pw, uint64_t expires_ms, char *err, size_t err_len)
+{
+	int r = auth_password_usable(pw, err, err_len);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&A.lock);
 	memset(A.password, 0, sizeof(A.password));
 	snprintf(A.password, sizeof(A.password), "%s", pw);
@@ -284,6 +317,7 @@ void auth_set_password(const char *pw, uint64_t expires_ms)
 	A.have_password = true;
 	A.expires_ms = expires_ms;
 	pthread_mutex_unlock(&A.lock);
+	return 0;
 }
 
 void auth_require_password(void)
@@ -333,23 +367,70 @@ void auth_shutdown(void)
 
 /* ---- sources ------------------------------------------------------------------------ */
 
-/* "10.1.2.3:5555" -> "10.1.2.3", "[::1]:5555" -> "[::1]", "unix:/p" stays. */
-static void source_key(const char *peer, char *key, size_t len)
+/* The peer without its ":port" (and without the brackets of an IPv6 address). */
+static void peer_host(const char *peer, char *host, size_t len)
 {
-	const char *end = NULL;
-	if (strncmp(peer, "unix:", 5) != 0)
-		end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
-	if (end && *end == ']')
-		end++;
-	int n = end && end > peer ? (int)(end - peer) : (int)strlen(peer);
-	snprintf(key, len, "%.*s", n, peer);
+	const char *start = peer, *end = NULL;
+	if (peer[0] == '[') {
+		start = peer + 1;
+		end = strchr(start, ']');
+	} else {
+		end = strrchr(peer, ':');
+	}
+	int n = end ? (int)(end - start) : (int)strlen(start);
+	snprintf(host, len, "%.*s", n, start);
+}
+
+void auth_source_key(const char *peer, char *key, size_t key_len)
+{
+	if (!strncmp(peer, "unix:", 5)) {
+		snprintf(key, key_len, "%s", peer);
+		return;
+	}
+	char host[INET6_ADDRSTRLEN + 64];
+	peer_host(peer, host, sizeof(host));
+	struct in_addr a4;
+	struct in6_addr a6;
+	char text[INET6_ADDRSTRLEN];
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		snprintf(key, key_len, "%s", host);
+		return;
+	}
+	host[strcspn(host, "%")] = '\0'; /* a link-local address's zone */
+	if (inet_pton(AF_INET6, host, &a6) != 1) {
+		/* Not an address ("added:NAME" from add-client): its own source. */
+		snprintf(key, key_len, "%s", host);
+		return;
+	}
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		/* A dual-stack listener's IPv4 client: the same source as over IPv4. */
+		memcpy(&a4, &a6.s6_addr[12], 4);
+		inet_ntop(AF_INET, &a4, text, sizeof(text));
+		snprintf(key, key_len, "%s", text);
+		return;
+	}
+	if (IN6_IS_ADDR_LOOPBACK(&a6)) {
+		snprintf(key, key_len, "::1");
+		return;
+	}
+	memset(&a6.s6_addr[8], 0, 8);
+	inet_ntop(AF_INET6, &a6, text, sizeof(text));
+	snprintf(key, key_len, "%s/64", text);
+}
+
+unsigned auth_pending_per_source(unsigned max_clients)
+{
+	unsigned share = max_clients / AUTH_PENDING_SHARE;
+	if (share < 1)
+		share = 1;
+	return share < AUTH_MAX_PENDING_PER_SOURCE ? share : AUTH_MAX_PENDING_PER_SOURCE;
 }
 
 /* The record of a source, made if needed (lock held). */
 static struct auth_source *source_get(const char *peer, uint64_t now)
 {
-	char key[sizeof(((struct auth_source *)0)->key)];
-	source_key(peer, key, sizeof(key));
+	char key[AUTH_SOURCE_KEY_MAX];
+	auth_source_key(peer, key, sizeof(key));
 	struct auth_source *free_slot = NULL, *oldest = NULL;
 	for (unsigned i = 0; i < AUTH_MAX_SOURCES; i++) {
 		struct auth_source *s = &A.sources[i];
@@ -455,7 +536,8 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 	if (p)
 		p->deadline_ms += ms;
 	pthread_mutex_unlock(&A.lock);
-	log_warn("client %s: wrong password (%u in a row from this address); answering in %.1f s",
+	log_warn("client %s: wrong password (%u in a row from its address range); answering "
+		 "in %.1f s",
 		 peer, n, ms / 1000.0);
 	pthread_mutex_lock(&A.lock);
 	delay_locked(ms);
@@ -472,7 +554,7 @@ struct auth_pending *auth_handshake_begin(const char *peer, int fd)
 	struct auth_pending *p = NULL;
 	pthread_mutex_lock(&A.lock);
 	struct auth_source *s = source_get(peer, now);
-	bool busy = !s || s->pending >= AUTH_MAX_PENDING_PER_SOURCE;
+	bool busy = !s || s->pending >= A.pending_per_source;
 	for (unsigned i = 0; !busy && !p && i < A.n_pending; i++)
 		if (!A.pending[i].used)
 			p = &A.pending[i];
@@ -488,7 +570,8 @@ struct auth_pending *auth_handshake_begin(const char *peer, int fd)
 	pthread_mutex_unlock(&A.lock);
 	if (!p)
 		log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: %s", peer,
-				busy ? "too many handshakes in progress from its address"
+				busy ? "too many handshakes in progress from its address range "
+				       "(an IPv4 address, an IPv6 /64)"
 				     : "too many handshakes in progress");
 	return p;
 }

@@ -1,6 +1,6 @@
 /* Everything a client goes through before it is let in: the RFB handshake under a
  * deadline, the VNC password (from a file, re-read on SIGHUP) with a growing delay per
- * source address after wrong ones, and the no-auth policy.
+ * source (address range) after wrong ones, and the no-auth policy.
  *
  * Process-wide state (one server per process, as libvncserver's security handlers are
  * process-wide too), guarded by one mutex held for O(1) time; nothing blocks under it.
@@ -26,7 +26,10 @@
 /* VNC authentication (DES challenge) uses at most 8 bytes of the password. */
 #define AUTH_VNC_PASSWORD_MAX 8
 
-/* After the n-th wrong password in a row from one source address (the IP, not the port),
+/* A source is an address range, not one address: an IPv4 address (/32), an IPv6 /64 (what
+ * one host or one customer gets, so the 2^64 addresses of a single network count as one),
+ * an IPv4-mapped IPv6 address as its IPv4 address, a unix socket by its path.
+ * After the n-th wrong password in a row from one source (the address range, not the port),
  * the answer waits AUTH_DELAY_BASE_MS * 2^(n-1), at most AUTH_DELAY_MAX_MS. A right
  * password, or AUTH_FORGET_MS without a wrong one, starts the count again. */
 #define AUTH_DELAY_BASE_MS 500u
@@ -34,9 +37,29 @@
 #define AUTH_FORGET_MS (10u * 60u * 1000u)
 /* Source addresses remembered; when full, the one quiet longest is forgotten. */
 #define AUTH_MAX_SOURCES 256u
-/* Handshakes in progress from one source address at once: a guesser cannot run more
- * delayed guesses in parallel than this, nor hold more slots with silent sockets. */
+/* Handshakes in progress from one source at once: a guesser cannot run more delayed
+ * guesses in parallel than this, nor hold more slots with silent sockets. Never more than
+ * 1/AUTH_PENDING_SHARE of --max-clients (at least 1), so that with a small --max-clients
+ * one source cannot hold every handshake slot either. */
 #define AUTH_MAX_PENDING_PER_SOURCE 4u
+#define AUTH_PENDING_SHARE 2u
+
+/* The source of a peer ("10.1.2.3:5555", "[2001:db8::1]:5555", "unix:/path") as text:
+ * "10.1.2.3", "2001:db8::/64", "unix:/path"; a peer that is none of these is its own
+ * source (without a trailing ":port"). key_len >= AUTH_SOURCE_KEY_MAX. */
+#define AUTH_SOURCE_KEY_MAX 80
+void auth_source_key(const char *peer, char *key, size_t key_len);
+
+/* How many handshakes one source may have in progress with this --max-clients. */
+unsigned auth_pending_per_source(unsigned max_clients);
+
+/* Whether VNC authentication can work with pw: libvncserver's DES (libgcrypt) refuses
+ * the 4 weak and 12 semi-weak DES keys, and VNC authentication makes its key from the
+ * password's first 8 bytes (each bit-reversed; the parity bits do not count), so with
+ * such a password ("xxxxpppp", for one) no client could ever log in. Tried for real:
+ * a block is encrypted with the password. 0, or -EINVAL (or -ENOTSUP when DES does not
+ * work at all) with the reason in err. Any thread. */
+int auth_password_usable(const char *pw, char *err, size_t err_len);
 
 /* Read the password: the first line of the file, without its newline. The file must not
  * be empty. A password longer than 8 bytes works, but only its first 8 bytes count, and
@@ -59,8 +82,10 @@ int auth_init(const struct config *cfg, char *err, size_t err_len);
 /* THE way to change the password at run time (the password file, SIGHUP, the control
  * socket's set-password all go through it): pw (first 8 bytes count) applies to every
  * check from now on; after expires_ms (log_now_ms() clock; 0 = never) no password works
- * and clients are refused with a log line, like QEMU's expire_password. Any thread. */
-void auth_set_password(const char *pw, uint64_t expires_ms);
+ * and clients are refused with a log line, like QEMU's expire_password. A password that
+ * auth_password_usable() refuses changes nothing: -EINVAL (or -ENOTSUP) with err, and the
+ * password before stays. 0 otherwise. Any thread. */
+int auth_set_password(const char *pw, uint64_t expires_ms, char *err, size_t err_len);
 
 /* --control: clients must give a password even before one is set (until set-password
  * every client is refused). Main, before vnc_server_create. */
@@ -73,7 +98,8 @@ uint64_t auth_failures(void);
 bool auth_enabled(void);
 
 /* SIGHUP: read the password file again. On success the new password applies to every
- * check from now on; on failure (missing, empty) the old one stays and err says why.
+ * check from now on; on failure (missing, empty, unusable) the old one stays and err says
+ * why.
  * 0 (also when there is no password file: nothing to do) or a negative errno. */
 int auth_reload(char *err, size_t err_len);
 
@@ -85,7 +111,7 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len);
 
 /* A new connection from peer ("10.1.2.3:5555", "[::1]:5555", "unix:/path") on fd:
  * reserve its handshake slot. NULL (the caller closes fd; a rate-limited line says why)
- * when its source already has AUTH_MAX_PENDING_PER_SOURCE handshakes in progress. */
+ * when its source already has auth_pending_per_source() handshakes in progress. */
 struct auth_pending *auth_handshake_begin(const char *peer, int fd);
 
 /* Drive the client (libvncserver's, still on hold) through version, security, password

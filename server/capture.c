@@ -45,6 +45,12 @@ struct capture {
 	bool running;
 	struct vnc_server *srv;
 	bool lost;               /* the last query failed (device-lost event sent) */
+
+	/* The last size asked of the source for a client (request_size). */
+	bool size_asked;
+	uint32_t asked_w, asked_h;
+	uint64_t asked_ms;
+	uint64_t size_requests;  /* request_size calls, for the log */
 };
 
 int capture_create(struct plane_source *src, unsigned fps, struct capture **out)
@@ -312,9 +318,39 @@ static void capture_cursor(struct capture *cap, struct vnc_server *srv)
 	vnc_server_move_cursor(srv, x, y);
 }
 
+/* A client's SetDesktopSize, passed on to the source: at most once a
+ * CAPTURE_RESIZE_INTERVAL_MS; until then the request waits in the server, where later ones
+ * replace it. */
+static void ask_size(struct capture *cap, struct vnc_server *srv)
+{
+	if (!srv || !cap->src->ops->request_size)
+		return;
+	uint64_t now = log_now_ms();
+	if (cap->size_asked && now - cap->asked_ms < CAPTURE_RESIZE_INTERVAL_MS)
+		return;
+	uint32_t w, h;
+	if (!vnc_server_take_size_request(srv, &w, &h))
+		return;
+	if (cap->size_asked && w == cap->asked_w && h == cap->asked_h &&
+	    now - cap->asked_ms < CAPTURE_RESIZE_REPEAT_MS) {
+		log_debug("a %ux%u display was asked for %.1f s ago: not again yet", w, h,
+			  (double)(now - cap->asked_ms) / 1000.0);
+		return;
+	}
+	cap->size_asked = true;
+	cap->asked_w = w;
+	cap->asked_h = h;
+	cap->asked_ms = now;
+	int r = cap->src->ops->request_size(cap->src, w, h);
+	cap->size_requests++;
+	log_info("a client asked for a %ux%u display: %s (request %llu to the source)", w, h,
+		 r == 0 ? "asked the guest" : strerror(-r), (unsigned long long)cap->size_requests);
+}
+
 void capture_tick(struct capture *cap, struct vnc_server *srv)
 {
 	atomic_fetch_add_explicit(&cap->stats.ticks, 1, memory_order_relaxed);
+	ask_size(cap, srv);
 	capture_primary(cap, srv);
 	if (cap->display == DISPLAY_ON)
 		capture_cursor(cap, srv);

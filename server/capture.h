@@ -4,7 +4,8 @@
  * and cursor planes at the configured rate, maps buffers through the dmabuf cache, finds
  * the changed tiles (damage.h), copies only those into the shadow framebuffer and tells
  * the server. It follows mode changes (resize), page flips (a new id refined against the
- * last frame), "no plane" phases and the cursor plane. Without clients it sleeps.
+ * last frame), "no plane" phases and the cursor plane. Without clients it sleeps. It also
+ * passes clients' display size requests on to the source, coalesced and rate-limited.
  *
  * The capture struct, the plane source, the caches and the damage state belong to this
  * thread alone; capture_start/stop are called from main.
@@ -30,6 +31,14 @@ struct capture_stats {
 	atomic_uint_fast64_t mode_changes;
 	atomic_uint_fast64_t tiles_seen;     /* tiles compared (damage ratio's denominator) */
 };
+
+/* Clients' SetDesktopSize requests (vnc_server_take_size_request) reach the source at
+ * most once in this long: each one rewrites the guest's EDID and takes its link down.
+ * Requests meanwhile are coalesced (the latest wins). The same size as the one asked for
+ * last is not asked for again within CAPTURE_RESIZE_REPEAT_MS (the guest may still be
+ * switching to it). */
+#define CAPTURE_RESIZE_INTERVAL_MS 1000u
+#define CAPTURE_RESIZE_REPEAT_MS 10000u
 
 int capture_create(struct plane_source *src, unsigned fps, struct capture **out);
 void capture_destroy(struct capture *cap);

@@ -217,7 +217,13 @@ static void cmd_set_password(struct control *ctl, struct conn *c, json_t *req)
 		reply_error(c, req, "set-password: %s", why);
 		return;
 	}
-	auth_set_password(json_string_value(pw), expires);
+	char err[300];
+	if (auth_set_password(json_string_value(pw), expires, err, sizeof(err)) < 0) {
+		/* The password before stays: say so, and never echo the password. */
+		log_warn("control: set-password refused, the password before stays: %s", err);
+		reply_error(c, req, "set-password: %s; the password before stays", err);
+		return;
+	}
 	json_t *e = json_object_get(req, "expires");
 	log_info("control: password set%s%s", e && json_is_string(e) ? ", expires " : "",
 		 e && json_is_string(e) ? json_string_value(e) : "");

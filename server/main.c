@@ -81,6 +81,8 @@ static int run(const struct config *cfg, const sigset_t *signals)
 	int status = 1, r;
 
 	r = auth_check_policy(cfg, err, sizeof(err));
+	if (r == 0)
+		r = metrics_http_check_policy(cfg, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		return 2;

@@ -169,19 +169,28 @@ static void *http_thread(void *arg)
 	return NULL;
 }
 
+int metrics_http_check_policy(const struct config *cfg, char *err, size_t err_len)
+{
+	if (!cfg->has_metrics || cfg->metrics_public || listeners_host_is_loopback(cfg->metrics.host))
+		return 0;
+	/* Not implied by --insecure-no-auth: whoever opens the VNC port to a network behind a
+	 * proxy has not said that the metrics may be open too. */
+	snprintf(err, err_len,
+		 "refusing to serve metrics on %s, which is not loopback: give --metrics-public "
+		 "to allow it (the metrics need no password and show who is connected and when; "
+		 "--insecure-no-auth does not allow it)",
+		 cfg->metrics.host);
+	return -EPERM;
+}
+
 int metrics_http_start(const struct config *cfg, struct metrics_http **out, char *err,
 		       size_t err_len)
 {
 	*out = NULL;
 	const struct listen_addr *a = &cfg->metrics;
-	if (!cfg->insecure_no_auth && !listeners_host_is_loopback(a->host)) {
-		snprintf(err, err_len,
-			 "refusing to serve metrics on %s, which is not loopback: give "
-			 "--insecure-no-auth to allow it (the metrics hold no secret, but show "
-			 "who is connected and when)",
-			 a->host);
-		return -EPERM;
-	}
+	int r = metrics_http_check_policy(cfg, err, err_len);
+	if (r < 0)
+		return r;
 	struct metrics_http *mh = calloc(1, sizeof(*mh));
 	if (!mh) {
 		snprintf(err, err_len, "out of memory");
@@ -194,7 +203,7 @@ int metrics_http_start(const struct config *cfg, struct metrics_http **out, char
 	snprintf(port, sizeof(port), "%d", a->port);
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
 	int g = getaddrinfo(a->host, port, &hints, &ai);
-	int r = 0;
+	r = 0;
 	if (g != 0) {
 		snprintf(err, err_len, "metrics address %s: %s", a->host, gai_strerror(g));
 		r = -EINVAL;

@@ -18,8 +18,12 @@
 
 struct metrics_http;
 
-/* The address must be loopback unless cfg->insecure_no_auth (-EPERM, err says why).
- * 0 or a negative errno with err. */
+/* The metrics need no password: their address must be loopback unless
+ * cfg->metrics_public (--metrics-public; --insecure-no-auth does not count). 0, or
+ * -EPERM with the reason in err. Main, at start-up before anything listens. */
+int metrics_http_check_policy(const struct config *cfg, char *err, size_t err_len);
+
+/* Checks metrics_http_check_policy() too. 0 or a negative errno with err. */
 int metrics_http_start(const struct config *cfg, struct metrics_http **out, char *err,
 		       size_t err_len);
 void metrics_http_stop(struct metrics_http *mh);

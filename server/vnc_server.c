@@ -80,6 +80,9 @@ struct client_info {
 	/* vnc_server_list_clients(): the last sample, for fps (control thread only). */
 	uint64_t sample_ms;
 	int sample_updates;
+	/* SetDesktopSize budget (the client's input thread only): on_set_desktop_size. */
+	unsigned resize_used;
+	uint64_t resize_ms;
 };
 
 static void on_client_gone(rfbClientPtr cl)
@@ -338,8 +341,12 @@ static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
 		srv->input->ops->pointer(srv->input, x, y, (uint32_t)buttons & 0xff);
 }
 
-/* A client's SetDesktopSize: the source asks the guest (EDID); the mode change that
- * follows reaches every client as ExtendedDesktopSize through the capture thread. */
+/* A client's SetDesktopSize. Each size the source is asked for rewrites the guest's EDID
+ * and takes its link down, so a client must not be able to do that at its own rate: the
+ * request is only recorded here (the latest wins) and the capture thread applies it, at
+ * most once a second (vnc_server_take_size_request). The mode change that follows reaches
+ * every client as ExtendedDesktopSize. A request for the size the screen has already,
+ * with none waiting, changes nothing and is answered at once. */
 static int on_set_desktop_size(int width, int height, int n_screens,
 			       struct rfbExtDesktopScreen *screens, rfbClientPtr cl)
 {
@@ -348,14 +355,51 @@ static int on_set_desktop_size(int width, int height, int n_screens,
 	struct client_info *ci = cl->clientData;
 	if (!srv->input || !srv->input->ops->request_size)
 		return rfbExtDesktopSize_ResizeProhibited;
-	if (n_screens != 1 || width <= 0 || height <= 0)
+	if (n_screens != 1 || width <= 0 || height <= 0 || (uint32_t)width > PLANE_MAX_WIDTH ||
+	    (uint32_t)height > PLANE_MAX_HEIGHT)
 		return rfbExtDesktopSize_InvalidScreenLayout;
-	int r = srv->input->ops->request_size(srv->input, (uint32_t)width, (uint32_t)height);
-	log_info("client %u asked for a %dx%d display: %s", ci ? ci->id : 0, width, height,
-		 r == 0 ? "asked the guest" : strerror(-r));
-	if (r == -EINVAL)
-		return rfbExtDesktopSize_InvalidScreenLayout;
-	return r == 0 ? rfbExtDesktopSize_Success : rfbExtDesktopSize_ResizeProhibited;
+	/* libvncserver 0.9.14 leaks a client iterator (24 bytes) on every SetDesktopSize
+	 * answered with success: a client that sends them without end is disconnected.
+	 * The budget refills over time; viewers send one per window resize. */
+	if (ci) {
+		uint64_t now = log_now_ms();
+		unsigned back = (unsigned)((now - ci->resize_ms) / VNC_RESIZE_REFILL_MS);
+		if (back) {
+			ci->resize_used = back >= ci->resize_used ? 0 : ci->resize_used - back;
+			ci->resize_ms = now;
+		}
+		if (++ci->resize_used > VNC_RESIZE_BUDGET) {
+			log_warn("client %u (%s): more than %u SetDesktopSize messages in a row; "
+				 "disconnecting", ci->id, ci->peer, VNC_RESIZE_BUDGET);
+			rfbCloseClient(cl);
+			return rfbExtDesktopSize_ResizeProhibited;
+		}
+	}
+	uint64_t want = (uint64_t)width << 32 | (uint32_t)height;
+	uint64_t before = atomic_load(&srv->size_request);
+	bool same = before == want ||
+		    (before == 0 && width == cl->screen->width && height == cl->screen->height);
+	if (!same)
+		atomic_store(&srv->size_request, want);
+	log_debug("client %u asked for a %dx%d display%s", ci ? ci->id : 0, width, height,
+		  same ? " (already asked for or shown: nothing to do)" : "");
+	if (same && before == 0) {
+		/* No mode change will answer it: send ExtendedDesktopSize (reason: this
+		 * client, status: success) with the next update. */
+		LOCK(cl->updateMutex);
+		cl->newFBSizePending = TRUE;
+		TSIGNAL(cl->updateCond);
+		UNLOCK(cl->updateMutex);
+	}
+	return rfbExtDesktopSize_Success;
+}
+
+bool vnc_server_take_size_request(struct vnc_server *srv, uint32_t *width, uint32_t *height)
+{
+	uint64_t v = atomic_exchange(&srv->size_request, 0);
+	*width = (uint32_t)(v >> 32);
+	*height = (uint32_t)v;
+	return v != 0;
 }
 
 /* ---- life cycle -------------------------------------------------------------------- */

@@ -51,6 +51,18 @@ void vnc_server_size(struct vnc_server *srv, uint32_t *width, uint32_t *height);
  * The new framebuffer is black. 0 or -ENOMEM. */
 int vnc_server_resize(struct vnc_server *srv, uint32_t width, uint32_t height);
 
+/* Capture thread: the display size clients asked for last (SetDesktopSize), if one is
+ * waiting; taking it leaves none waiting. Clients' requests only record the size (the
+ * latest wins, a repeat of the waiting one or of the screen's size changes nothing); the
+ * capture thread decides when to ask the source, at most once a CAPTURE_RESIZE_INTERVAL_MS
+ * (capture.c), so a burst of requests costs one or two EDID writes, not one each. */
+bool vnc_server_take_size_request(struct vnc_server *srv, uint32_t *width, uint32_t *height);
+
+/* A client may send this many SetDesktopSize messages in a row, one more every
+ * VNC_RESIZE_REFILL_MS; beyond that it is disconnected. */
+#define VNC_RESIZE_BUDGET 64u
+#define VNC_RESIZE_REFILL_MS 250u
+
 /* Capture thread: tell clients these rectangles changed (x, y, w, h quadruples). */
 void vnc_server_mark_modified(struct vnc_server *srv, const uint32_t *rects, size_t n_rects);
 

@@ -30,6 +30,9 @@ struct vnc_server {
 
 	atomic_uint next_client_id;
 	atomic_uint handshakes; /* sockets being handed to libvncserver right now */
+	/* The latest SetDesktopSize not yet taken by the capture thread, width << 32 | height;
+	 * 0 = none. Client input threads store, the capture thread exchanges. */
+	atomic_uint_fast64_t size_request;
 
 	/* Capture thread only. */
 	uint8_t *fb;

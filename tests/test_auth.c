@@ -1,7 +1,9 @@
 /* auth.c without a network: the no-auth policy for every kind of listener (an inherited
  * socket bound to 0.0.0.0 included), the password check against the DES response a
  * client computes, the password file swapped by auth_reload() while other threads check,
- * a broken file keeping the old password, and auth_shutdown() ending a delayed answer. */
+ * a broken file keeping the old password, auth_shutdown() ending a delayed answer,
+ * passwords that DES cannot use (weak keys) refused everywhere, and the handshake limit per
+ * address range (an IPv6 /64, IPv4-mapped as IPv4) and per share of --max-clients. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -222,6 +224,162 @@ static void test_shutdown_ends_delay(void **state)
 	pthread_join(t, NULL);
 }
 
+/* VNC authentication's DES key from a password: byte i of the key is byte i of the
+ * password with its bits in reverse order. The inverse, for a key whose parity bits (the
+ * lowest of each byte) do not count: each password byte is nonzero, like a real one. */
+static void password_for_key(uint64_t key, char pw[9])
+{
+	for (int i = 0; i < 8; i++) {
+		uint8_t k = (uint8_t)(key >> (56 - 8 * i)), p = 0;
+		if ((k & 0xfe) == 0)
+			k |= 1; /* the parity bit: the same DES key, and no NUL in the password */
+		for (int b = 0; b < 8; b++)
+			if (k & (1u << b))
+				p |= (uint8_t)(0x80u >> b);
+		pw[i] = (char)p;
+	}
+	pw[8] = '\0';
+}
+
+/* The 4 weak and 12 semi-weak DES keys (FIPS 74), which libgcrypt refuses. */
+static const uint64_t weak_keys[16] = {
+	0x0101010101010101ull, 0xfefefefefefefefeull, 0x1f1f1f1f0e0e0e0eull,
+	0xe0e0e0e0f1f1f1f1ull, 0x01fe01fe01fe01feull, 0xfe01fe01fe01fe01ull,
+	0x1fe01fe00ef10ef1ull, 0xe01fe01ff10ef10eull, 0x01e001e001f101f1ull,
+	0xe001e001f101f101ull, 0x1ffe1ffe0efe0efeull, 0xfe1ffe1ffe0efe0eull,
+	0x011f011f010e010eull, 0x1f011f010e010e01ull, 0xe0fee0fef1fef1feull,
+	0xfee0fee0fef1fef1ull,
+};
+
+/* A password that libvncserver's DES refuses locks every client out: refused when it is
+ * set (file at start-up, SIGHUP, set-password), the one before staying. */
+static void test_weak_password(void **state)
+{
+	(void)state;
+	char err[512], pw[9];
+	for (size_t i = 0; i < sizeof(weak_keys) / sizeof(weak_keys[0]); i++) {
+		password_for_key(weak_keys[i], pw);
+		assert_int_equal(strlen(pw), 8);
+		assert_int_equal(auth_password_usable(pw, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "weak DES key"));
+	}
+	/* What the review found: printable, and only the first 8 bytes count. */
+	assert_int_equal(auth_password_usable("xxxxpppp", err, sizeof(err)), -EINVAL);
+	assert_int_equal(auth_password_usable("xxxxpppp-and-more", err, sizeof(err)), -EINVAL);
+	/* The parity bits do not count: 'x' | 0x80 is the same key byte. */
+	assert_int_equal(auth_password_usable("\xf8xxxpppp", err, sizeof(err)), -EINVAL);
+	assert_int_equal(auth_password_usable("xxxxpppq", err, sizeof(err)), 0);
+	assert_int_equal(auth_password_usable("password", err, sizeof(err)), 0);
+	assert_int_equal(auth_password_usable("x", err, sizeof(err)), 0);
+
+	/* At start-up: auth_init fails, naming the file. */
+	struct config c = base();
+	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
+	put("xxxxpppp\n");
+	err[0] = '\0';
+	assert_int_equal(auth_init(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "weak DES key"));
+
+	/* On SIGHUP: the password before stays. */
+	put("good-one\n");
+	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+	assert_true(check("good-one"));
+	put("xxxxpppp\n");
+	assert_int_equal(auth_reload(err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "weak DES key"));
+	assert_true(check("good-one"));
+
+	/* set-password's way in. */
+	assert_int_equal(auth_set_password("pppppppp\x1e", 0, err, sizeof(err)), 0);
+	assert_true(check("pppppppp"));
+	password_for_key(weak_keys[6], pw);
+	assert_int_equal(auth_set_password(pw, 0, err, sizeof(err)), -EINVAL);
+	assert_true(check("pppppppp"));
+}
+
+static void test_source_key(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *peer, *key;
+	} cases[] = {
+		{"10.1.2.3:5555", "10.1.2.3"},
+		{"10.1.2.3", "10.1.2.3"},
+		{"127.0.0.2:40000", "127.0.0.2"},
+		/* IPv6: the /64 */
+		{"[2001:db8:1:2:3:4:5:6]:5900", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2::ffff]:1", "2001:db8:1:2::/64"},
+		{"[2001:DB8:1:2:0:0:0:1]:1", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:3::1]:1", "2001:db8:1:3::/64"},
+		{"[fe80::1%eth0]:1", "fe80::/64"},
+		{"[::1]:5900", "::1"},
+		/* IPv4-mapped: the IPv4 address */
+		{"[::ffff:10.1.2.3]:5555", "10.1.2.3"},
+		{"unix:/run/vgpu-vnc/vm1.sock", "unix:/run/vgpu-vnc/vm1.sock"},
+		{"added:pair", "added"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char key[AUTH_SOURCE_KEY_MAX];
+		auth_source_key(cases[i].peer, key, sizeof(key));
+		if (strcmp(key, cases[i].key))
+			fail_msg("%s: key \"%s\", want \"%s\"", cases[i].peer, key, cases[i].key);
+	}
+	assert_int_equal(auth_pending_per_source(64), AUTH_MAX_PENDING_PER_SOURCE);
+	assert_int_equal(auth_pending_per_source(8), 4);
+	assert_int_equal(auth_pending_per_source(4), 2);
+	assert_int_equal(auth_pending_per_source(1), 1);
+}
+
+/* Reserve handshakes for these peers; how many got a slot (all are ended after). */
+static unsigned begin_all(const char *const *peers, size_t n, int fd)
+{
+	struct auth_pending *p[16];
+	unsigned got = 0;
+	assert_true(n <= 16);
+	for (size_t i = 0; i < n; i++) {
+		p[i] = auth_handshake_begin(peers[i], fd);
+		got += p[i] != NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		auth_handshake_end(p[i]);
+	return got;
+}
+
+/* Handshakes in progress are bounded per address range, not per address. */
+static void test_pending_per_prefix(void **state)
+{
+	(void)state;
+	char err[512];
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	struct config c = base();
+	c.max_clients = 64;
+	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+	/* Five addresses of one /64: the fifth is over the limit of 4. */
+	static const char *const v6[] = {"[2001:db8:1:2::a]:1", "[2001:db8:1:2::b]:2",
+					 "[2001:db8:1:2::c]:3", "[2001:db8:1:2::d]:4",
+					 "[2001:db8:1:2:ffff:ffff:ffff:ffff]:5"};
+	assert_int_equal(begin_all(v6, 5, fds[0]), 4);
+	/* Another /64 is another source. */
+	static const char *const two[] = {"[2001:db8:1:2::a]:1", "[2001:db8:1:3::a]:1"};
+	assert_int_equal(begin_all(two, 2, fds[0]), 2);
+	/* IPv4 and IPv4-mapped IPv6: one source. */
+	static const char *const v4[] = {"[::ffff:10.0.0.1]:1", "10.0.0.1:2", "[::ffff:10.0.0.1]:3",
+					 "10.0.0.1:4", "10.0.0.1:5"};
+	assert_int_equal(begin_all(v4, 5, fds[0]), 4);
+
+	/* A small --max-clients: one source gets at most half of the slots. */
+	c.max_clients = 4;
+	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+	static const char *const few[] = {"10.0.0.9:1", "10.0.0.9:2", "10.0.0.9:3",
+					  "10.0.0.10:1", "10.0.0.10:2"};
+	assert_int_equal(begin_all(few, 3, fds[0]), 2);
+	assert_int_equal(begin_all(few, 5, fds[0]), 4);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +387,9 @@ int main(void)
 		cmocka_unit_test(test_password_and_reload),
 		cmocka_unit_test(test_reload_while_checking),
 		cmocka_unit_test(test_shutdown_ends_delay),
+		cmocka_unit_test(test_weak_password),
+		cmocka_unit_test(test_source_key),
+		cmocka_unit_test(test_pending_per_prefix),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,6 +4,8 @@
  * reply line in, printed as it came (metrics: the Prometheus text itself); `events`
  * subscribes and prints every event line until the server closes or SIGINT. Exit status:
  * 0 on {"ok": true}, 1 on {"error": ...} or a broken connection, 2 on usage errors.
+ * set-password reads the password from standard input or a file, never from argv (which
+ * every user can read in ps and /proc).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -25,9 +28,12 @@ static const char usage[] =
 	"  -h, --help          this help\n"
 	"\n"
 	"Commands:\n"
-	"  set-password PASSWORD [EXPIRES]   set the VNC password; EXPIRES is now, never\n"
-	"                                    (default) or +SECONDS\n"
-	""
+	"  set-password [-|--password-file FILE] [EXPIRES]\n"
+	"                                    set the VNC password, read from the first line\n"
+	"                                    of standard input (-, the default; a terminal\n"
+	"                                    asks without echo) or of FILE, never from the\n"
+	"                                    command line (every user sees that in ps);\n"
+	"                                    EXPIRES is now, never (default) or +SECONDS\n"
 	"  list-clients                      id, address, encoding, fps, bytes sent\n"
 	"  disconnect ID                     close client ID\n"
 	"  add-client FD [NAME]              hand the connected socket FD (inherited) to the\n"
@@ -35,7 +41,9 @@ static const char usage[] =
 	"  query-source                      mode, format, dma-buf id, H.264 encoder\n"
 	"  metrics                           print the Prometheus metrics text\n"
 	"  events                            subscribe and print events until interrupted\n"
-	"  json REQUEST                      send REQUEST (one JSON object) as it is\n";
+	"  json REQUEST|-                    send REQUEST (one JSON object) as it is; - reads\n"
+	"                                    it from standard input (for requests that hold\n"
+	"                                    a password)\n";
 
 static int connect_to(const char *path)
 {
@@ -134,6 +142,105 @@ static int print_reply(const char *line, int metrics_text)
 	return ok ? 0 : 1;
 }
 
+/* "now", "never", "+SECONDS": what the server takes as "expires". */
+static int is_expires(const char *s)
+{
+	if (!strcmp(s, "now") || !strcmp(s, "never"))
+		return 1;
+	if (s[0] != '+' || !s[1])
+		return 0;
+	for (const char *p = s + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
+/* The first line of f, without its line end: a malloc'ed string, or NULL with a message
+ * (empty, a NUL byte). On a terminal it asks, without echo. */
+static char *read_password(FILE *f, const char *what)
+{
+	struct termios old, quiet;
+	int tty = isatty(fileno(f)) && tcgetattr(fileno(f), &old) == 0;
+	if (tty) {
+		fputs("VNC password: ", stderr);
+		fflush(stderr);
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		tcsetattr(fileno(f), TCSAFLUSH, &quiet);
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	if (tty) {
+		tcsetattr(fileno(f), TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n <= 0 || strlen(line) != (size_t)n) {
+		fprintf(stderr, "vgpu-vncctl: set-password: %s: %s\n", what,
+			n <= 0 ? "no password (the first line is empty)"
+			       : "the first line has a NUL byte");
+		if (line)
+			memset(line, 0, cap);
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
+/* set-password [-|--password-file FILE] [EXPIRES]: the request, or NULL (usage error,
+ * message printed). */
+static json_t *set_password_request(int nargs, char **args)
+{
+	const char *file = NULL, *expires = "never";
+	int have_expires = 0, have_source = 0;
+	for (int k = 0; k < nargs; k++) {
+		const char *a = args[k];
+		if (!strcmp(a, "--password-file") && k + 1 < nargs) {
+			file = args[++k];
+			have_source++;
+		} else if (!strncmp(a, "--password-file=", 16)) {
+			file = a + 16;
+			have_source++;
+		} else if (!strcmp(a, "-")) {
+			have_source++;
+		} else if (is_expires(a) && !have_expires) {
+			expires = a;
+			have_expires = 1;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "vgpu-vncctl: set-password: unknown option %s\n", a);
+			return NULL;
+		} else {
+			fprintf(stderr,
+				"vgpu-vncctl: set-password does not take the password on the command "
+				"line, where every user can read it (ps, /proc): give it on standard "
+				"input (echo ... | vgpu-vncctl set-password [EXPIRES]) or with "
+				"--password-file FILE. EXPIRES is now, never or +SECONDS.\n");
+			return NULL;
+		}
+	}
+	if (have_source > 1) {
+		fprintf(stderr, "vgpu-vncctl: set-password: give - or --password-file once\n");
+		return NULL;
+	}
+	FILE *f = stdin;
+	if (file && !(f = fopen(file, "re"))) {
+		fprintf(stderr, "vgpu-vncctl: set-password: %s: %s\n", file, strerror(errno));
+		return NULL;
+	}
+	char *pw = read_password(f, file ? file : "standard input");
+	if (f != stdin)
+		fclose(f);
+	if (!pw)
+		return NULL;
+	json_t *req = json_pack("{s:s,s:s,s:s}", "command", "set-password", "password", pw,
+				"expires", expires);
+	memset(pw, 0, strlen(pw));
+	free(pw);
+	return req;
+}
+
 static int parse_int(const char *s, long long *out)
 {
 	char *end;
@@ -171,9 +278,10 @@ int main(int argc, char **argv)
 	char **args = argv + i;
 	json_t *req = NULL;
 	long long n;
-	if (!strcmp(cmd, "set-password") && (nargs == 1 || nargs == 2)) {
-		req = json_pack("{s:s,s:s,s:s}", "command", "set-password", "password", args[0],
-				"expires", nargs == 2 ? args[1] : "never");
+	if (!strcmp(cmd, "set-password")) {
+		req = set_password_request(nargs, args);
+		if (!req)
+			return 2;
 	} else if (!strcmp(cmd, "disconnect") && nargs == 1 && parse_int(args[0], &n) == 0) {
 		req = json_pack("{s:s,s:I}", "command", "disconnect", "id", (json_int_t)n);
 	} else if (!strcmp(cmd, "add-client") && (nargs == 1 || nargs == 2) &&
@@ -189,7 +297,10 @@ int main(int argc, char **argv)
 		req = json_pack("{s:s}", "command", "subscribe");
 	} else if (!strcmp(cmd, "json") && nargs == 1) {
 		json_error_t e;
-		req = json_loads(args[0], JSON_DECODE_ANY, &e);
+		if (!strcmp(args[0], "-"))
+			req = json_loadf(stdin, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &e);
+		else
+			req = json_loads(args[0], JSON_DECODE_ANY, &e);
 		if (!req) {
 			fprintf(stderr, "vgpu-vncctl: bad JSON: %s\n", e.text);
 			return 2;
@@ -203,12 +314,11 @@ int main(int argc, char **argv)
 	if (!line)
 		return 2;
 	int fd = connect_to(path);
-	if (fd < 0) {
-		free(line);
-		return 1;
-	}
-	int r = send_line(fd, line, pass_fd);
+	int r = fd < 0 ? -1 : send_line(fd, line, pass_fd);
+	memset(line, 0, strlen(line)); /* it may hold a password */
 	free(line);
+	if (fd < 0)
+		return 1;
 	if (r < 0) {
 		close(fd);
 		return 1;

@@ -34,7 +34,8 @@ struct plane_source_ops {
 	 * device rewrites its EDID with that preferred mode and toggles the link. The new
 	 * mode shows up later through query(). 0, -ENOTSUP (no EDID region), -EINVAL (out
 	 * of range), -ENODEV (no device right now) or -EIO (the write failed).
-	 * Called from client threads; sources that implement it lock internally. */
+	 * The server calls it from the capture thread, coalesced and at most once a second
+	 * (capture.h); sources that implement it lock internally all the same. */
 	int (*request_size)(struct plane_source *src, uint32_t width, uint32_t height);
 	/* Optional, region planes (mdpy): map the device region that plane->region_index
 	 * names, read-only, after checking that the plane lies inside it. 0 with the mapping

@@ -8,10 +8,10 @@
  * tick adds the rects where the scene differs between its tick and the new one, then
  * renders just the rects owed: incremental drawing that equals a full render.
  *
- * Threads: the capture thread calls query/get_dmabuf/destroy; client threads call
- * pointer/key. One mutex guards the scene and the buffers' state; drawing happens under
- * it, nothing else slow does. Ids and fds never change after create, so get_dmabuf needs
- * no lock.
+ * Threads: the capture thread calls query/get_dmabuf/destroy (and request_size, for the
+ * server's clients); client threads call pointer/key. One mutex guards the scene and the
+ * buffers' state (request_size replaces the primary, so get_dmabuf locks too); drawing
+ * happens under it, nothing else slow does.
  */
 #include "synthetic.h"
 
@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "synthetic_hostile.h"
 #include "synthetic_scenes.h"
 
@@ -68,6 +69,8 @@ struct synth_source {
 	struct synth_buffer cursor[2]; /* enum synth_cursor_shape */
 	unsigned ncursor;
 	int max_w, max_h;              /* the largest primary: input coordinates live here */
+	uint32_t next_id;              /* for a primary made by request_size */
+	unsigned size_requests;        /* request_size calls (EDID writes, on a real device) */
 
 	bool started, frozen;
 	struct timespec t0;
@@ -554,13 +557,15 @@ static struct synth_buffer *find_buffer(struct synth_source *s, uint32_t id)
 static int synth_get_dmabuf(struct plane_source *src, uint32_t dmabuf_id)
 {
 	struct synth_source *s = to_synth(src);
+	/* Locked: request_size replaces the primary (its id and fd) from another thread. */
+	pthread_mutex_lock(&s->lock);
 	struct synth_buffer *b = find_buffer(s, dmabuf_id);
 	int from = b ? b->fd : s->hostile_on ? synth_hostile_fd(&s->hostile, dmabuf_id) : -ENOENT;
-
-	if (from < 0)
-		return from;
-	int fd = fcntl(from, F_DUPFD_CLOEXEC, 0);
-	return fd < 0 ? -errno : fd;
+	int fd = from < 0 ? from : fcntl(from, F_DUPFD_CLOEXEC, 0);
+	if (from >= 0 && fd < 0)
+		fd = -errno;
+	pthread_mutex_unlock(&s->lock);
+	return fd;
 }
 
 static void synth_destroy(struct plane_source *src)
@@ -626,7 +631,43 @@ static void synth_key(struct plane_source *src, uint32_t keysym, bool down)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Like a guest that follows its EDID's preferred mode at once: the one primary is replaced
+ * by a buffer of that size with a new id (the capture thread sees a mode change). Scenes
+ * with several primaries (flip, modes, hostile) keep their sizes: -ENOTSUP. */
+static int synth_request_size(struct plane_source *src, uint32_t width, uint32_t height)
+{
+	struct synth_source *s = to_synth(src);
+	struct synth_buffer nb, old;
+
+	if (width < SYNTHETIC_MIN_DIM || height < SYNTHETIC_MIN_DIM ||
+	    width > SYNTHETIC_MAX_DIM || height > SYNTHETIC_MAX_DIM)
+		return -EINVAL;
+	if (s->nprim != 1 || s->hostile_on)
+		return -ENOTSUP;
+	pthread_mutex_lock(&s->lock);
+	uint32_t id = s->next_id++;
+	unsigned n = ++s->size_requests;
+	pthread_mutex_unlock(&s->lock);
+	/* The memfd is made outside the lock: no I/O under it. */
+	int rc = buffer_create(&nb, id, (int)width, (int)height, s->cfg.fourcc);
+	if (rc) {
+		buffer_destroy(&nb);
+		return rc;
+	}
+	pthread_mutex_lock(&s->lock);
+	old = s->prim[0];
+	nb.drawn_tick = s->tick; /* owes a full render: drawn at the next query */
+	s->prim[0] = nb;
+	s->max_w = (int)width > s->max_w ? (int)width : s->max_w;
+	s->max_h = (int)height > s->max_h ? (int)height : s->max_h;
+	pthread_mutex_unlock(&s->lock);
+	buffer_destroy(&old); /* the capture thread maps its own dup of the fd */
+	log_info("synthetic: preferred mode %ux%u (size request %u)", width, height, n);
+	return 0;
+}
+
 static const struct plane_source_ops synth_ops = {
+	.request_size = synth_request_size,
 	.name = "synthetic",
 	.query = synth_query,
 	.get_dmabuf = synth_get_dmabuf,
@@ -675,6 +716,7 @@ static int create_buffers(struct synth_source *s)
 		s->max_w = w[i] > s->max_w ? w[i] : s->max_w;
 		s->max_h = h[i] > s->max_h ? h[i] : s->max_h;
 	}
+	s->next_id = id + 2; /* after the cursors' ids, whether there are cursors or not */
 	if (!s->cfg.cursor)
 		return 0;
 	for (unsigned i = 0; i < 2; i++) {

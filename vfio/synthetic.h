@@ -45,13 +45,21 @@
  * In the modes scene paint keeps its screen position across modes: what was painted
  * beyond a smaller mode's edge shows again when a larger mode comes back.
  *
+ * Resize: request_size (a client's SetDesktopSize) makes the one primary buffer of the
+ * scenes static, desktop, typing, scroll, drag and video WIDTHxHEIGHT (16..8192), under a
+ * new id, at once, like a guest that follows its EDID; each call logs "synthetic: preferred
+ * mode WxH (size request N)" (tests count them: each is an EDID write on a real device).
+ * Flip, modes and hostile keep their sizes (-ENOTSUP). Paint stays within the largest
+ * size seen before the first paint.
+ *
  * Time: the scene advances by wall clock (rate ticks a second) from the first query.
  * Tests step it instead with synthetic_source_set_tick(), which renders exactly what the
  * clock would have shown at that tick: content is a pure function of (tick, input seen),
  * whatever the order in which ticks and input arrived. Drawing is incremental (only what
  * differs is redrawn), and the static scene draws nothing per tick.
  *
- * Threads: query/get_dmabuf from the capture thread; pointer/key from client threads.
+ * Threads: query/get_dmabuf from the capture thread; pointer/key/request_size from client
+ * or capture threads.
  * An internal mutex guards the scene state; no I/O is done under it, only drawing.
  */
 #ifndef VGPU_SYNTHETIC_H

@@ -27,7 +27,8 @@
  *            drops buffers of the old one).
  *
  * Threads: query/get_dmabuf/map_region/generation/destroy from the capture thread (and
- * main before it starts); request_size from client threads; the handover thread offers
+ * main before it starts); request_size from the capture thread too (clients' requests,
+ * coalesced, at most one a second: capture.h); the handover thread offers
  * new fds. One mutex guards the device fd and the EDID state; no call blocks under it
  * for longer than an ioctl or a pwrite.
  */

@@ -17,9 +17,9 @@ from vdi_common import (Control, Fail, Server, check, http_get, parse_prometheus
 VNC, CTL, PROBE = sys.argv[1:4]
 
 
-def ctl(sock, *args, pass_fds=()):
+def ctl(sock, *args, pass_fds=(), stdin=None):
     p = subprocess.run([CTL, "--socket", sock] + list(args), capture_output=True, text=True,
-                       timeout=30, pass_fds=pass_fds)
+                       timeout=30, pass_fds=pass_fds, input=stdin)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -27,11 +27,11 @@ def main(tmp):
     vnc = "unix:" + os.path.join(tmp, "vnc.sock")
     sock = os.path.join(tmp, "ctl.sock")
 
-    # A non-loopback metrics address is refused without --insecure-no-auth.
+    # A non-loopback metrics address is refused without --metrics-public.
     p = subprocess.run([VNC, "--source", "synthetic:64x64:static", "--listen", vnc,
                         "--metrics", "tcp:0.0.0.0:0"], capture_output=True, text=True, timeout=30)
     check(p.returncode != 0 and "not loopback" in p.stderr,
-          "--metrics on 0.0.0.0 refused without --insecure-no-auth (exit %d)" % p.returncode)
+          "--metrics on 0.0.0.0 refused without --metrics-public (exit %d)" % p.returncode)
 
     srv = Server(VNC, tmp, "server", [
         "--source", "synthetic:320x200:modes", "--fps", "60", "--listen", vnc,
@@ -77,7 +77,7 @@ def main(tmp):
     st, out = probe(PROBE, vnc, "secret", 0)
     check(st == 3, "before set-password a client is refused (%d %s)" % (st, out))
     srv.wait_log(r"no password set yet")
-    st, out, err = ctl(sock, "set-password", "secret")
+    st, out, err = ctl(sock, "set-password", stdin="secret\n")
     check(st == 0 and '"ok":true' in out, "vgpu-vncctl set-password: %s %s" % (out, err))
     st, out = probe(PROBE, vnc, "secret", 0)
     check(st == 0 and out.startswith("ok 320x200 vm1"), "the password admits: %s" % out)
