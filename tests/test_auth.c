@@ -87,7 +87,12 @@ static void test_policy(void **state)
 	assert_int_equal(config_parse_listen("tcp:127.0.0.1:5900", &c.listen[0]), 0);
 	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), 0);
 	assert_int_equal(config_parse_listen("unix:/tmp/x.sock", &c.listen[0]), 0);
+	/* Only the owner can connect: no password needed, whatever the umask. */
+	c.listen[0].mode = 0600;
 	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), 0);
+	/* Anyone can connect (0666 in a searchable directory): a password is. */
+	c.listen[0].mode = 0666;
+	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), -EPERM);
 	assert_int_equal(config_parse_listen("tcp:0.0.0.0:5900", &c.listen[0]), 0);
 	assert_int_equal(auth_check_policy(&c, err, sizeof(err)), -EPERM);
 	assert_non_null(strstr(err, "--insecure-no-auth"));
