@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "vnc_server_private.h"
+#include "ws_guard.h"
 
 /* ---- libvncserver's log, routed into ours ---------------------------------------- */
 
@@ -75,6 +76,8 @@ struct client_info {
 	uint64_t connected_ms;
 	int sock_dup;           /* the client's socket, for shutdown() from another thread:
 				 * through a dup it can never hit a reused fd number */
+	atomic_bool authenticated; /* set by the handshake thread once auth_handshake_run()
+				    * let the client in; until then nothing it sends acts */
 	ClientFramebufferUpdateRequestHookPtr next_request_hook; /* set before ours */
 	/* vnc_server_list_clients(): the last sample, for fps (control thread only). */
 	uint64_t sample_ms;
@@ -144,6 +147,13 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 {
 	struct vnc_server *srv = cl->screen->screenData;
 	cl->clientGoneHook = on_client_gone; /* also for refused clients: see there */
+	/* libvncserver 0.9.14 keeps the WebSocket request's path in cl->wspath and frees it
+	 * in every rfbCloseClient() without clearing it; a client closed twice (a bad message
+	 * and another one after it in the same frame) freed it twice: a heap double free,
+	 * before or after authentication. We never use the path: gone from here on, and
+	 * free(NULL) is harmless however often it is closed. */
+	free(cl->wspath);
+	cl->wspath = NULL;
 	struct client_info *ci = calloc(1, sizeof(*ci));
 	if (!ci) {
 		log_error("client %s refused: out of memory", handshake_peer ? handshake_peer : "?");
@@ -193,23 +203,65 @@ struct handshake {
 /* rfbNewClient reads the first bytes (WebSocket upgrade or not) with timeouts, and the
  * handshake after it may wait for a password delay, so both run on a short-lived thread
  * of their own: a slow, silent or guessing peer cannot hold up accepts or other clients. */
+/* The client passed our handshake: from now on what it sends may act (on_key ...). Normal
+ * messages that came in the same WebSocket frame as its ClientInit are still in
+ * libvncserver's buffer, where the client's input thread would not look until more
+ * bytes arrive: they are processed here. False if one of them closed the client. */
+static bool let_in(rfbClientPtr cl)
+{
+	struct client_info *ci = cl->clientData;
+	if (!ci)
+		return false;
+	atomic_store(&ci->authenticated, true);
+	control_event_client("client-authenticated", ci->id, ci->peer);
+	while (cl->sock != RFB_INVALID_SOCKET && cl->state == RFB_NORMAL &&
+	       webSocketsHasDataInBuffer(cl))
+		rfbProcessClientMessage(cl);
+	return cl->sock != RFB_INVALID_SOCKET && cl->state == RFB_NORMAL;
+}
+
+/* The first bytes, before libvncserver reads them (ws_guard.h). False: fd is closed. */
+static bool first_bytes_ok(struct handshake *h, enum ws_guard_result *g)
+{
+	char why[160];
+	*g = ws_guard_check(h->fd, auth_handshake_deadline(h->pending), why, sizeof(why));
+	if (*g == WS_GUARD_PLAIN || *g == WS_GUARD_HTTP)
+		return true;
+	static struct log_ratelimit rl[WS_GUARD_N_RESULTS];
+	log_ratelimited(&rl[*g], 5000, *g == WS_GUARD_CLOSED ? LOG_DEBUG : LOG_WARN,
+			"client %s refused: %s", h->peer, why);
+	close(h->fd);
+	return false;
+}
+
 static void *handshake_thread(void *arg)
 {
 	struct handshake *h = arg;
 	struct vnc_server *srv = h->srv;
-	handshake_peer = h->peer;
-	/* rfbNewClient closes the socket itself when the client is refused or the
-	 * WebSocket handshake fails. */
-	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
-	handshake_peer = NULL;
-	if (cl && auth_handshake_run(h->pending, cl) == 0) {
-		struct client_info *ci = cl->clientData;
-		if (ci)
-			control_event_client("client-authenticated", ci->id, ci->peer);
-		rfbStartOnHoldClient(cl);
+	enum ws_guard_result g;
+	rfbClientPtr cl = NULL;
+	if (first_bytes_ok(h, &g)) {
+		handshake_peer = h->peer;
+		/* rfbNewClient closes the socket itself when the client is refused or the
+		 * WebSocket handshake fails. */
+		cl = rfbNewClient(srv->screen, h->fd);
+		handshake_peer = NULL;
 	}
-	else if (cl)
+	if (cl && cl->wsctx && g != WS_GUARD_HTTP) {
+		/* Its "GET " came after ws_guard_check() had given up waiting, inside
+		 * libvncserver's own wait: a request nobody checked. */
+		static struct log_ratelimit rl;
+		log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: its WebSocket request "
+				"came more than %d ms after connecting", h->peer, WS_GUARD_FIRST_MS);
+		rfbCloseClient(cl);
+		rfbClientConnectionGone(cl);
+	} else if (cl && auth_handshake_run(h->pending, cl) == 0 && let_in(cl)) {
+		rfbStartOnHoldClient(cl);
+	} else if (cl) {
+		if (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_SHUTDOWN)
+			rfbCloseClient(cl);
 		rfbClientConnectionGone(cl); /* never started: its threads are not there */
+	}
 	auth_handshake_end(h->pending);
 	free(h);
 	atomic_fetch_sub(&srv->handshakes, 1);
@@ -273,10 +325,12 @@ static void on_tick(void *opaque)
 static rfbBool set_translate(rfbClientPtr cl)
 {
 	int bpp = cl->format.bitsPerPixel;
-	if (bpp != 8 && bpp != 16 && bpp != 32) {
+	bool may = vnc_server_client_may_act(cl, "SetPixelFormat");
+	if (!may || (bpp != 8 && bpp != 16 && bpp != 32)) {
 		struct client_info *ci = cl->clientData;
-		log_warn("client %u (%s): SetPixelFormat with %d bits per pixel; disconnecting",
-			 ci ? ci->id : 0, ci ? ci->peer : "?", bpp);
+		if (may)
+			log_warn("client %u (%s): SetPixelFormat with %d bits per pixel; "
+				 "disconnecting", ci ? ci->id : 0, ci ? ci->peer : "?", bpp);
 		LOCK(cl->sendMutex);
 		cl->format = cl->screen->serverFormat;
 		cl->translateFn = rfbTranslateNone;
@@ -292,9 +346,26 @@ static rfbBool set_translate(rfbClientPtr cl)
 
 /* ---- input ------------------------------------------------------------------------- */
 
+bool vnc_server_client_may_act(rfbClientPtr cl, const char *what)
+{
+	struct client_info *ci = cl->clientData;
+	if (ci && atomic_load(&ci->authenticated) && cl->state == RFB_NORMAL)
+		return true;
+	/* Cannot happen while auth.c stops at the first failed step: if it does, a log line
+	 * (rate-limited: a client can send many) and nothing reaches the VM. */
+	static struct log_ratelimit rl;
+	log_ratelimited(&rl, 5000, LOG_WARN, "client %u (%s): %s ignored: %s", ci ? ci->id : 0,
+			ci ? ci->peer : "?", what,
+			ci && atomic_load(&ci->authenticated) ? "the client is being closed"
+							      : "not authenticated");
+	return false;
+}
+
 static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 {
 	struct vnc_server *srv = cl->screen->screenData;
+	if (!vnc_server_client_may_act(cl, "a key event"))
+		return;
 	if (srv->qmp) {
 		input_qmp_key(srv->qmp, (uint32_t)keysym, down != 0);
 		return;
@@ -306,6 +377,8 @@ static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
 {
 	struct vnc_server *srv = cl->screen->screenData;
+	if (!vnc_server_client_may_act(cl, "a pointer event"))
+		return;
 	/* libvncserver does not clip pointer coordinates to the screen. */
 	if (x < 0 || y < 0 || x >= cl->screen->width || y >= cl->screen->height) {
 		x = x < 0 ? 0 : (x >= cl->screen->width ? cl->screen->width - 1 : x);
@@ -328,6 +401,8 @@ static int on_set_desktop_size(int width, int height, int n_screens,
 	(void)screens;
 	struct vnc_server *srv = cl->screen->screenData;
 	struct client_info *ci = cl->clientData;
+	if (!vnc_server_client_may_act(cl, "SetDesktopSize"))
+		return rfbExtDesktopSize_ResizeProhibited;
 	if (!srv->input || !srv->input->ops->request_size)
 		return rfbExtDesktopSize_ResizeProhibited;
 	if (n_screens != 1 || width <= 0 || height <= 0)
