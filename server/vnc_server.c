@@ -234,38 +234,62 @@ static bool first_bytes_ok(struct handshake *h, enum ws_guard_result *g)
 	return false;
 }
 
-static void *handshake_thread(void *arg)
+/* The handshake of one connection on the calling thread: its first bytes, libvncserver's
+ * client, our handshake. The client, let in and still on hold, or NULL (closed; the log
+ * says why). */
+static rfbClientPtr handshake(struct handshake *h)
 {
-	struct handshake *h = arg;
 	struct vnc_server *srv = h->srv;
 	enum ws_guard_result g;
-	rfbClientPtr cl = NULL;
-	if (first_bytes_ok(h, &g)) {
-		handshake_peer = h->peer;
-		/* rfbNewClient closes the socket itself when the client is refused or the
-		 * WebSocket handshake fails. */
-		cl = rfbNewClient(srv->screen, h->fd);
-		handshake_peer = NULL;
-	}
-	if (cl && cl->wsctx && g != WS_GUARD_HTTP) {
+	if (!first_bytes_ok(h, &g))
+		return NULL;
+	handshake_peer = h->peer;
+	/* rfbNewClient closes the socket itself when the client is refused or the
+	 * WebSocket handshake fails. */
+	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
+	handshake_peer = NULL;
+	if (!cl)
+		return NULL;
+	if (cl->wsctx && g != WS_GUARD_HTTP) {
 		/* Its "GET " came after ws_guard_check() had given up waiting, inside
 		 * libvncserver's own wait: a request nobody checked. */
 		static struct log_ratelimit rl;
 		log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: its WebSocket request "
 				"came more than %d ms after connecting", h->peer, WS_GUARD_FIRST_MS);
-		rfbCloseClient(cl);
-		rfbClientConnectionGone(cl);
-	} else if (cl && auth_handshake_run(h->pending, cl) == 0 && let_in(cl)) {
-		rfbStartOnHoldClient(cl);
-	} else if (cl) {
-		if (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_SHUTDOWN)
-			rfbCloseClient(cl);
-		rfbClientConnectionGone(cl); /* never started: its threads are not there */
+	} else if (auth_handshake_run(h->pending, cl) == 0 && let_in(cl)) {
+		return cl;
 	}
+	if (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_SHUTDOWN)
+		rfbCloseClient(cl);
+	rfbClientConnectionGone(cl); /* never started: its threads are not there */
+	return NULL;
+}
+
+static void *handshake_thread(void *arg)
+{
+	struct handshake *h = arg;
+	struct vnc_server *srv = h->srv;
+	rfbClientPtr cl = handshake(h);
+	if (cl)
+		rfbStartOnHoldClient(cl); /* its own threads */
 	auth_handshake_end(h->pending);
 	free(h);
 	atomic_fetch_sub(&srv->handshakes, 1);
 	return NULL;
+}
+
+struct _rfbClientRec *vnc_server_handshake_now(struct vnc_server *srv, int fd, const char *peer)
+{
+	struct handshake h = {.srv = srv, .fd = fd};
+	snprintf(h.peer, sizeof(h.peer), "%s", peer);
+	h.pending = auth_handshake_begin(peer, fd);
+	if (!h.pending) {
+		close(fd);
+		return NULL;
+	}
+	rfbClientPtr cl = handshake(&h);
+	auth_handshake_end(h.pending);
+	return cl;
 }
 
 /* Accept thread: a connected socket for libvncserver. */

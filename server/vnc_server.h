@@ -77,6 +77,12 @@ void vnc_server_add_client_fd(struct vnc_server *srv, int fd, const char *peer_n
 struct _rfbClientRec;
 bool vnc_server_client_may_act(struct _rfbClientRec *cl, const char *what);
 
+/* For the fuzz harness: what the handshake thread does for a new connection (first
+ * bytes, WebSocket, version, security, password, ClientInit), on the calling thread. The
+ * client, let in but still on hold (rfbStartOnHoldClient() would start its threads), or
+ * NULL (fd closed, the log says why). */
+struct _rfbClientRec *vnc_server_handshake_now(struct vnc_server *srv, int fd, const char *peer);
+
 /* The control socket's view of a client. */
 struct vnc_client_stat {
 	unsigned id;

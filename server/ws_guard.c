@@ -71,27 +71,27 @@ enum ws_guard_result ws_guard_check(int fd, uint64_t deadline_ms, char *why, siz
 			snprintf(why, why_len, "%s", strerror(errno));
 			return WS_GUARD_CLOSED;
 		}
-		if (n > 0) {
-			size_t k = (size_t)n < 4 ? (size_t)n : 4;
-			if (memcmp(buf, "GET ", k) != 0)
+		/* Fewer than 4 bytes are never handed on: libvncserver's peek for 4 bytes spins
+		 * on them (it takes a short read for "try again" when errno says so). */
+		if (n >= 4) {
+			if (memcmp(buf, "GET ", 4) != 0)
 				return WS_GUARD_PLAIN; /* "RFB ", TLS, garbage: libvncserver's call */
 			size_t len = 0;
-			enum ws_guard_result h = (size_t)n >= 4 ? ws_guard_header(buf, (size_t)n, &len,
-										why, why_len)
-							    : WS_GUARD_INCOMPLETE;
+			enum ws_guard_result h = ws_guard_header(buf, (size_t)n, &len, why, why_len);
 			if (h != WS_GUARD_INCOMPLETE)
 				return h;
 		}
 		/* Incomplete: wait for more, unless the peer is done sending or time is up. */
 		pfd = (struct pollfd){.fd = fd, .events = POLLIN | POLLRDHUP};
+		const char *what = n >= 4 ? "an incomplete HTTP request" : "an incomplete first message";
 		if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-			snprintf(why, why_len, "an incomplete HTTP request (%zd bytes, then the "
-				 "connection was shut)", n > 0 ? n : 0);
+			snprintf(why, why_len, "%s (%zd bytes, then the connection was shut)", what,
+				 n > 0 ? n : 0);
 			return WS_GUARD_INCOMPLETE;
 		}
 		if (log_now_ms() >= deadline_ms) {
-			snprintf(why, why_len, "an HTTP request not complete within the handshake "
-				 "timeout (%zd bytes)", n > 0 ? n : 0);
+			snprintf(why, why_len, "%s (%zd bytes) within the handshake timeout", what,
+				 n > 0 ? n : 0);
 			return WS_GUARD_INCOMPLETE;
 		}
 		sleep_ms(WS_GUARD_RECHECK_MS);

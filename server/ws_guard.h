@@ -7,7 +7,8 @@
  * peek loop spin. So the handshake thread calls ws_guard_check() first: it peeks
  * (MSG_PEEK, nothing is consumed) and lets an HTTP request through only when the whole
  * header block is there, within libvncserver's 4095 bytes, with exactly one request
- * line; anything else that starts like "GET " is refused with the reason.
+ * line; anything else that starts like "GET " is refused with the reason, and so is a
+ * connection whose first message stops before 4 bytes.
  *
  * A client that sends nothing within WS_GUARD_FIRST_MS is an RFB client waiting for the
  * server's version (WS_GUARD_PLAIN). libvncserver then waits as long again for a "GET ";

@@ -268,6 +268,7 @@ struct target {
 	char unix_path[108];
 	unsigned next_source; /* 127.0.0.N: each TCP client its own source address, so the
 			       * delays for wrong passwords do not add up */
+	struct fake_qmp *qmp;
 };
 
 static int connect_to(struct target *t, enum listener l)
@@ -356,9 +357,9 @@ static bool send_and_wait_closed_shut(struct target *t, enum listener l, const s
 	send_all(c.fd, o->b, o->n);
 	if (shut)
 		shutdown(c.fd, SHUT_WR);
-	bool ok = rr_wait_closed(&c, 60);
+	bool ok = rr_wait_closed(&c, 30);
 	if (!ok)
-		say("%s: the server did not close the connection within 60 s", what);
+		say("%s: the server did not close the connection within 30 s", what);
 	rr_close(&c);
 	return ok;
 }
@@ -392,6 +393,12 @@ static bool run_steps(struct target *t, enum listener l, bool websocket, bool wi
 			 websocket ? " WebSocket" : "", steps[i].name);
 		say("%s", what);
 		ok = send_and_wait_closed(t, l, &o, what) && ok;
+		/* Said at once, for the record: the check that counts is at the end. */
+		static char got[4096];
+		if (qmp_inputs(t->qmp, got, sizeof(got)) > 0) {
+			say("%s: QMP got input before authentication: %.600s", what, got);
+			return false;
+		}
 	}
 	return ok;
 }
@@ -488,6 +495,7 @@ static bool start_preauth_server(struct run *r, const char *dir, struct fake_qmp
 {
 	static char unix_arg[160], fd_arg[32], qmp_arg[160];
 	memset(t, 0, sizeof(*t));
+	t->qmp = q;
 	*lfd = inherited_listener(&t->fd_port);
 	if (*lfd < 0 || !qmp_start(q, dir))
 		return false;
