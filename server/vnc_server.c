@@ -42,6 +42,37 @@ static void keep_last(const char *msg)
 	}
 }
 
+/* Set by handshake() on its thread while rfbNewClient() runs, when ws_guard_check() saw no
+ * HTTP request: the client's socket. A WebSocket request libvncserver finds now came
+ * inside its own wait for a "GET ", after ours gave up (ws_guard.h), and nobody checked
+ * it: libvncserver would read up to 4095 bytes of it, keeping a lost copy of every "GET "
+ * line. */
+static _Thread_local int unchecked_fd = -1;
+static _Thread_local const char *unchecked_peer;
+
+/* libvncserver has just said "Got 'ws' WebSockets handshake" and is about to read the
+ * request from fd: put an empty socket whose peer is gone under that fd number, so that
+ * its first read finds the end of the stream and it gives the client up, having read
+ * nothing. The client's own socket stays open through the handshake slot's dup
+ * (auth.c) until the handshake thread releases it. */
+static void cut_unchecked_websocket(void)
+{
+	static struct log_ratelimit rl;
+	log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: its WebSocket request came "
+			"more than %d ms after connecting", unchecked_peer ? unchecked_peer : "?",
+			WS_GUARD_FIRST_MS);
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
+		close(sp[1]);
+		if (dup3(sp[0], unchecked_fd, O_CLOEXEC) < 0)
+			shutdown(unchecked_fd, SHUT_RDWR);
+		close(sp[0]);
+	} else {
+		shutdown(unchecked_fd, SHUT_RDWR);
+	}
+	unchecked_fd = -1;
+}
+
 static void lib_log(const char *fmt, ...)
 {
 	char buf[512];
@@ -51,6 +82,9 @@ static void lib_log(const char *fmt, ...)
 	va_end(ap);
 	keep_last(buf);
 	log_debug("libvncserver: %s", buf);
+	/* 'ws' only: behind TLS ('wss') the request is not readable here anyway. */
+	if (unchecked_fd >= 0 && strncmp(buf, "Got 'ws' WebSockets handshake", 29) == 0)
+		cut_unchecked_websocket();
 }
 
 static void lib_err(const char *fmt, ...)
@@ -244,15 +278,21 @@ static rfbClientPtr handshake(struct handshake *h)
 	if (!first_bytes_ok(h, &g))
 		return NULL;
 	handshake_peer = h->peer;
+	if (g != WS_GUARD_HTTP) {
+		unchecked_fd = h->fd;
+		unchecked_peer = h->peer;
+	}
 	/* rfbNewClient closes the socket itself when the client is refused or the
 	 * WebSocket handshake fails. */
 	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
 	handshake_peer = NULL;
+	unchecked_fd = -1;
+	unchecked_peer = NULL;
 	if (!cl)
 		return NULL;
 	if (cl->wsctx && g != WS_GUARD_HTTP) {
-		/* Its "GET " came after ws_guard_check() had given up waiting, inside
-		 * libvncserver's own wait: a request nobody checked. */
+		/* A WebSocket that cut_unchecked_websocket() did not see (libvncserver's log
+		 * line changed, or 'wss'): refused all the same. */
 		static struct log_ratelimit rl;
 		log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: its WebSocket request "
 				"came more than %d ms after connecting", h->peer, WS_GUARD_FIRST_MS);

@@ -43,7 +43,8 @@
  *                     raw and in WebSocket frames, input, SetDesktopSize, SetEncodings and
  *                     SetPixelFormat right after each failing handshake step reach nothing
  *                     (QMP gets only the authenticated client's key); bad HTTP requests
- *                     (60 GET lines, 5 KiB, cut short) are refused with a reason; garbage
+ *                     (60 GET lines, 5 KiB, cut short, late) are refused, nothing
+ *                     leaks (ASan); garbage
  *                     after a failed step closes the client once (no double free)
  *   preauth-noauth    the same without a password: a security type not offered, garbage
  *                     frames after a complete handshake; a key in the frame of ClientInit
