@@ -234,9 +234,6 @@ struct handshake {
 	struct auth_pending *pending;
 };
 
-/* rfbNewClient reads the first bytes (WebSocket upgrade or not) with timeouts, and the
- * handshake after it may wait for a password delay, so both run on a short-lived thread
- * of their own: a slow, silent or guessing peer cannot hold up accepts or other clients. */
 /* The client passed our handshake: from now on what it sends may act (on_key ...). Normal
  * messages that came in the same WebSocket frame as its ClientInit are still in
  * libvncserver's buffer, where the client's input thread would not look until more
@@ -305,6 +302,9 @@ static rfbClientPtr handshake(struct handshake *h)
 	return NULL;
 }
 
+/* rfbNewClient reads the first bytes (WebSocket upgrade or not) with timeouts, and the
+ * handshake after it may wait for a password delay, so both run on a short-lived thread
+ * of their own: a slow, silent or guessing peer cannot hold up accepts or other clients. */
 static void *handshake_thread(void *arg)
 {
 	struct handshake *h = arg;
