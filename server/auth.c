@@ -576,6 +576,14 @@ struct auth_pending *auth_handshake_begin(const char *peer, int fd)
 	return p;
 }
 
+uint64_t auth_handshake_deadline(struct auth_pending *p)
+{
+	pthread_mutex_lock(&A.lock);
+	uint64_t d = p->deadline_ms;
+	pthread_mutex_unlock(&A.lock);
+	return d;
+}
+
 void auth_handshake_end(struct auth_pending *p)
 {
 	if (!p)
@@ -589,14 +597,32 @@ void auth_handshake_end(struct auth_pending *p)
 	pthread_mutex_unlock(&A.lock);
 }
 
+/* Whether the client is still in a handshake step that libvncserver should go on with.
+ * Anything else (RFB_NORMAL: done; RFB_SHUTDOWN: a check or a protocol error closed it)
+ * ends the loop below. libvncserver's rfbCloseClient() only marks a client RFB_SHUTDOWN,
+ * and rfbProcessClientMessage() treats every state it has no case for, RFB_SHUTDOWN
+ * included, as RFB_NORMAL: one more call after a failed step would read what the client
+ * sent next as normal messages (keys, pointer, SetDesktopSize), before authentication. */
+static bool in_handshake(const rfbClientRec *cl)
+{
+	if (cl->sock == RFB_INVALID_SOCKET)
+		return false;
+	switch (cl->state) {
+	case RFB_PROTOCOL_VERSION:
+	case RFB_SECURITY_TYPE:
+	case RFB_AUTHENTICATION:
+	case RFB_INITIALISATION:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
 {
 	int r = 0;
 	current = p;
-	/* libvncserver "closes" a client by setting RFB_SHUTDOWN (its input thread, which this
-	 * client does not have yet, would close the socket): stop at that too. */
-	while (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_NORMAL &&
-	       cl->state != RFB_SHUTDOWN) {
+	while (in_handshake(cl)) {
 		pthread_mutex_lock(&A.lock);
 		bool stopping = A.stopping, late = log_now_ms() >= p->deadline_ms;
 		pthread_mutex_unlock(&A.lock);
@@ -607,9 +633,12 @@ int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
 		struct pollfd pfd = {.fd = cl->sock, .events = POLLIN};
 		if (poll(&pfd, 1, HANDSHAKE_POLL_MS) <= 0)
 			continue;
+		/* A WebSocket frame may hold several handshake messages (and whatever follows
+		 * them): take them one by one, each only while the handshake still goes on.
+		 * Messages after the handshake stay in the buffer for the caller (auth.h). */
 		do
 			rfbProcessClientMessage(cl);
-		while (cl->sock != RFB_INVALID_SOCKET && webSocketsHasDataInBuffer(cl));
+		while (in_handshake(cl) && webSocketsHasDataInBuffer(cl));
 		/* Both directions shut: libvncserver's rfbCloseClient() (a refused password) only
 		 * shuts the socket down and leaves the state as it was; without this the slot
 		 * stays taken until the deadline. */

@@ -118,8 +118,16 @@ struct auth_pending *auth_handshake_begin(const char *peer, int fd);
  * and ClientInit on the calling thread. 0 once it is ready for its own threads
  * (rfbStartOnHoldClient); otherwise a negative errno (-ETIMEDOUT: not done within the
  * handshake timeout; -ECANCELED: shutting down; -ECONNRESET: the client or a check
- * closed it), having logged why; the caller then calls rfbClientConnectionGone(). */
+ * closed it), having logged why; the caller then calls rfbClientConnectionGone().
+ * It stops at the first step that fails: nothing the client sent after it is read as a
+ * message. On 0, normal messages that came in the same WebSocket frame as ClientInit may
+ * still wait in libvncserver's buffer (webSocketsHasDataInBuffer): the caller processes
+ * them once it counts the client as authenticated. */
 int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl);
+
+/* When this handshake must be done (log_now_ms() clock; it moves with password delays).
+ * For the bytes a client sends before libvncserver sees it (vnc_server.c). */
+uint64_t auth_handshake_deadline(struct auth_pending *p);
 
 /* Release the slot (after run, or instead of it when rfbNewClient refused the client). */
 void auth_handshake_end(struct auth_pending *p);

@@ -16,6 +16,7 @@
 
 #include "keymap.h"
 #include "log.h"
+#include "vnc_server.h"
 
 #define QEMU_EXTENDED_KEY_EVENT (-258)
 #define ITEM_MAX 448
@@ -431,7 +432,7 @@ static rfbBool ext_message(rfbClientPtr cl, void *data, const rfbClientToServerM
 		rfbCloseClient(cl);
 		return TRUE;
 	}
-	if (!the_qmp)
+	if (!the_qmp || !vnc_server_client_may_act(cl, "a QEMU key event"))
 		return TRUE;
 	if (keycode >= 1 && keycode <= 0xff)
 		input_qmp_key_number(the_qmp, keycode, down != 0);

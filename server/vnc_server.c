@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "vnc_server_private.h"
+#include "ws_guard.h"
 
 /* ---- libvncserver's log, routed into ours ---------------------------------------- */
 
@@ -42,6 +43,37 @@ static void keep_last(const char *msg)
 	}
 }
 
+/* Set by handshake() on its thread while rfbNewClient() runs, when ws_guard_check() saw no
+ * HTTP request: the client's socket. A WebSocket request libvncserver finds now came
+ * inside its own wait for a "GET ", after ours gave up (ws_guard.h), and nobody checked
+ * it: libvncserver would read up to 4095 bytes of it, keeping a lost copy of every "GET "
+ * line. */
+static _Thread_local int unchecked_fd = -1;
+static _Thread_local const char *unchecked_peer;
+
+/* libvncserver has just said "Got 'ws' WebSockets handshake" and is about to read the
+ * request from fd: put an empty socket whose peer is gone under that fd number, so that
+ * its first read finds the end of the stream and it gives the client up, having read
+ * nothing. The client's own socket stays open through the handshake slot's dup
+ * (auth.c) until the handshake thread releases it. */
+static void cut_unchecked_websocket(void)
+{
+	static struct log_ratelimit rl;
+	log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: its WebSocket request came "
+			"more than %d ms after connecting", unchecked_peer ? unchecked_peer : "?",
+			WS_GUARD_FIRST_MS);
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
+		close(sp[1]);
+		if (dup3(sp[0], unchecked_fd, O_CLOEXEC) < 0)
+			shutdown(unchecked_fd, SHUT_RDWR);
+		close(sp[0]);
+	} else {
+		shutdown(unchecked_fd, SHUT_RDWR);
+	}
+	unchecked_fd = -1;
+}
+
 static void lib_log(const char *fmt, ...)
 {
 	char buf[512];
@@ -51,6 +83,9 @@ static void lib_log(const char *fmt, ...)
 	va_end(ap);
 	keep_last(buf);
 	log_debug("libvncserver: %s", buf);
+	/* 'ws' only: behind TLS ('wss') the request is not readable here anyway. */
+	if (unchecked_fd >= 0 && strncmp(buf, "Got 'ws' WebSockets handshake", 29) == 0)
+		cut_unchecked_websocket();
 }
 
 static void lib_err(const char *fmt, ...)
@@ -76,6 +111,8 @@ struct client_info {
 	uint64_t connected_ms;
 	int sock_dup;           /* the client's socket, for shutdown() from another thread:
 				 * through a dup it can never hit a reused fd number */
+	atomic_bool authenticated; /* set by the handshake thread once auth_handshake_run()
+				    * let the client in; until then nothing it sends acts */
 	ClientFramebufferUpdateRequestHookPtr next_request_hook; /* set before ours */
 	/* vnc_server_list_clients(): the last sample, for fps (control thread only). */
 	uint64_t sample_ms;
@@ -156,6 +193,13 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 {
 	struct vnc_server *srv = cl->screen->screenData;
 	cl->clientGoneHook = on_client_gone; /* also for refused clients: see there */
+	/* libvncserver 0.9.14 keeps the WebSocket request's path in cl->wspath and frees it
+	 * in every rfbCloseClient() without clearing it; a client closed twice (a bad message
+	 * and another one after it in the same frame) freed it twice: a heap double free,
+	 * before or after authentication. We never use the path: gone from here on, and
+	 * free(NULL) is harmless however often it is closed. */
+	free(cl->wspath);
+	cl->wspath = NULL;
 	struct client_info *ci = calloc(1, sizeof(*ci));
 	if (!ci) {
 		log_error("client %s refused: out of memory", handshake_peer ? handshake_peer : "?");
@@ -204,6 +248,74 @@ struct handshake {
 	struct auth_pending *pending;
 };
 
+/* The client passed our handshake: from now on what it sends may act (on_key ...). Normal
+ * messages that came in the same WebSocket frame as its ClientInit are still in
+ * libvncserver's buffer, where the client's input thread would not look until more
+ * bytes arrive: they are processed here. False if one of them closed the client. */
+static bool let_in(rfbClientPtr cl)
+{
+	struct client_info *ci = cl->clientData;
+	if (!ci)
+		return false;
+	atomic_store(&ci->authenticated, true);
+	control_event_client("client-authenticated", ci->id, ci->peer);
+	while (cl->sock != RFB_INVALID_SOCKET && cl->state == RFB_NORMAL &&
+	       webSocketsHasDataInBuffer(cl))
+		rfbProcessClientMessage(cl);
+	return cl->sock != RFB_INVALID_SOCKET && cl->state == RFB_NORMAL;
+}
+
+/* The first bytes, before libvncserver reads them (ws_guard.h). False: fd is closed. */
+static bool first_bytes_ok(struct handshake *h, enum ws_guard_result *g)
+{
+	char why[160];
+	*g = ws_guard_check(h->fd, auth_handshake_deadline(h->pending), why, sizeof(why));
+	if (*g == WS_GUARD_PLAIN || *g == WS_GUARD_HTTP)
+		return true;
+	static struct log_ratelimit rl[WS_GUARD_N_RESULTS];
+	log_ratelimited(&rl[*g], 5000, *g == WS_GUARD_CLOSED ? LOG_DEBUG : LOG_WARN,
+			"client %s refused: %s", h->peer, why);
+	close(h->fd);
+	return false;
+}
+
+/* The handshake of one connection on the calling thread: its first bytes, libvncserver's
+ * client, our handshake. The client, let in and still on hold, or NULL (closed; the log
+ * says why). */
+static rfbClientPtr handshake(struct handshake *h)
+{
+	struct vnc_server *srv = h->srv;
+	enum ws_guard_result g;
+	if (!first_bytes_ok(h, &g))
+		return NULL;
+	handshake_peer = h->peer;
+	if (g != WS_GUARD_HTTP) {
+		unchecked_fd = h->fd;
+		unchecked_peer = h->peer;
+	}
+	/* rfbNewClient closes the socket itself when the client is refused or the
+	 * WebSocket handshake fails. */
+	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
+	handshake_peer = NULL;
+	unchecked_fd = -1;
+	unchecked_peer = NULL;
+	if (!cl)
+		return NULL;
+	if (cl->wsctx && g != WS_GUARD_HTTP) {
+		/* A WebSocket that cut_unchecked_websocket() did not see (libvncserver's log
+		 * line changed, or 'wss'): refused all the same. */
+		static struct log_ratelimit rl;
+		log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: its WebSocket request "
+				"came more than %d ms after connecting", h->peer, WS_GUARD_FIRST_MS);
+	} else if (auth_handshake_run(h->pending, cl) == 0 && let_in(cl)) {
+		return cl;
+	}
+	if (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_SHUTDOWN)
+		rfbCloseClient(cl);
+	rfbClientConnectionGone(cl); /* never started: its threads are not there */
+	return NULL;
+}
+
 /* rfbNewClient reads the first bytes (WebSocket upgrade or not) with timeouts, and the
  * handshake after it may wait for a password delay, so both run on a short-lived thread
  * of their own: a slow, silent or guessing peer cannot hold up accepts or other clients. */
@@ -211,30 +323,33 @@ static void *handshake_thread(void *arg)
 {
 	struct handshake *h = arg;
 	struct vnc_server *srv = h->srv;
-	handshake_peer = h->peer;
-	/* rfbNewClient closes the socket itself when the client is refused or the
-	 * WebSocket handshake fails. */
-	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
-	handshake_peer = NULL;
-	if (cl && auth_handshake_run(h->pending, cl) == 0) {
-		struct client_info *ci = cl->clientData;
-		if (fd_budget_start_client(cl) == 0) {
-			if (ci)
-				control_event_client("client-authenticated", ci->id, ci->peer);
-		} else {
-			static struct log_ratelimit rl;
-			log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: no file descriptor "
-					"below %d left for it (see --max-clients)", h->peer, FD_SETSIZE);
-			rfbCloseClient(cl);
-			rfbClientConnectionGone(cl);
-		}
+	rfbClientPtr cl = handshake(h);
+	/* Its own threads, if the pipe libvncserver makes for them fits below FD_SETSIZE. */
+	if (cl && fd_budget_start_client(cl) != 0) {
+		static struct log_ratelimit rl;
+		log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: no file descriptor "
+				"below %d left for it (see --max-clients)", h->peer, FD_SETSIZE);
+		rfbCloseClient(cl);
+		rfbClientConnectionGone(cl);
 	}
-	else if (cl)
-		rfbClientConnectionGone(cl); /* never started: its threads are not there */
 	auth_handshake_end(h->pending);
 	free(h);
 	atomic_fetch_sub(&srv->handshakes, 1);
 	return NULL;
+}
+
+struct _rfbClientRec *vnc_server_handshake_now(struct vnc_server *srv, int fd, const char *peer)
+{
+	struct handshake h = {.srv = srv, .fd = fd};
+	snprintf(h.peer, sizeof(h.peer), "%s", peer);
+	h.pending = auth_handshake_begin(peer, fd);
+	if (!h.pending) {
+		close(fd);
+		return NULL;
+	}
+	rfbClientPtr cl = handshake(&h);
+	auth_handshake_end(h.pending);
+	return cl;
 }
 
 /* Accept thread: a connected socket for libvncserver. */
@@ -294,10 +409,12 @@ static void on_tick(void *opaque)
 static rfbBool set_translate(rfbClientPtr cl)
 {
 	int bpp = cl->format.bitsPerPixel;
-	if (bpp != 8 && bpp != 16 && bpp != 32) {
+	bool may = vnc_server_client_may_act(cl, "SetPixelFormat");
+	if (!may || (bpp != 8 && bpp != 16 && bpp != 32)) {
 		struct client_info *ci = cl->clientData;
-		log_warn("client %u (%s): SetPixelFormat with %d bits per pixel; disconnecting",
-			 ci ? ci->id : 0, ci ? ci->peer : "?", bpp);
+		if (may)
+			log_warn("client %u (%s): SetPixelFormat with %d bits per pixel; "
+				 "disconnecting", ci ? ci->id : 0, ci ? ci->peer : "?", bpp);
 		LOCK(cl->sendMutex);
 		cl->format = cl->screen->serverFormat;
 		cl->translateFn = rfbTranslateNone;
@@ -313,9 +430,26 @@ static rfbBool set_translate(rfbClientPtr cl)
 
 /* ---- input ------------------------------------------------------------------------- */
 
+bool vnc_server_client_may_act(rfbClientPtr cl, const char *what)
+{
+	struct client_info *ci = cl->clientData;
+	if (ci && atomic_load(&ci->authenticated) && cl->state == RFB_NORMAL)
+		return true;
+	/* Cannot happen while auth.c stops at the first failed step: if it does, a log line
+	 * (rate-limited: a client can send many) and nothing reaches the VM. */
+	static struct log_ratelimit rl;
+	log_ratelimited(&rl, 5000, LOG_WARN, "client %u (%s): %s ignored: %s", ci ? ci->id : 0,
+			ci ? ci->peer : "?", what,
+			ci && atomic_load(&ci->authenticated) ? "the client is being closed"
+							      : "not authenticated");
+	return false;
+}
+
 static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 {
 	struct vnc_server *srv = cl->screen->screenData;
+	if (!vnc_server_client_may_act(cl, "a key event"))
+		return;
 	if (srv->qmp) {
 		input_qmp_key(srv->qmp, (uint32_t)keysym, down != 0);
 		return;
@@ -327,6 +461,8 @@ static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
 {
 	struct vnc_server *srv = cl->screen->screenData;
+	if (!vnc_server_client_may_act(cl, "a pointer event"))
+		return;
 	/* libvncserver does not clip pointer coordinates to the screen. */
 	if (x < 0 || y < 0 || x >= cl->screen->width || y >= cl->screen->height) {
 		x = x < 0 ? 0 : (x >= cl->screen->width ? cl->screen->width - 1 : x);
@@ -353,6 +489,8 @@ static int on_set_desktop_size(int width, int height, int n_screens,
 	(void)screens;
 	struct vnc_server *srv = cl->screen->screenData;
 	struct client_info *ci = cl->clientData;
+	if (!vnc_server_client_may_act(cl, "SetDesktopSize"))
+		return rfbExtDesktopSize_ResizeProhibited;
 	if (!srv->input || !srv->input->ops->request_size)
 		return rfbExtDesktopSize_ResizeProhibited;
 	if (n_screens != 1 || width <= 0 || height <= 0 || (uint32_t)width > PLANE_MAX_WIDTH ||

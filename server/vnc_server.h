@@ -82,6 +82,19 @@ struct frame_store *vnc_server_frame_store(struct vnc_server *srv);
  * refusal the socket is closed and the log says why. */
 void vnc_server_add_client_fd(struct vnc_server *srv, int fd, const char *peer_name);
 
+/* Client input threads, before anything a client sent acts on the VM (input, display
+ * size, pixel format): true once our handshake let the client in (its password checked,
+ * or none needed) and while it is not being closed. Otherwise false, with a rate-limited
+ * log line naming `what`. Defence in depth: auth.c never lets such messages through. */
+struct _rfbClientRec;
+bool vnc_server_client_may_act(struct _rfbClientRec *cl, const char *what);
+
+/* For the fuzz harness: what the handshake thread does for a new connection (first
+ * bytes, WebSocket, version, security, password, ClientInit), on the calling thread. The
+ * client, let in but still on hold (rfbStartOnHoldClient() would start its threads), or
+ * NULL (fd closed, the log says why). */
+struct _rfbClientRec *vnc_server_handshake_now(struct vnc_server *srv, int fd, const char *peer);
+
 /* The control socket's view of a client. */
 struct vnc_client_stat {
 	unsigned id;

@@ -472,7 +472,15 @@ bool case_silent_handshakes(struct run *r)
 		}
 	}
 	/* The others: closed by the deadline, 2 s after they connected (the third trickles a
-	 * byte every 0.3 s, so it is always in the middle of a message). */
+	 * byte every 0.3 s, so it is always in the middle of a message). It starts once the
+	 * server has sent its version: a first byte while the server still waits to see
+	 * whether the client speaks first (WebSocket) would be a different case. */
+	uint8_t version[12];
+	struct rr third = {.fd = fds[2], .label = "trickling"};
+	if (ok && rr_read_exact(&third, version, sizeof(version), 1.5) < 0) {
+		say("no RFB version for the trickling connection");
+		ok = false;
+	}
 	bool closed[4] = {false};
 	unsigned n_closed = 0;
 	while (ok && n_closed < 4 && now_s() - t0 < 6) {

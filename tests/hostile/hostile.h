@@ -56,6 +56,9 @@ bool case_auth_delay(struct run *r);
 bool case_auth_reload(struct run *r);
 bool case_auth_websocket(struct run *r);
 bool case_no_auth_policy(struct run *r);
+/* cases_preauth.c */
+bool case_preauth(struct run *r);
+bool case_preauth_noauth(struct run *r);
 /* cases_faults.c */
 bool case_sigterm_heavy(struct run *r);
 bool case_encoder_fails(struct run *r);

@@ -39,6 +39,16 @@
  *   auth-reload       SIGHUP re-reads the password file; a broken file keeps the old one
  *   auth-websocket    a WebSocket client is offered VNC authentication, not None
  *   no-auth-policy    no password on a non-loopback address: refused unless asked for
+ *   preauth           with a password and a fake QMP: on tcp:, unix: and fd: listeners,
+ *                     raw and in WebSocket frames, input, SetDesktopSize, SetEncodings and
+ *                     SetPixelFormat right after each failing handshake step reach nothing
+ *                     (QMP gets only the authenticated client's key); bad HTTP requests
+ *                     (60 GET lines, 5 KiB, cut short, late) are refused, nothing
+ *                     leaks (ASan); garbage
+ *                     after a failed step closes the client once (no double free)
+ *   preauth-noauth    the same without a password: a security type not offered, garbage
+ *                     frames after a complete handshake; a key in the frame of ClientInit
+ *                     still arrives
  *   sigterm-heavy     SIGTERM with six clients on the video scene: exit 0 within 5 s
  *   encoder-fails     x264 encodes fail from the 5th frame on (a preloaded shim): the
  *                     H.264 client is served by another encoding, with correct pixels
@@ -50,7 +60,7 @@
  *                     every client gets its shapes, the server exits cleanly (ASan: no
  *                     leak or double free from converting a shared cursor)
  *
- * Files: cases_*.c (the cases), raw_rfb.c (a client that sends any bytes), proc_stats.c
+ * Files: cases_*.c (the cases; cases_preauth.c has a fake QMP server), raw_rfb.c (a client that sends any bytes), proc_stats.c
  * (RSS, fds, log counting), fail_alloc.c and fail_x264.c (preloaded fault injectors).
  */
 #include <errno.h>
@@ -87,6 +97,8 @@ static const struct {
 	{"auth-reload", case_auth_reload},
 	{"auth-websocket", case_auth_websocket},
 	{"no-auth-policy", case_no_auth_policy},
+	{"preauth", case_preauth},
+	{"preauth-noauth", case_preauth_noauth},
 	{"sigterm-heavy", case_sigterm_heavy},
 	{"encoder-fails", case_encoder_fails},
 	{"request-hooks", case_request_hooks},
