@@ -427,6 +427,21 @@ static int set_exit_when_idle(struct config *cfg, const char *arg, char *why, si
 	return 0;
 }
 
+static int set_tls_cert(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->tls_cert, sizeof(cfg->tls_cert), arg, why, why_len);
+}
+
+static int set_tls_key(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->tls_key, sizeof(cfg->tls_key), arg, why, why_len);
+}
+
+static int set_tls_ca(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->tls_ca, sizeof(cfg->tls_ca), arg, why, why_len);
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 enum option_id {
@@ -449,6 +464,9 @@ enum option_id {
 	OPT_DEVICE,
 	OPT_QMP,
 	OPT_EXIT_WHEN_IDLE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
 	OPT_CONFIG,
 	OPT_HELP,
 	OPT_VERSION,
@@ -569,6 +587,24 @@ static const struct option_spec options[N_OPTIONS] = {
 				"(0 = never), for socket-activated instances: systemd starts the "
 				"server again on the next connection.",
 				"0", set_exit_when_idle, NULL},
+	[OPT_TLS_CERT] = {"tls-cert", 0, "FILE",
+			  "Turn on TLS for every TCP address with the server certificate in the PEM "
+			  "file FILE (the leaf first, then any intermediate certificates); needs "
+			  "--tls-key. VNC clients get VeNCrypt (X509Vnc with a password, X509None "
+			  "without), and browsers connect with wss:// to the same port. A TCP address "
+			  "other than loopback then offers nothing else. SIGHUP reads the files "
+			  "again; see SECURITY.",
+			  NULL, set_tls_cert, NULL},
+	[OPT_TLS_KEY] = {"tls-key", 0, "FILE",
+			 "The private key of --tls-cert, a PEM file (unencrypted; keep it readable "
+			 "by the server's user only).",
+			 NULL, set_tls_key, NULL},
+	[OPT_TLS_CA] = {"tls-ca", 0, "FILE",
+			"Ask every TLS client for a certificate and accept only those that the CA "
+			"certificates in the PEM file FILE signed. With it, a client certificate "
+			"counts as authentication: no password is needed on other than loopback "
+			"addresses.",
+			NULL, set_tls_ca, NULL},
 	[OPT_CONFIG] = {"config", 0, "FILE",
 			"Read options from the INI file FILE first; the command line wins (see "
 			"CONFIG FILE).",
@@ -740,8 +776,17 @@ static void print_help(FILE *out)
 		    "address (0.5 s, 1 s, 2 s ... up to 16 s), and at most 4 handshakes from one "
 		    "address run at once. SIGHUP makes the server read the password file again: "
 		    "connections from then on need the new password. VNC authentication protects "
-		    "the password but not the session: across untrusted networks, tunnel it (SSH, "
-		    "or TLS through a proxy in front of noVNC).");
+		    "the password but not the session: without --tls-cert, passwords (as a DES "
+		    "challenge) and pixels cross the network in the clear, and the server says so "
+		    "when it starts. With --tls-cert and --tls-key, every TCP address speaks "
+		    "TLS (1.2 or 1.3, GnuTLS): VNC clients get VeNCrypt X509Vnc (X509None without a "
+		    "password) and browsers wss:// on the same port; an address other than "
+		    "loopback offers nothing unencrypted, loopback offers both. --tls-ca asks "
+		    "every TLS client for a certificate signed by that CA; such a certificate is "
+		    "enough to let a client in without a password. Unix sockets stay without TLS "
+		    "(file permissions guard them). SIGHUP also reads the certificate, key and CA "
+		    "again: new connections use them, running sessions go on; if they cannot be "
+		    "read the old ones stay, with an error in the log.");
 
 	put_section(out, "EXIT STATUS");
 	put_item(out, "0", "Stopped by SIGINT or SIGTERM, or --help or --version was printed.");
@@ -1043,6 +1088,16 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, FILE *
 			continue;
 		cfg->listen[i].mode = cfg->unix_mode;
 		snprintf(cfg->listen[i].owner, sizeof(cfg->listen[i].owner), "%s", cfg->unix_owner);
+	}
+	if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+		fail(err, "--%s needs --%s too (the certificate and its private key)",
+		     cfg->tls_cert[0] ? "tls-cert" : "tls-key", cfg->tls_cert[0] ? "tls-key" : "tls-cert");
+		goto done;
+	}
+	if (cfg->tls_ca[0] && !cfg->tls_cert[0]) {
+		fail(err, "--tls-ca needs --tls-cert and --tls-key (client certificates are asked "
+			  "for in TLS)");
+		goto done;
 	}
 	result = CONFIG_OK;
 done:

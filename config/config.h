@@ -56,6 +56,9 @@ struct config {
 	char qmp[PATH_MAX];               /* --qmp unix:PATH, "" = input to the source */
 	unsigned exit_when_idle;          /* --exit-when-idle SECONDS, 0 = never */
 	bool listen_default;              /* listen[] is CONFIG_DEFAULT_LISTEN, not given */
+	char tls_cert[PATH_MAX];          /* --tls-cert FILE (PEM chain), "" = no TLS */
+	char tls_key[PATH_MAX];           /* --tls-key FILE (PEM), with --tls-cert */
+	char tls_ca[PATH_MAX];            /* --tls-ca FILE: require client certificates */
 };
 
 enum config_result {

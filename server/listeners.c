@@ -334,7 +334,7 @@ static void *accept_thread(void *arg)
 			}
 			char peer[128];
 			peer_name(fd, &l->items[i], peer, sizeof(peer));
-			l->on_accept(l->opaque, fd, peer);
+			l->on_accept(l->opaque, fd, peer, &l->items[i]);
 		}
 	}
 }

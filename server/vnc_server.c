@@ -19,7 +19,14 @@
 #include "control.h"
 #include "log.h"
 #include "metrics.h"
+#include "security.h"
+#include "tls.h"
 #include "vnc_server_private.h"
+
+/* How long a new connection on a TLS listener may take to show its first byte before it
+ * counts as an RFB client (which waits for the server to speak first). A browser sends
+ * its ClientHello right after connecting. */
+#define TLS_PEEK_MS 250
 
 /* ---- libvncserver's log, routed into ours ---------------------------------------- */
 
@@ -188,7 +195,30 @@ struct handshake {
 	int fd;
 	char peer[128];
 	struct auth_pending *pending;
+	bool tcp, remote; /* its listener's kind (security.h) */
 };
+
+/* A browser's wss:// begins with a TLS ClientHello: do TLS here and give libvncserver the
+ * plaintext end of a relay in place of the socket, so that it sees a plain WebSocket
+ * upgrade. false: the socket is closed (the log says why). */
+static bool outer_tls(struct handshake *h, uint64_t deadline_ms)
+{
+	int net = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+	struct tls_conn *conn = NULL;
+	if (net < 0 || tls_accept(net, h->peer, deadline_ms, &conn) < 0) {
+		if (net >= 0)
+			close(net);
+		close(h->fd);
+		return false;
+	}
+	int r = tls_relay_start(conn, net, h->fd);
+	if (r < 0) {
+		log_warn("client %s refused: cannot start its TLS relay: %s", h->peer, strerror(-r));
+		close(h->fd);
+		return false;
+	}
+	return true;
+}
 
 /* rfbNewClient reads the first bytes (WebSocket upgrade or not) with timeouts, and the
  * handshake after it may wait for a password delay, so both run on a short-lived thread
@@ -197,12 +227,26 @@ static void *handshake_thread(void *arg)
 {
 	struct handshake *h = arg;
 	struct vnc_server *srv = h->srv;
+	struct security_link link = {
+		.peer = h->peer,
+		.deadline_ms = log_now_ms() + srv->cfg->handshake_timeout * 1000ull,
+		.tcp = h->tcp,
+		.remote = h->remote,
+	};
+	rfbClientPtr cl = NULL;
+	if (h->tcp && tls_enabled() && security_peek_tls(h->fd, TLS_PEEK_MS)) {
+		if (!outer_tls(h, link.deadline_ms))
+			goto done;
+		link.tls_outer = true;
+	}
 	handshake_peer = h->peer;
 	/* rfbNewClient closes the socket itself when the client is refused or the
 	 * WebSocket handshake fails. */
-	rfbClientPtr cl = rfbNewClient(srv->screen, h->fd);
+	cl = rfbNewClient(srv->screen, h->fd);
 	handshake_peer = NULL;
-	if (cl && auth_handshake_run(h->pending, cl) == 0) {
+	/* The security phase is ours (per listener, VeNCrypt); libvncserver takes the rest
+	 * (the VNC authentication answer, ClientInit) in auth_handshake_run. */
+	if (cl && security_run(cl, &link) == 0 && auth_handshake_run(h->pending, cl) == 0) {
 		struct client_info *ci = cl->clientData;
 		if (ci)
 			control_event_client("client-authenticated", ci->id, ci->peer);
@@ -210,14 +254,16 @@ static void *handshake_thread(void *arg)
 	}
 	else if (cl)
 		rfbClientConnectionGone(cl); /* never started: its threads are not there */
+done:
 	auth_handshake_end(h->pending);
 	free(h);
 	atomic_fetch_sub(&srv->handshakes, 1);
 	return NULL;
 }
 
-/* Accept thread: a connected socket for libvncserver. */
-static void on_accept(void *opaque, int fd, const char *peer)
+/* Accept thread: a connected socket for libvncserver. from: its listener, or NULL for a
+ * socket handed in (then the address it is bound to decides its kind). */
+static void on_accept(void *opaque, int fd, const char *peer, const struct listener *from)
 {
 	struct vnc_server *srv = opaque;
 	if (atomic_load(&srv->handshakes) >= srv->cfg->max_clients) {
@@ -242,6 +288,13 @@ static void on_accept(void *opaque, int fd, const char *peer)
 	h->srv = srv;
 	h->fd = fd;
 	snprintf(h->peer, sizeof(h->peer), "%s", peer);
+	if (from) {
+		size_t i = (size_t)(from - srv->listeners.items);
+		h->tcp = srv->listen_tcp[i];
+		h->remote = srv->listen_remote[i];
+	} else {
+		security_classify(fd, &h->tcp, &h->remote);
+	}
 	atomic_fetch_add(&srv->handshakes, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -427,6 +480,19 @@ int vnc_server_start(struct vnc_server *srv, char *err, size_t err_len)
 	int r = listeners_open(&srv->listeners, srv->cfg->listen, srv->cfg->n_listen, err, err_len);
 	if (r < 0)
 		return r;
+	bool warned = false;
+	for (unsigned i = 0; i < srv->listeners.count; i++) {
+		security_classify(srv->listeners.items[i].fd, &srv->listen_tcp[i],
+				  &srv->listen_remote[i]);
+		if (srv->listen_remote[i] && !tls_enabled() && !warned) {
+			char text[CONFIG_LISTEN_STR_MAX];
+			log_warn("%s is not a loopback address and TLS is off: VNC passwords (a DES "
+				 "challenge) and the screen cross the network in the clear; give "
+				 "--tls-cert and --tls-key to encrypt them",
+				 config_listen_str(&srv->listeners.items[i].addr, text, sizeof(text)));
+			warned = true;
+		}
+	}
 	/* Background mode: a thread pair per client. The library's own listener thread has
 	 * no socket to watch; it only exists because its shutdown path expects it. */
 	rfbRunEventLoop(srv->screen, -1, TRUE);
@@ -692,7 +758,7 @@ void vnc_server_add_client_fd(struct vnc_server *srv, int fd, const char *peer_n
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on unix: fine */
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	on_accept(srv, fd, peer_name && peer_name[0] ? peer_name : "added client");
+	on_accept(srv, fd, peer_name && peer_name[0] ? peer_name : "added client", NULL);
 }
 
 uint64_t vnc_server_idle_ms(struct vnc_server *srv)
