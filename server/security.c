@@ -76,9 +76,12 @@ static bool read_exact(rfbClientPtr cl, const struct security_link *l, void *buf
 	int ms = remaining_ms(l);
 	int r = ms > 0 ? rfbReadExactTimeout(cl, buf, n, ms) : -1;
 	if (r <= 0) {
-		if (ms == 0 || (r < 0 && errno == ETIMEDOUT))
-			log_warn("client %s: no %s within the handshake timeout; disconnecting",
-				 l->peer, what);
+		/* auth_expire() shuts down the socket of a client that trickles bytes past its
+		 * deadline: that is a timeout too. Same words as auth.c's. */
+		if (ms == 0 || (r < 0 && errno == ETIMEDOUT) || log_now_ms() >= l->deadline_ms)
+			log_warn("client %s: handshake not finished within %u s "
+				 "(--handshake-timeout), waiting for its %s; disconnecting",
+				 l->peer, l->timeout_s, what);
 		else
 			log_info("client %s closed the connection before its %s", l->peer, what);
 		rfbCloseClient(cl);

@@ -230,6 +230,7 @@ static void *handshake_thread(void *arg)
 	struct security_link link = {
 		.peer = h->peer,
 		.deadline_ms = log_now_ms() + srv->cfg->handshake_timeout * 1000ull,
+		.timeout_s = srv->cfg->handshake_timeout,
 		.tcp = h->tcp,
 		.remote = h->remote,
 	};
