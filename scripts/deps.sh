@@ -20,9 +20,9 @@ test_pkgs=(libcmocka-dev
 	websockify
 	# The browser test (tests/browser): noVNC in Debian's headless Chromium.
 	chromium
-	# The TLS tests (tests/tls): certtool makes the certificates; gtk-vnc's gvnccapture,
-	# TigerVNC's viewer under Xvfb and an NSS database for Chromium are the clients.
-	gnutls-bin libnss3-tools gvncviewer tigervnc-viewer xvfb
+	# The TLS tests (tests/tls): certtool makes the certificates; the clients are gtk-vnc's
+	# gvnccapture (in gvncviewer) and TigerVNC's viewer under Xvfb.
+	gnutls-bin gvncviewer tigervnc-viewer xvfb
 	# The fuzz tests (tests/fuzz): libFuzzer, ASan and UBSan come with Debian's clang.
 	clang)
 
