@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -27,6 +28,8 @@
  * counts as an RFB client (which waits for the server to speak first). A browser sends
  * its ClientHello right after connecting. */
 #define TLS_PEEK_MS 250
+/* After TLS: how long to wait for the client's first bytes (wss: its HTTP upgrade). */
+#define TLS_FIRST_DATA_MS 1000
 
 /* ---- libvncserver's log, routed into ours ---------------------------------------- */
 
@@ -217,6 +220,11 @@ static bool outer_tls(struct handshake *h, uint64_t deadline_ms)
 		close(h->fd);
 		return false;
 	}
+	/* libvncserver gives the WebSocket upgrade only 100 ms to show up: wait for the first
+	 * plaintext bytes here (a browser sends its GET right after the handshake). A client
+	 * that sends nothing (RFB straight over TLS, as through stunnel) goes on as RFB. */
+	struct pollfd pfd = {.fd = h->fd, .events = POLLIN};
+	poll(&pfd, 1, TLS_FIRST_DATA_MS);
 	return true;
 }
 
