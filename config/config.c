@@ -769,7 +769,8 @@ static void print_help(FILE *out)
 	put_wrapped(out, 7,
 		    "Without --password-file anyone who can reach an address sees the VM's screen "
 		    "and controls it. So, with no password file, the server refuses to listen on "
-		    "a TCP address other than loopback unless --insecure-no-auth is given. Unix "
+		    "a TCP address other than loopback unless --insecure-no-auth is given (or "
+		    "--tls-ca, when client certificates authenticate). Unix "
 		    "sockets and loopback addresses (127.0.0.0/8, ::1, or a name that resolves "
 		    "only to them) are allowed without a password. A wrong password is answered "
 		    "after a delay that doubles with each wrong one in a row from the same "
@@ -805,6 +806,11 @@ static void print_help(FILE *out)
 		 PROG " --source mdev:4b20d080-1b54-4048-85b3-a6a62d165c01 \\\n"
 		      "                --listen tcp:0.0.0.0:5900 --password-file /etc/vgpu-vnc/pw",
 		 "Serve a GVT-g or mbochs vGPU to the network, behind a password.");
+	put_item(out,
+		 PROG " --listen tcp:0.0.0.0:5900 --password-file /etc/vgpu-vnc/pw \\\n"
+		      "                --tls-cert /etc/vgpu-vnc/tls.crt --tls-key /etc/vgpu-vnc/tls.key",
+		 "The same over TLS only: VeNCrypt X509Vnc for VNC viewers (TigerVNC -X509CA, "
+		 "virt-viewer and gtk-vnc with ~/.pki/CA/cacert.pem), wss://HOST:5900 for noVNC.");
 	put_item(out, PROG " --config /etc/vgpu-vnc/vm1.ini --log-level debug",
 		 "Take the options from a file, and log more than it says.");
 }
