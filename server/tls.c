@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,6 +111,10 @@ static int creds_load(struct tls_creds **out, char *err, size_t err_len)
 	    (r = check_readable("--tls-key", T.key, err, err_len)) < 0 ||
 	    (T.ca[0] && (r = check_readable("--tls-ca", T.ca, err, err_len)) < 0))
 		return r;
+	struct stat st;
+	if (stat(T.key, &st) == 0 && (st.st_mode & 0044))
+		log_warn("--tls-key %s is readable by group or others (mode %03o): anyone who can "
+			 "read it can pose as this server", T.key, (unsigned)(st.st_mode & 0777));
 	struct tls_creds *c = calloc(1, sizeof(*c));
 	if (!c || gnutls_certificate_allocate_credentials(&c->x509) < 0) {
 		free(c);

@@ -836,9 +836,20 @@ static bool case_config(void)
 		  refuses(no_auth, "without a password", "TLS on 0.0.0.0 without password or CA");
 	if (!ok)
 		return false;
-	/* Without TLS, a non-loopback address warns once that everything is in the clear. */
+	/* A key that others may read: it starts, with a warning. */
 	struct server_proc s;
 	int port;
+	if (!copy_file(path("server1.key"), path("loose.key")) || chmod(path("loose.key"), 0644))
+		return false;
+	const char *loose[] = {"--listen", "tcp:127.0.0.1:0", "--tls-cert", path("server1.pem"),
+			       "--tls-key", path("loose.key"), NULL};
+	if (!start(&s, loose, &port))
+		return false;
+	ok = wait_log(&s, "is readable by group or others (mode 644)", 5);
+	if (!stop(&s) || !ok)
+		return false;
+	say("config: a key readable by others: a warning");
+	/* Without TLS, a non-loopback address warns once that everything is in the clear. */
 	write_file(path("pw"), PASSWORD "\n");
 	chmod(path("pw"), 0600);
 	const char *clear[] = {"--listen", "tcp:0.0.0.0:0", "--listen", "tcp:[::]:0",
