@@ -22,7 +22,8 @@
  *   config         start-up errors (missing file, key mismatch, half the options) and the
  *                  policy (TLS without a CA or password on 0.0.0.0; the clear-text warning)
  *   gvnccapture    gtk-vnc's capture tool over VeNCrypt X509None (its CA in ~/.pki/CA)
- *   tigervnc       TigerVNC's viewer (X509Vnc with -X509CA) under Xvfb
+ *   tigervnc       TigerVNC's viewer under Xvfb (X509Vnc with -X509CA and -passwd) on a
+ *                  TLS-only address
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -979,8 +980,12 @@ static bool file_contains(const char *p, const char *needle)
 	return strstr(buf, needle) != NULL;
 }
 
-/* TigerVNC's viewer under Xvfb with -X509CA: it chooses VeNCrypt X509None, and the
- * session runs (the server sees its SetEncodings after ServerInit, through TLS). */
+/* libvncserver's: the password in the viewer's obfuscated -passwd file format. */
+int rfbEncryptAndStorePasswd(char *passwd, char *fname);
+
+/* TigerVNC's viewer under Xvfb with -X509CA and -passwd, on a TLS-only address: it
+ * chooses VeNCrypt X509Vnc, the password is accepted, and the session runs (the server
+ * sees its SetEncodings after ServerInit, through TLS). */
 static bool case_tigervnc(void)
 {
 	if (!have("xtigervncviewer") || !have("Xvfb")) {
@@ -1009,9 +1014,16 @@ static bool case_tigervnc(void)
 	}
 	struct server_proc s;
 	int port;
-	const char *args[] = {"--source", "synthetic:640x480:desktop", "--listen", "tcp:127.0.0.1:0",
-			      "--tls-cert", path("server1.pem"), "--tls-key", path("server1.key"),
-			      "--log-level", "debug", NULL};
+	write_file(path("pw"), PASSWORD "\n");
+	chmod(path("pw"), 0600);
+	if (rfbEncryptAndStorePasswd((char *)PASSWORD, (char *)path("viewer.passwd")) != 0) {
+		end_child(x);
+		fail_msg("cannot write the viewer's password file");
+		return false;
+	}
+	const char *args[] = {"--source", "synthetic:640x480:desktop", "--listen", "tcp:0.0.0.0:0",
+			      "--password-file", path("pw"), "--tls-cert", path("server1.pem"),
+			      "--tls-key", path("server1.key"), "--log-level", "debug", NULL};
 	if (!start(&s, args, &port)) {
 		end_child(x);
 		return false;
@@ -1020,20 +1032,20 @@ static bool case_tigervnc(void)
 	snprintf(display, sizeof(display), "DISPLAY=:%s", disp);
 	snprintf(home, sizeof(home), "HOME=%s", dir); /* it may write ~/.vnc */
 	snprintf(target, sizeof(target), "127.0.0.1::%d", port);
-	const char *viewer[] = {"xtigervncviewer", "-SecurityTypes", "X509None", "-X509CA",
-				path("ca1.pem"), target, NULL};
+	const char *viewer[] = {"xtigervncviewer", "-SecurityTypes", "X509Vnc", "-X509CA",
+				path("ca1.pem"), "-passwd", path("viewer.passwd"), target, NULL};
 	const char *env[] = {display, home, NULL};
 	pid_t v = spawn(viewer, env, path("viewer.log"), -1);
-	bool ok = wait_log(&s, ": TLS (TLS1.", 30) &&
+	bool ok = wait_log(&s, ": TLS (TLS1.", 30) && wait_log(&s, "password accepted", 30) &&
 		  wait_log(&s, "Using tight encoding for client", 30);
-	if (ok && !file_contains(path("viewer.log"), "X509None (260)")) {
-		fail_msg("the viewer's log does not show VeNCrypt X509None");
+	if (ok && !file_contains(path("viewer.log"), "X509Vnc (261)")) {
+		fail_msg("the viewer's log does not show VeNCrypt X509Vnc");
 		ok = false;
 	}
 	end_child(v);
 	end_child(x);
 	if (ok) {
-		say("TigerVNC viewer: VeNCrypt X509None, session running over TLS");
+		say("TigerVNC viewer: VeNCrypt X509Vnc, password accepted, session running over TLS");
 	} else {
 		char cmd[400];
 		snprintf(cmd, sizeof(cmd), "tail -20 '%s' >&2", path("viewer.log"));
