@@ -1055,6 +1055,15 @@ static bool case_tigervnc(void)
 	return stop(&s) && ok;
 }
 
+/* The certificates and logs go with the process, also on exit(SKIP). */
+static void remove_dir(void)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (dir[0] && system(cmd) != 0)
+		fprintf(stderr, "tls_check: could not remove %s\n", dir);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
@@ -1068,6 +1077,7 @@ int main(int argc, char **argv)
 		perror("mkdtemp");
 		return 1;
 	}
+	atexit(remove_dir);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "sh '%s' '%s'", argv[2], dir);
 	int r = system(cmd);
@@ -1102,9 +1112,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tls_check: unknown case %s\n", c);
 		return 2;
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "tls_check: could not remove %s\n", dir);
 	printf("%s %s\n", ok ? "PASS" : "FAIL", c);
 	return ok ? 0 : 1;
 }
