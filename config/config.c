@@ -518,6 +518,21 @@ static int set_exit_when_idle(struct config *cfg, const char *arg, char *why, si
 	return 0;
 }
 
+static int set_tls_cert(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->tls_cert, sizeof(cfg->tls_cert), arg, why, why_len);
+}
+
+static int set_tls_key(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->tls_key, sizeof(cfg->tls_key), arg, why, why_len);
+}
+
+static int set_tls_ca(struct config *cfg, const char *arg, char *why, size_t why_len)
+{
+	return set_string(cfg->tls_ca, sizeof(cfg->tls_ca), arg, why, why_len);
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 enum option_id {
@@ -545,6 +560,9 @@ enum option_id {
 	OPT_HANDOVER_MODE,
 	OPT_HANDOVER_ALLOW_UID,
 	OPT_HANDOVER_ALLOW_GID,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
 	OPT_CONFIG,
 	OPT_HELP,
 	OPT_VERSION,
@@ -701,6 +719,24 @@ static const struct option_spec options[N_OPTIONS] = {
 				    "processes whose primary group is one of these (comma-separated "
 				    "names or numbers).",
 				    NULL, set_handover_allow_gid, NULL},
+	[OPT_TLS_CERT] = {"tls-cert", 0, "FILE",
+			  "Turn on TLS for every TCP address with the server certificate in the PEM "
+			  "file FILE (the leaf first, then any intermediate certificates); needs "
+			  "--tls-key. VNC clients get VeNCrypt (X509Vnc with a password, X509None "
+			  "without), and browsers connect with wss:// to the same port. A TCP address "
+			  "other than loopback then offers nothing else. SIGHUP reads the files "
+			  "again; see SECURITY.",
+			  NULL, set_tls_cert, NULL},
+	[OPT_TLS_KEY] = {"tls-key", 0, "FILE",
+			 "The private key of --tls-cert, a PEM file (unencrypted; keep it readable "
+			 "by the server's user only).",
+			 NULL, set_tls_key, NULL},
+	[OPT_TLS_CA] = {"tls-ca", 0, "FILE",
+			"Ask every TLS client for a certificate and accept only those that the CA "
+			"certificates in the PEM file FILE signed. With it, a client certificate "
+			"counts as authentication: no password is needed on other than loopback "
+			"addresses.",
+			NULL, set_tls_ca, NULL},
 	[OPT_CONFIG] = {"config", 0, "FILE",
 			"Read options from the INI file FILE first; the command line wins (see "
 			"CONFIG FILE).",
@@ -865,7 +901,8 @@ static void print_help(FILE *out)
 	put_wrapped(out, 7,
 		    "Without --password-file anyone who can reach an address sees the VM's screen "
 		    "and controls it. So, with no password file, the server refuses to listen on "
-		    "a TCP address other than loopback unless --insecure-no-auth is given. Unix "
+		    "a TCP address other than loopback unless --insecure-no-auth is given (or "
+		    "--tls-ca, when client certificates authenticate). Unix "
 		    "sockets and loopback addresses (127.0.0.0/8, ::1, or a name that resolves "
 		    "only to them) are allowed without a password. A wrong password is answered "
 		    "after a delay that doubles with each wrong one in a row from the same "
@@ -874,8 +911,17 @@ static void print_help(FILE *out)
 		    "that is less) run at once. A password whose first 8 bytes make a weak DES key "
 		    "is refused: no client could log in with it. SIGHUP makes the server read the password file again: "
 		    "connections from then on need the new password. VNC authentication protects "
-		    "the password but not the session: across untrusted networks, tunnel it (SSH, "
-		    "or TLS through a proxy in front of noVNC).");
+		    "the password but not the session: without --tls-cert, passwords (as a DES "
+		    "challenge) and pixels cross the network in the clear, and the server says so "
+		    "when it starts. With --tls-cert and --tls-key, every TCP address speaks "
+		    "TLS (1.2 or 1.3, GnuTLS): VNC clients get VeNCrypt X509Vnc (X509None without a "
+		    "password) and browsers wss:// on the same port; an address other than "
+		    "loopback offers nothing unencrypted, loopback offers both. --tls-ca asks "
+		    "every TLS client for a certificate signed by that CA; such a certificate is "
+		    "enough to let a client in without a password. Unix sockets stay without TLS "
+		    "(file permissions guard them). SIGHUP also reads the certificate, key and CA "
+		    "again: new connections use them, running sessions go on; if they cannot be "
+		    "read the old ones stay, with an error in the log.");
 
 	put_section(out, "EXIT STATUS");
 	put_item(out, "0", "Stopped by SIGINT or SIGTERM, or --help or --version was printed.");
@@ -894,6 +940,11 @@ static void print_help(FILE *out)
 		 PROG " --source mdev:4b20d080-1b54-4048-85b3-a6a62d165c01 \\\n"
 		      "                --listen tcp:0.0.0.0:5900 --password-file /etc/vgpu-vnc/pw",
 		 "Serve a GVT-g or mbochs vGPU to the network, behind a password.");
+	put_item(out,
+		 PROG " --listen tcp:0.0.0.0:5900 --password-file /etc/vgpu-vnc/pw \\\n"
+		      "                --tls-cert /etc/vgpu-vnc/tls.crt --tls-key /etc/vgpu-vnc/tls.key",
+		 "The same over TLS only: VeNCrypt X509Vnc for VNC viewers (TigerVNC -X509CA, "
+		 "virt-viewer and gtk-vnc with ~/.pki/CA/cacert.pem), wss://HOST:5900 for noVNC.");
 	put_item(out, PROG " --config /etc/vgpu-vnc/vm1.ini --log-level debug",
 		 "Take the options from a file, and log more than it says.");
 }
@@ -1177,6 +1228,16 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, FILE *
 			continue;
 		cfg->listen[i].mode = cfg->unix_mode;
 		snprintf(cfg->listen[i].owner, sizeof(cfg->listen[i].owner), "%s", cfg->unix_owner);
+	}
+	if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+		fail(err, "--%s needs --%s too (the certificate and its private key)",
+		     cfg->tls_cert[0] ? "tls-cert" : "tls-key", cfg->tls_cert[0] ? "tls-key" : "tls-cert");
+		goto done;
+	}
+	if (cfg->tls_ca[0] && !cfg->tls_cert[0]) {
+		fail(err, "--tls-ca needs --tls-cert and --tls-key (client certificates are asked "
+			  "for in TLS)");
+		goto done;
 	}
 	result = CONFIG_OK;
 done:

@@ -66,6 +66,9 @@ struct config {
 	unsigned n_handover_uids;
 	unsigned handover_gids[CONFIG_MAX_ALLOW]; /* --handover-allow-gid */
 	unsigned n_handover_gids;
+	char tls_cert[PATH_MAX];          /* --tls-cert FILE (PEM chain), "" = no TLS */
+	char tls_key[PATH_MAX];           /* --tls-key FILE (PEM), with --tls-cert */
+	char tls_ca[PATH_MAX];            /* --tls-ca FILE: require client certificates */
 };
 
 enum config_result {

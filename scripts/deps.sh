@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config
 	libvncserver-dev zlib1g-dev libturbojpeg0-dev libxxhash-dev libinih-dev libyuv-dev
 	libva-dev libvpl-dev libdrm-dev
-	libx264-dev libjansson-dev)
+	libx264-dev libjansson-dev libgnutls28-dev)
 # The kernel test (tests/kernel): QEMU, Debian's kernel headers (the test fetches the
 # matching kernel image and linux-source-6.1 with apt-get download), a static busybox.
 test_pkgs=(libcmocka-dev
@@ -20,6 +20,9 @@ test_pkgs=(libcmocka-dev
 	websockify
 	# The browser test (tests/browser): noVNC in Debian's headless Chromium.
 	chromium
+	# The TLS tests (tests/tls): certtool makes the certificates; the clients are gtk-vnc's
+	# gvnccapture (in gvncviewer) and TigerVNC's viewer under Xvfb.
+	gnutls-bin gvncviewer tigervnc-viewer xvfb
 	# The fuzz tests (tests/fuzz): libFuzzer, ASan and UBSan come with Debian's clang.
 	clang)
 

@@ -188,7 +188,8 @@ static bool fd_is_local(int fd)
 
 int auth_check_policy(const struct config *cfg, char *err, size_t err_len)
 {
-	if (cfg->password_file[0] || cfg->insecure_no_auth)
+	/* With --tls-ca a client certificate (X509None) authenticates the client. */
+	if (cfg->password_file[0] || cfg->insecure_no_auth || (cfg->tls_cert[0] && cfg->tls_ca[0]))
 		return 0;
 	for (unsigned i = 0; i < cfg->n_listen; i++) {
 		const struct listen_addr *a = &cfg->listen[i];

@@ -402,7 +402,7 @@ static void *accept_thread(void *arg)
 				continue;
 			}
 			log_unix_peer(fd, peer);
-			l->on_accept(l->opaque, fd, peer);
+			l->on_accept(l->opaque, fd, peer, &l->items[i]);
 		}
 	}
 }

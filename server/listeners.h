@@ -19,9 +19,12 @@
 
 #include "config.h"
 
-/* Called on the accept thread with a connected socket it now owns, and a printable peer
- * ("127.0.0.1:41234", "unix:/run/vgpu.sock"). */
-typedef void (*listeners_accept_fn)(void *opaque, int fd, const char *peer);
+struct listener;
+
+/* Called on the accept thread with a connected socket it now owns, a printable peer
+ * ("127.0.0.1:41234", "unix:/run/vgpu.sock") and the listener that accepted it. */
+typedef void (*listeners_accept_fn)(void *opaque, int fd, const char *peer,
+				    const struct listener *from);
 
 struct listener {
 	int fd;

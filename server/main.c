@@ -3,7 +3,7 @@
  * main() parses the configuration, opens the plane source, creates the server at the
  * first mode's size, starts the capture thread and the listeners, and then waits for
  * SIGINT or SIGTERM, on which it closes every client and exits 0. SIGHUP re-reads the
- * password file (auth.h). Signals are blocked in
+ * password file (auth.h) and the TLS certificate, key and CA (tls.h). Signals are blocked in
  * every thread and taken here with sigwait(), so no handler runs inside library code.
  */
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include "open_h264.h"
 #include "plane_source.h"
 #include "vfio_handover.h"
+#include "tls.h"
 #include "vnc_server.h"
 
 /* The screen size while the device shows no plane yet. */
@@ -83,6 +84,13 @@ static int run(const struct config *cfg, const sigset_t *signals)
 	r = auth_check_policy(cfg, err, sizeof(err));
 	if (r == 0)
 		r = metrics_http_check_policy(cfg, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		return 2;
+	}
+	/* The certificate and key are checked now: a missing file or a key that does not
+	 * belong to the certificate is a configuration error, before anything starts. */
+	r = tls_init(cfg, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		return 2;
@@ -151,6 +159,10 @@ static int run(const struct config *cfg, const sigset_t *signals)
 	}
 	log_info("serving %s as \"%s\"%s", cfg->source, cfg->desktop_name,
 		 auth_enabled() ? " with VNC password authentication" : " without authentication");
+	if (tls_enabled())
+		log_info("TLS on every TCP address: VeNCrypt %s for VNC clients, wss:// for "
+			 "browsers%s", auth_enabled() ? "X509Vnc" : "X509None",
+			 tls_verifies_clients() ? "; client certificates required (--tls-ca)" : "");
 
 	int sig = 0;
 	while (next_signal(signals, cfg, srv, &sig) == 0 && sig != SIGINT && sig != SIGTERM &&
@@ -163,6 +175,8 @@ static int run(const struct config *cfg, const sigset_t *signals)
 			log_error("SIGHUP: %s; keeping the password read before", err);
 		else if (!cfg->password_file[0])
 			log_info("SIGHUP: no password file to read again");
+		if (tls_reload(err, sizeof(err)) < 0)
+			log_error("SIGHUP: %s; keeping the TLS certificate read before", err);
 	}
 	if (sig == 0)
 		log_info("no client for %u s (--exit-when-idle): exiting", cfg->exit_when_idle);
@@ -176,6 +190,7 @@ out:
 		capture_stop(cap);
 	vnc_server_destroy(srv);
 	input_qmp_stop(qmp); /* after the clients: they queue into it */
+	tls_shutdown();      /* after the clients: their relays end with them */
 	capture_destroy(cap);
 	plane_source_destroy(src);
 	open_h264_shutdown();

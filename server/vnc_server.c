@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -20,8 +21,17 @@
 #include "fd_budget.h"
 #include "log.h"
 #include "metrics.h"
+#include "security.h"
+#include "tls.h"
 #include "vnc_server_private.h"
 #include "ws_guard.h"
+
+/* How long a new connection on a TLS listener may take to show its first byte before it
+ * counts as an RFB client (which waits for the server to speak first). A browser sends
+ * its ClientHello right after connecting. */
+#define TLS_PEEK_MS 250
+/* After TLS: how long to wait for the client's first bytes (wss: its HTTP upgrade). */
+#define TLS_FIRST_DATA_MS 1000
 
 /* ---- libvncserver's log, routed into ours ---------------------------------------- */
 
@@ -246,6 +256,7 @@ struct handshake {
 	int fd;
 	char peer[128];
 	struct auth_pending *pending;
+	bool tcp, remote; /* its listener's kind (security.h) */
 };
 
 /* The client passed our handshake: from now on what it sends may act (on_key ...). Normal
@@ -279,12 +290,52 @@ static bool first_bytes_ok(struct handshake *h, enum ws_guard_result *g)
 	return false;
 }
 
-/* The handshake of one connection on the calling thread: its first bytes, libvncserver's
- * client, our handshake. The client, let in and still on hold, or NULL (closed; the log
- * says why). */
+/* A browser's wss:// begins with a TLS ClientHello: do TLS here and give libvncserver the
+ * plaintext end of a relay in place of the socket, so that it sees a plain WebSocket
+ * upgrade. false: the socket is closed (the log says why). */
+static bool outer_tls(struct handshake *h, uint64_t deadline_ms)
+{
+	int net = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+	struct tls_conn *conn = NULL;
+	if (net < 0 || tls_accept(net, h->peer, deadline_ms, &conn) < 0) {
+		if (net >= 0)
+			close(net);
+		close(h->fd);
+		return false;
+	}
+	int r = tls_relay_start(conn, net, h->fd);
+	if (r < 0) {
+		log_warn("client %s refused: cannot start its TLS relay: %s", h->peer, strerror(-r));
+		close(h->fd);
+		return false;
+	}
+	/* libvncserver gives the WebSocket upgrade only 100 ms to show up: wait for the first
+	 * plaintext bytes here (a browser sends its GET right after the handshake). A client
+	 * that sends nothing (RFB straight over TLS, as through stunnel) goes on as RFB. */
+	struct pollfd pfd = {.fd = h->fd, .events = POLLIN};
+	poll(&pfd, 1, TLS_FIRST_DATA_MS);
+	return true;
+}
+
+/* The handshake of one connection on the calling thread: TLS for a browser's wss://, its
+ * first bytes, libvncserver's client, the security phase (ours, per listener), the rest
+ * of the handshake. The client, let in and still on hold, or NULL (closed; the log says
+ * why). */
 static rfbClientPtr handshake(struct handshake *h)
 {
 	struct vnc_server *srv = h->srv;
+	struct security_link link = {
+		.peer = h->peer,
+		.deadline_ms = auth_handshake_deadline(h->pending),
+		.timeout_s = srv->cfg->handshake_timeout,
+		.tcp = h->tcp,
+		.remote = h->remote,
+	};
+	if (h->tcp && tls_enabled() && security_peek_tls(h->fd, TLS_PEEK_MS)) {
+		if (!outer_tls(h, link.deadline_ms))
+			return NULL;
+		link.tls_outer = true;
+	}
 	enum ws_guard_result g;
 	if (!first_bytes_ok(h, &g))
 		return NULL;
@@ -303,11 +354,14 @@ static rfbClientPtr handshake(struct handshake *h)
 		return NULL;
 	if (cl->wsctx && g != WS_GUARD_HTTP) {
 		/* A WebSocket that cut_unchecked_websocket() did not see (libvncserver's log
-		 * line changed, or 'wss'): refused all the same. */
+		 * line changed): refused all the same. */
 		static struct log_ratelimit rl;
 		log_ratelimited(&rl, 5000, LOG_WARN, "client %s refused: its WebSocket request "
 				"came more than %d ms after connecting", h->peer, WS_GUARD_FIRST_MS);
-	} else if (auth_handshake_run(h->pending, cl) == 0 && let_in(cl)) {
+	} else if (security_run(cl, &link) == 0 && auth_handshake_run(h->pending, cl) == 0 &&
+		   let_in(cl)) {
+		/* The security phase is ours (per listener, VeNCrypt); libvncserver takes the
+		 * rest (the VNC authentication answer, ClientInit) in auth_handshake_run. */
 		return cl;
 	}
 	if (cl->sock != RFB_INVALID_SOCKET && cl->state != RFB_SHUTDOWN)
@@ -315,6 +369,7 @@ static rfbClientPtr handshake(struct handshake *h)
 	rfbClientConnectionGone(cl); /* never started: its threads are not there */
 	return NULL;
 }
+
 
 /* rfbNewClient reads the first bytes (WebSocket upgrade or not) with timeouts, and the
  * handshake after it may wait for a password delay, so both run on a short-lived thread
@@ -352,8 +407,9 @@ struct _rfbClientRec *vnc_server_handshake_now(struct vnc_server *srv, int fd, c
 	return cl;
 }
 
-/* Accept thread: a connected socket for libvncserver. */
-static void on_accept(void *opaque, int fd, const char *peer)
+/* Accept thread: a connected socket for libvncserver. from: its listener, or NULL for a
+ * socket handed in (then the address it is bound to decides its kind). */
+static void on_accept(void *opaque, int fd, const char *peer, const struct listener *from)
 {
 	struct vnc_server *srv = opaque;
 	if (atomic_load(&srv->handshakes) >= srv->cfg->max_clients) {
@@ -378,6 +434,13 @@ static void on_accept(void *opaque, int fd, const char *peer)
 	h->srv = srv;
 	h->fd = fd;
 	snprintf(h->peer, sizeof(h->peer), "%s", peer);
+	if (from) {
+		size_t i = (size_t)(from - srv->listeners.items);
+		h->tcp = srv->listen_tcp[i];
+		h->remote = srv->listen_remote[i];
+	} else {
+		security_classify(fd, &h->tcp, &h->remote);
+	}
 	atomic_fetch_add(&srv->handshakes, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -627,6 +690,19 @@ int vnc_server_start(struct vnc_server *srv, char *err, size_t err_len)
 	int r = listeners_open(&srv->listeners, srv->cfg->listen, srv->cfg->n_listen, err, err_len);
 	if (r < 0)
 		return r;
+	bool warned = false;
+	for (unsigned i = 0; i < srv->listeners.count; i++) {
+		security_classify(srv->listeners.items[i].fd, &srv->listen_tcp[i],
+				  &srv->listen_remote[i]);
+		if (srv->listen_remote[i] && !tls_enabled() && !warned) {
+			char text[CONFIG_LISTEN_STR_MAX];
+			log_warn("%s is not a loopback address and TLS is off: VNC passwords (a DES "
+				 "challenge) and the screen cross the network in the clear; give "
+				 "--tls-cert and --tls-key to encrypt them",
+				 config_listen_str(&srv->listeners.items[i].addr, text, sizeof(text)));
+			warned = true;
+		}
+	}
 	/* Background mode: a thread pair per client. The library's own listener thread has
 	 * no socket to watch; it only exists because its shutdown path expects it. */
 	rfbRunEventLoop(srv->screen, -1, TRUE);
@@ -886,7 +962,7 @@ void vnc_server_add_client_fd(struct vnc_server *srv, int fd, const char *peer_n
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on unix: fine */
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	on_accept(srv, fd, peer_name && peer_name[0] ? peer_name : "added client");
+	on_accept(srv, fd, peer_name && peer_name[0] ? peer_name : "added client", NULL);
 }
 
 uint64_t vnc_server_idle_ms(struct vnc_server *srv)

@@ -18,6 +18,9 @@ struct vnc_server {
 	struct plane_source *input;
 	struct input_qmp *qmp; /* --qmp: input goes there instead of to input (set before start) */
 	struct listeners listeners;
+	/* Per listener (same index), from vnc_server_start: TCP (TLS applies), not loopback. */
+	bool listen_tcp[CONFIG_MAX_LISTEN];
+	bool listen_remote[CONFIG_MAX_LISTEN];
 	struct frame_store frames;
 
 	/* Viewers: guarded by lock; cond wakes the capture thread. */

@@ -392,6 +392,34 @@ static void test_file_without_section(void **state)
 	assert_good_file(&cfg);
 }
 
+/* --tls-cert, --tls-key and --tls-ca: on the command line and as INI keys; the pairs that
+ * make no sense alone are errors that say what is missing. */
+static void test_tls_options(void **state)
+{
+	(void)state;
+	struct config cfg;
+	assert_int_equal(LOAD(&cfg, "--tls-cert", "/etc/c.pem", "--tls-key", "/etc/k.pem",
+			      "--tls-ca", "/etc/ca.pem"),
+			 CONFIG_OK);
+	assert_string_equal(cfg.tls_cert, "/etc/c.pem");
+	assert_string_equal(cfg.tls_key, "/etc/k.pem");
+	assert_string_equal(cfg.tls_ca, "/etc/ca.pem");
+	const char *path = write_temp("tls-cert = /f/c.pem\ntls-key = /f/k.pem\n");
+	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
+	assert_string_equal(cfg.tls_cert, "/f/c.pem");
+	assert_string_equal(cfg.tls_key, "/f/k.pem");
+	assert_string_equal(cfg.tls_ca, "");
+	assert_int_equal(LOAD(&cfg, "--tls-cert", "/etc/c.pem"), CONFIG_ERROR);
+	assert_err("vgpu-vnc: --tls-cert needs --tls-key too (the certificate and its private "
+		   "key)\n");
+	assert_int_equal(LOAD(&cfg, "--tls-key", "/etc/k.pem"), CONFIG_ERROR);
+	assert_err("vgpu-vnc: --tls-key needs --tls-cert too (the certificate and its private "
+		   "key)\n");
+	assert_int_equal(LOAD(&cfg, "--tls-ca", "/etc/ca.pem"), CONFIG_ERROR);
+	assert_err("vgpu-vnc: --tls-ca needs --tls-cert and --tls-key (client certificates are "
+		   "asked for in TLS)\n");
+}
+
 static void test_file_with_section(void **state)
 {
 	(void)state;
@@ -959,6 +987,7 @@ int main(void)
 		T(test_file_partial_keeps_defaults),
 		T(test_file_booleans),
 		T(test_file_unknown_key),
+		T(test_tls_options),
 		T(test_file_bad_value),
 		T(test_file_unknown_section),
 		T(test_file_syntax_error),

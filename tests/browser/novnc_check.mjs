@@ -5,10 +5,13 @@
 //   node novnc_check.mjs VGPU_VNC REF_DUMP CASE
 //
 // Cases: h264, tight-jpeg (noVNC with WebCodecs hidden, so it cannot offer H.264),
-// resize (the modes scene, over H.264), cursor (the cursor shape noVNC received).
+// resize (the modes scene, over H.264), cursor (the cursor shape noVNC received), wss
+// (TLS: --tls-cert on 0.0.0.0 with a password, noVNC over wss:// to the same port, the
+// test certificate trusted through Chromium's SPKI list; Tight-JPEG pixels compared).
 // Exit 0 = pass, 1 = fail, 77 = skipped (Chromium or the npm packages are missing).
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { X509Certificate, createHash } from 'node:crypto';
+import { existsSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
@@ -42,6 +45,8 @@ const CASES = {
                 check: 'psnr', minPsnr: 30 },
     'cursor': { spec: '320x240:desktop:frames=10', tick: 10, noh264: true, quality: 9,
                 check: 'cursor' },
+    'wss': { spec: '640x480:desktop:frames=30', tick: 30, noh264: true, quality: 9,
+             path: 'Tight-JPEG', check: 'error', maxMean: 3, maxError: 48, tls: true },
 };
 const cfg = CASES[caseName];
 if (!cfg) {
@@ -59,16 +64,40 @@ function fail(msg) {
     throw new Error(msg);
 }
 
-// The server on a free loopback port; resolves with the port from its log.
+// wss: test certificates (tests/tls/make_certs.sh), a password, and the address other
+// than loopback where only encrypted connections are let in.
+const TLS_PASSWORD = 'wss-pw-1';
+function tlsArgs() {
+    if (!cfg.tls)
+        return [];
+    try {
+        execFileSync('sh', [join(here, '../tls/make_certs.sh'), join(tmp, 'certs')]);
+    } catch (e) {
+        skip('cannot make the test certificates (certtool from gnutls-bin)');
+    }
+    writeFileSync(join(tmp, 'pw'), TLS_PASSWORD + '\n', { mode: 0o600 });
+    return ['--listen', 'tcp:0.0.0.0:0', '--password-file', join(tmp, 'pw'),
+            '--tls-cert', join(tmp, 'certs/server1.pem'), '--tls-key', join(tmp, 'certs/server1.key')];
+}
+
+// Chromium trusts the server's key by its SPKI hash (base64 SHA-256), for this run only.
+function spkiHash() {
+    const cert = new X509Certificate(readFileSync(join(tmp, 'certs/server1.pem')));
+    const der = cert.publicKey.export({ type: 'spki', format: 'der' });
+    return createHash('sha256').update(der).digest('base64');
+}
+
+// The server on a free port; resolves with the port from its log.
 function startServer() {
     return new Promise((resolve, reject) => {
-        server = spawn(serverBin, ['--source', `synthetic:${cfg.spec}`, '--listen',
-                                   'tcp:127.0.0.1:0', '--log-level', 'debug'],
+        const listen = cfg.tls ? tlsArgs() : ['--listen', 'tcp:127.0.0.1:0'];
+        server = spawn(serverBin, ['--source', `synthetic:${cfg.spec}`, ...listen,
+                                   '--log-level', 'debug'],
                        { stdio: ['ignore', 'ignore', 'pipe'] });
         const timer = setTimeout(() => reject(new Error('server did not listen in 10 s')), 10000);
         server.stderr.on('data', (d) => {
             serverLog += d.toString();
-            const m = serverLog.match(/listening on tcp:127\.0\.0\.1:(\d+)/);
+            const m = serverLog.match(/listening on tcp:(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)/);
             if (m) {
                 clearTimeout(timer);
                 resolve(Number(m[1]));
@@ -143,12 +172,15 @@ async function run() {
         executablePath: CHROMIUM,
         headless: true,
         args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-               '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+               '--disable-background-networking', '--disable-component-update', '--disable-sync',
+               ...(cfg.tls ? [`--ignore-certificate-errors-spki-list=${spkiHash()}`] : [])],
     });
     const page = await browser.newPage();
     const consoleLines = [];
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    const q = `port=${vncPort}&noh264=${cfg.noh264 ? 1 : 0}&quality=${cfg.quality ?? 6}`;
+    let q = `port=${vncPort}&noh264=${cfg.noh264 ? 1 : 0}&quality=${cfg.quality ?? 6}`;
+    if (cfg.tls)
+        q += `&tls=1&password=${TLS_PASSWORD}`;
     await page.goto(`http://127.0.0.1:${httpPort}/page.html?${q}`);
     await page.waitForFunction(() => window.vnc && (window.vnc.connected || window.vnc.error),
                                null, { timeout: 15000 });
@@ -174,9 +206,11 @@ async function run() {
         fail(`canvas never matched the source: ${r.text}\n${consoleLines.slice(-10).join('\n')}`);
     if (!serverLog.includes(`updates now through ${cfg.path}`))
         fail(`the server did not serve noVNC through ${cfg.path}`);
+    if (cfg.tls && !/client \S+: TLS \(TLS1\.[23]\)[\s\S]*connected over WebSocket[\s\S]*password accepted/.test(serverLog))
+        fail('the server log does not show TLS, then WebSocket, then the password');
     if (caseName === 'resize' && !/display mode 320x240[\s\S]*display mode (?!320x240)/.test(serverLog))
         fail('the modes scene never changed mode');
-    console.log(`novnc_check: PASS ${caseName}: ${r.text} (through ${cfg.path})`);
+    console.log(`novnc_check: PASS ${caseName}: ${r.text} (through ${cfg.path}${cfg.tls ? ', over wss://' : ''})`);
 }
 
 async function checkCursor(page) {

@@ -10,7 +10,12 @@ window.vnc = { connected: false, disconnected: false, error: null, resizes: 0 };
 
 try {
     const { default: RFB } = await import('/novnc/core/rfb.js');
-    const rfb = new RFB(document.getElementById('screen'), `ws://127.0.0.1:${params.get('port')}`);
+    // ?tls=1: wss:// to the same port (the server recognises TLS from the first byte);
+    // ?password=...: answer VNC authentication.
+    const scheme = params.get('tls') === '1' ? 'wss' : 'ws';
+    const options = params.get('password') ? { credentials: { password: params.get('password') } } : {};
+    const rfb = new RFB(document.getElementById('screen'), `${scheme}://127.0.0.1:${params.get('port')}`,
+                        options);
     rfb.scaleViewport = false;
     rfb.resizeSession = false;
     rfb.qualityLevel = Number(params.get('quality') || 6);
