@@ -631,8 +631,11 @@ int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
 			r = stopping ? -ECANCELED : -ETIMEDOUT;
 			break;
 		}
+		/* What the security phase (security.c) left of a WebSocket frame in libvncserver's
+		 * buffer: the socket will not wake poll() for it. */
+		bool buffered = webSocketsHasDataInBuffer(cl);
 		struct pollfd pfd = {.fd = cl->sock, .events = POLLIN};
-		if (poll(&pfd, 1, HANDSHAKE_POLL_MS) <= 0)
+		if (!buffered && poll(&pfd, 1, HANDSHAKE_POLL_MS) <= 0)
 			continue;
 		/* A WebSocket frame may hold several handshake messages (and whatever follows
 		 * them): take them one by one, each only while the handshake still goes on.
