@@ -77,7 +77,7 @@ cleanup() {
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
 		umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" 2>/dev/null || true
 	done
-	safe_rm "$run_dir"
+	safe_rm "$run_dir" || status=1
 	say "took $(($(date +%s) - t0)) s in all"
 	exit $status
 }
@@ -111,12 +111,13 @@ enter_mounts() {
 }
 
 # A throw-away root over a cached one: every write goes to the overlay's upper layer.
-overlay_root() { # LOWER NAME -> prints the merged dir
+# Not in a $(...) subshell: the mount must be recorded in this shell's mounted[].
+overlay_root() { # LOWER NAME -> the merged dir in $overlay
 	local lower=$1 d="$run_dir/$2"
 	mkdir -p "$d/upper" "$d/work" "$d/root"
 	do_mount -t overlay overlay -o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" \
 		"$d/root"
-	echo "$d/root"
+	overlay="$d/root"
 }
 
 in_root() { # ROOT CMD: a login-like shell as root in the chroot
@@ -172,7 +173,8 @@ fi
 flock -u 8
 
 # ---- the checkout: a clone, as a user makes it -------------------------------------------
-root=$(overlay_root "$deps" build)
+overlay_root "$deps" build
+root=$overlay
 enter_mounts "$root"
 git clone -q --no-checkout "$src" "$root/root/vgpu-vnc"
 git -C "$root/root/vgpu-vnc" checkout -q -B main "$head"
@@ -242,7 +244,8 @@ debs=("$root"/root/vgpu-vnc/build-deb/vgpu-vnc_*.deb)
 [[ -f ${debs[0]} ]] || die "cpack made no vgpu-vnc_*.deb"
 say "built $(basename "${debs[0]}")"
 
-target=$(overlay_root "$cache/base" install)
+overlay_root "$cache/base" install
+target=$overlay
 enter_mounts "$target"
 cp "${debs[0]}" "$target/root/"
 deb=$(basename "${debs[0]}")
