@@ -46,6 +46,12 @@ for tool in debootstrap unshare nsenter setsid chroot ip python3 git; do
 	command -v "$tool" >/dev/null || skip "$tool is not installed (bash scripts/deps.sh --test)"
 done
 git -C "$src" rev-parse HEAD >/dev/null 2>&1 || skip "$src is not a git checkout"
+# Everything below in a mount namespace of its own: whatever ends this script (a ctest
+# timeout's SIGKILL included), no bind mount of /dev or /proc outlives it.
+if [[ -z ${VGPU_FRESH_IN_MOUNT_NS:-} ]]; then
+	export VGPU_FRESH_IN_MOUNT_NS=1
+	exec unshare --mount --propagation private -- "$0" "$@"
+fi
 
 # ---- the mirrors: what apt on this machine uses for bookworm ---------------------------
 mapfile -t repos < <(apt-get indextargets --format '$(RELEASE) $(REPO_URI)' \
@@ -65,6 +71,8 @@ mirror=${VGPU_FRESH_MIRROR:-$mirror}
 
 # ---- mounts and cleanup ----------------------------------------------------------------
 mkdir -p "$cache/archives/partial"
+# What a killed run left (its mounts went with its namespace), after a day.
+find "$cache" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} +
 run_dir=$(mktemp -d "$cache/run.XXXXXX")
 mounted=() # mount points, innermost last
 pids=()
