@@ -19,7 +19,7 @@
 # Caches, under ${VGPU_FRESH_CACHE:-/var/cache/vgpu-vnc-test}:
 #   base/          debootstrap --variant=minbase --include=git,ca-certificates bookworm
 #   deps-HASH/     base + what scripts/deps.sh installs, HASH = sha256 of scripts/deps.sh:
-#                  a change to the package list makes a new one (and drops the old)
+#                  a change to the package list makes a new one (one unused for a day goes)
 #   archives/      apt's downloaded .debs, shared by every root
 # Each run mounts an overlay over one of them, so the checkout, the build and anything
 # the run installs are new every time and thrown away at the end; the cached roots are
@@ -174,10 +174,13 @@ if [[ ! -d "$deps" ]]; then
 		die "scripts/deps.sh failed in the fresh root: $(tail -5 "$cache/deps.log")"
 	leave_mounts "$n"
 	rm -f "$deps.new/tmp/deps.sh" "$deps.new/etc/resolv.conf"
-	find "$cache" -maxdepth 1 -name 'deps-*' ! -name "deps-$deps_hash*" -exec rm -rf {} +
 	mv "$deps.new" "$deps"
 	say "build packages installed"
 fi
+# Roots for other versions of deps.sh (other branches) stay while in use: a day unused,
+# they go. A root's time stamp says when it was last used.
+touch "$deps"
+find "$cache" -maxdepth 1 -name 'deps-*' ! -name "deps-$deps_hash" -mmin +1440 -exec rm -rf {} +
 flock -u 8
 
 # ---- the checkout: a clone, as a user makes it -------------------------------------------
