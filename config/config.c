@@ -654,13 +654,15 @@ static void put_roff(FILE *out, const char *text)
 				c++;
 			continue;
 		}
-		switch (*c) {
-		case '\\': fputs("\\e", out); break;
-		case '-': fputs("\\-", out); break;
-		case '\t': fputs("\\ ", out); break;
-		case '\n': fputc('\n', out); line_start = true; break;
-		default: fputc(*c, out);
-		}
+		if (*c == '\\')
+			fputs("\\e", out);
+		else if (*c == '-')
+			fputs("\\-", out);
+		else if (*c == '\t')
+			fputs("\\ ", out);
+		else
+			fputc(*c, out);
+		line_start = *c == '\n';
 	}
 }
 
