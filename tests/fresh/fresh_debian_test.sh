@@ -9,8 +9,9 @@
 #   fresh_debian_test.sh deb SRC_DIR   build the .deb in the clone (cmake + cpack), then
 #                                      `apt install ./vgpu-vnc_*.deb` on a second fresh
 #                                      root without any build package; the installed
-#                                      vgpu-vnc must print its version, have its man pages
-#                                      and units, and serve pixels with the example config
+#                                      vgpu-vnc must print its version, have its man pages,
+#                                      units and their groups, and serve pixels with the
+#                                      example config
 #
 # Needs root, debootstrap, unshare and python3 (the RFB client, rfb_pixels.py); exits 77
 # (ctest: skipped) and says why when one is missing. The Debian mirrors are the ones apt
@@ -278,6 +279,10 @@ for f in /usr/bin/vgpu-vnc /usr/bin/vgpu-vncctl /usr/share/man/man1/vgpu-vnc.1.g
 done
 grep -q '^ExecStart=/usr/bin/vgpu-vnc ' "$target/usr/lib/systemd/system/vgpu-vnc@.service" ||
 	die "the installed unit does not start /usr/bin/vgpu-vnc"
+# The postinst made the groups the units name.
+for group in vgpu-vnc vfio render; do
+	in_root "$target" "getent group $group" >/dev/null || die "the package made no group $group"
+done
 # No build package came with it: the dependencies are the run-time libraries.
 if in_root "$target" "dpkg-query -W -f='\${Package}\n' | grep -E -- '-dev\$|^gcc\$|^cmake\$'"; then
 	die "installing the .deb pulled in build packages"
