@@ -158,7 +158,7 @@ static int measure(const struct vb_opts *o, struct idle_result *res)
 
 int vb_idle(const struct vb_opts *o)
 {
-	struct idle_result res;
+	struct idle_result res = {0}; /* measure() fills it when it succeeds; GCC cannot tell */
 	if (measure(o, &res) < 0)
 		return -1;
 	struct cpu floor = res.floor, none = res.none, client = res.client;

@@ -801,19 +801,74 @@ static void put_wrapped_at(FILE *out, int indent, int col, const char *text)
 		fputc('\n', out);
 }
 
+/* The same text as a man page (config_print_man()): set only while that runs, by the
+ * one thread there is then; every put_* below writes roff instead of columns. */
+static bool help_roff;
+static bool roff_paragraph_open; /* right after .SH, text needs no .PP of its own */
+
+/* TEXT with roff's special characters escaped: a backslash, '-' (a hyphen, not a minus
+ * sign, in option names), a '.' or '\'' that would start a request, the non-breaking tab;
+ * an escaped newline ("\\\n" and the next line's indent, in EXAMPLES) joins the lines. */
+static void put_roff(FILE *out, const char *text)
+{
+	bool line_start = true;
+	for (const char *c = text; *c; c++) {
+		if (line_start && (*c == '.' || *c == '\''))
+			fputs("\\&", out);
+		line_start = false;
+		if (c[0] == '\\' && c[1] == '\n') {
+			c++;
+			while (c[1] == ' ')
+				c++;
+			continue;
+		}
+		if (*c == '\\')
+			fputs("\\e", out);
+		else if (*c == '-')
+			fputs("\\-", out);
+		else if (*c == '\t')
+			fputs("\\ ", out);
+		else
+			fputc(*c, out);
+		line_start = *c == '\n';
+	}
+}
+
 static void put_wrapped(FILE *out, int indent, const char *text)
 {
+	if (help_roff) {
+		if (!roff_paragraph_open)
+			fputs(".PP\n", out);
+		roff_paragraph_open = false;
+		put_roff(out, text);
+		fputc('\n', out);
+		return;
+	}
 	put_wrapped_at(out, indent, 0, text);
 }
 
 static void put_section(FILE *out, const char *title)
 {
+	if (help_roff) {
+		fprintf(out, ".SH %s\n", title);
+		roff_paragraph_open = true;
+		return;
+	}
 	fprintf(out, "\n%s\n", title);
 }
 
 /* A term and its description, the description on the term's line if the term is short. */
 static void put_item(FILE *out, const char *term, const char *text)
 {
+	if (help_roff) {
+		fputs(".TP\n\\fB", out);
+		put_roff(out, term);
+		fputs("\\fR\n", out);
+		put_roff(out, text);
+		fputc('\n', out);
+		roff_paragraph_open = false;
+		return;
+	}
 	if (strlen(term) < 6) {
 		put_wrapped_at(out, 14, fprintf(out, "       %-7s", term), text);
 		return;
@@ -822,9 +877,30 @@ static void put_item(FILE *out, const char *term, const char *text)
 	put_wrapped(out, 14, text);
 }
 
+/* Lines shown as they are (a file's contents), indented under the paragraph before. */
+static void put_verbatim(FILE *out, const char *lines)
+{
+	if (help_roff) {
+		fputs(".PP\n.RS\n.nf\n", out);
+		put_roff(out, lines);
+		fputs(".fi\n.RE\n", out);
+		roff_paragraph_open = false;
+		return;
+	}
+	fputc('\n', out);
+	for (const char *l = lines; *l;) {
+		size_t n = strcspn(l, "\n");
+		fprintf(out, "              %.*s\n", (int)n, l);
+		l += n + (l[n] == '\n');
+	}
+}
+
 static void print_help(FILE *out)
 {
-	fprintf(out, "NAME\n");
+	if (help_roff)
+		put_section(out, "NAME");
+	else
+		fputs("NAME\n", out);
 	put_wrapped(out, 7, PROG " - serve the display of a virtual GPU to VNC clients and browsers");
 
 	put_section(out, "SYNOPSIS");
@@ -889,13 +965,12 @@ static void print_help(FILE *out)
 		    "given there replaces the file's value, and --listen replaces the file's whole "
 		    "list of addresses. An unknown key or a bad value is an error that names the "
 		    "file and the line. For example:");
-	fprintf(out, "\n"
-		     "              [" INI_SECTION "]\n"
-		     "              source = mdev:4b20d080-1b54-4048-85b3-a6a62d165c01\n"
-		     "              listen = tcp:0.0.0.0:5900\n"
-		     "              listen = unix:/run/vgpu-vnc/vm1.sock\n"
-		     "              password-file = /etc/vgpu-vnc/vm1.passwd\n"
-		     "              fps = 60\n");
+	put_verbatim(out, "[" INI_SECTION "]\n"
+			  "source = mdev:4b20d080-1b54-4048-85b3-a6a62d165c01\n"
+			  "listen = tcp:0.0.0.0:5900\n"
+			  "listen = unix:/run/vgpu-vnc/vm1.sock\n"
+			  "password-file = /etc/vgpu-vnc/vm1.passwd\n"
+			  "fps = 60\n");
 
 	put_section(out, "SECURITY");
 	put_wrapped(out, 7,
@@ -947,6 +1022,16 @@ static void print_help(FILE *out)
 		 "virt-viewer and gtk-vnc with ~/.pki/CA/cacert.pem), wss://HOST:5900 for noVNC.");
 	put_item(out, PROG " --config /etc/vgpu-vnc/vm1.ini --log-level debug",
 		 "Take the options from a file, and log more than it says.");
+}
+
+void config_print_man(FILE *out)
+{
+	fputs(".\\\" Generated from config/config.c's option table by vgpu-vnc-man; do not edit.\n"
+	      ".TH VGPU\\-VNC 1 \"\" \"" PROG " " VGPU_VERSION "\" \"User Commands\"\n",
+	      out);
+	help_roff = true;
+	print_help(out);
+	help_roff = false;
 }
 
 /* ---- loading ------------------------------------------------------------------------- */

@@ -80,6 +80,10 @@ enum config_result {
 /* Parse argv (and the --config file it names). Messages go to out (help) and err. */
 enum config_result config_load(struct config *cfg, int argc, char **argv, FILE *out, FILE *err);
 
+/* The --help text as a roff man page, vgpu-vnc(1): config/man_gen.c writes it at build
+ * time, so the man page, --help and the INI keys come from the one option table. */
+void config_print_man(FILE *out);
+
 /* Parse one "tcp:HOST:PORT" / "unix:PATH" / "fd:N" listen address. 0 or -EINVAL. */
 int config_parse_listen(const char *text, struct listen_addr *out);
 

@@ -7,7 +7,10 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config
 	libvncserver-dev zlib1g-dev libturbojpeg0-dev libxxhash-dev libinih-dev libyuv-dev
 	libva-dev libvpl-dev libdrm-dev
-	libx264-dev libjansson-dev libgnutls28-dev)
+	libx264-dev libjansson-dev libgnutls28-dev
+	# The .deb (cpack -G DEB): dpkg-shlibdeps (dpkg-dev, with build-essential) reads
+	# each binary's libraries with file(1); gzip compresses the man pages.
+	dpkg-dev file gzip)
 # The kernel test (tests/kernel): QEMU, Debian's kernel headers (the test fetches the
 # matching kernel image and linux-source-6.1 with apt-get download), a static busybox.
 test_pkgs=(libcmocka-dev
@@ -24,7 +27,10 @@ test_pkgs=(libcmocka-dev
 	# gvnccapture (in gvncviewer) and TigerVNC's viewer under Xvfb.
 	gnutls-bin gvncviewer tigervnc-viewer xvfb
 	# The fuzz tests (tests/fuzz): libFuzzer, ASan and UBSan come with Debian's clang.
-	clang)
+	clang
+	# The fresh-Debian tests (tests/fresh): a minimal bookworm root made by debootstrap,
+	# entered with a loopback of its own (ip from iproute2, unshare from util-linux).
+	debootstrap iproute2 util-linux)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")

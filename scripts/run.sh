@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+# Only the server: the tests are configured too when their packages are there
+# (VGPU_TESTS=AUTO), but nothing here needs them.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target vgpu-vnc
 exec build/vgpu-vnc "$@"

@@ -10,7 +10,10 @@ for variant in build:OFF build-asan:ON; do
 	dir=${variant%%:*}
 	sanitize=${variant##*:}
 	echo "== $dir (sanitizers $sanitize)"
-	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGPU_SANITIZE="$sanitize" >/dev/null
+	# VGPU_TESTS=ON: a missing test package is an error here, not a quietly smaller suite;
+	# VGPU_WERROR=ON: a new warning fails the build here, never on a user's machine.
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGPU_SANITIZE="$sanitize" \
+		-DVGPU_TESTS=ON -DVGPU_WERROR=ON >/dev/null
 	cmake --build "$dir" -j"$jobs"
 	# A test that fails on a loaded machine (several measure against wall-clock deadlines)
 	# gets up to two more runs; ctest still prints every failed run in its log.

@@ -119,8 +119,9 @@ static void respond(rfbClientRec *cl, const char *pw, uint8_t response[CHALLENGE
 {
 	for (int i = 0; i < CHALLENGESIZE; i++)
 		cl->authChallenge[i] = (uint8_t)(rand() & 0xff);
+	/* VNC authentication keys DES with the first 8 bytes of the password, no more. */
 	char p[9] = {0};
-	snprintf(p, sizeof(p), "%s", pw);
+	memcpy(p, pw, strnlen(pw, sizeof(p) - 1));
 	memcpy(response, cl->authChallenge, CHALLENGESIZE);
 	rfbEncryptBytes(response, p);
 }

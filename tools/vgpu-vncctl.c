@@ -17,6 +17,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#ifndef VGPU_VERSION /* CMakeLists.txt passes the project's version */
+#define VGPU_VERSION "unknown"
+#endif
+
 static const char usage[] =
 	"Usage: vgpu-vncctl [--socket PATH] COMMAND [ARGS]\n"
 	"Send one command to vgpu-vnc's control socket (--control unix:PATH) and print the\n"
@@ -26,6 +30,7 @@ static const char usage[] =
 	"  -s, --socket PATH   the control socket (default $VGPU_VNC_CONTROL or\n"
 	"                      /run/vgpu-vnc/control.sock)\n"
 	"  -h, --help          this help\n"
+	"  -V, --version       print the version and exit\n"
 	"\n"
 	"Commands:\n"
 	"  set-password [-|--password-file FILE] [EXPIRES]\n"
@@ -258,6 +263,10 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage, stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+			printf("vgpu-vncctl %s\n", VGPU_VERSION);
 			return 0;
 		}
 		if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--socket")) && i + 1 < argc) {

@@ -90,7 +90,7 @@ struct dmabuf_cache {
 	const struct dmabuf_readback_ops *readback;
 	void *readback_ctx;
 	uint64_t readback_failed_ms;  /* when open last failed, 0 = never */
-	char readback_error[200];     /* and why */
+	char readback_error[256];     /* and why: room for the sentence and open()'s err[160] */
 };
 
 /* capacity >= 2 (one current, one previous for flips). 0 or -ENOMEM. */
