@@ -34,6 +34,8 @@ const struct encoding encodings[] = {
 };
 const size_t n_encodings = sizeof(encodings) / sizeof(encodings[0]);
 
+bool case_skipped;
+
 const struct tolerance exact = {0, 0};
 /* Tight with quality level 9 is JPEG (libvncserver: Q100, 4:4:4; our own Tight-JPEG path may
  * choose otherwise). A correct encoder stays far inside these bounds; a wrong rectangle,
