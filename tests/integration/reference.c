@@ -226,29 +226,3 @@ bool ref_frame_equal(const struct ref_frame *a, const struct ref_frame *b)
 	return a->width == b->width && a->height == b->height &&
 	       memcmp(a->rgb, b->rgb, (size_t)a->width * a->height * 3) == 0;
 }
-
-int ref_read_stamp(const uint8_t *rgb, uint32_t width, uint32_t height, uint64_t *tick)
-{
-	struct synthetic_rect r = synthetic_tick_stamp_rect((int)width, (int)height);
-	const int b = SYNTHETIC_TICK_STAMP_BLOCK;
-	uint64_t v = 0;
-
-	if (!rgb || (uint32_t)(r.x + r.w) > width || (uint32_t)(r.y + r.h) > height)
-		return -1;
-	for (unsigned i = 0; i < SYNTHETIC_TICK_STAMP_BITS; i++) {
-		int x0 = r.x + (int)(i % SYNTHETIC_TICK_STAMP_COLS) * b + b / 4;
-		int y0 = r.y + (int)(i / SYNTHETIC_TICK_STAMP_COLS) * b + b / 4;
-		unsigned long sum = 0, n = 0;
-		for (int y = y0; y < y0 + b / 2; y++)
-			for (int x = x0; x < x0 + b / 2; x++)
-				for (int k = 0; k < 3; k++, n++)
-					sum += rgb[((size_t)y * width + (size_t)x) * 3 + (size_t)k];
-		unsigned long mean = sum / n;
-		if (mean > 191)
-			v |= 1ull << i;
-		else if (mean >= 64)
-			return -1;
-	}
-	*tick = v;
-	return 0;
-}
