@@ -47,7 +47,6 @@
 
 #define WAIT_LIMIT_S 30   /* an outer limit for the expected picture, not a speed */
 #define REFRESH_WAIT_S 1.4 /* the server's refresh delay (1 s) + slack + scheduling */
-#define SETTLE_LIMIT_S 10
 #define WATCHDOG_S 50
 
 /* Q79 (quality level 6) on the synthetic scenes, measured: mean error per channel up to
