@@ -244,7 +244,8 @@ static void test_spec_bad(void **state)
 				  "video, flip, modes)" },
 		{ "1280x720:Desktop", "unknown scene 'Desktop'" },
 		{ "1280x720:desktop:bar=1", "unknown option 'bar' (valid: format=XR24|XB24, frames=N, "
-					    "rate=N, cursor=on|off)" },
+					    "rate=N, cursor=on|off, stamp=on|off)" },
+		{ ":desktop:stamp=yes", "bad stamp 'yes' (valid: on, off)" },
 		{ ":desktop:format=RG16", "bad format 'RG16' (valid: XR24, XB24)" },
 		{ ":desktop:format=", "bad format '' (valid: XR24, XB24)" },
 		{ ":desktop:rate=0", "bad rate '0' (valid: 1..1000" },
@@ -533,6 +534,8 @@ static void test_incremental_simple_scenes(void **state)
 		{ "320x240:video", 320, 240 },  { "320x240:drag", 320, 240 },
 		{ "320x240:scroll", 320, 240 }, { "333x241:flip", 333, 241 },
 		{ "320x240:flip:format=XB24", 320, 240 },
+		{ "320x240:static:stamp=on", 320, 240 }, { "320x240:drag:stamp=on", 320, 240 },
+		{ "333x241:flip:stamp=on", 333, 241 },
 	};
 
 	/* Input at tick 2: for flip, while the other buffer is off screen. */
@@ -557,6 +560,64 @@ static void test_incremental_modes(void **state)
 	static const uint64_t cps[] = { 75, 140, 200, 265, 340 };
 
 	check_incremental("700x500:modes", 700, 500, cps, 5, 75);
+	check_incremental("700x500:modes:stamp=on", 700, 500, cps, 5, 75);
+}
+
+/* stamp=on: the tick's low 16 bits as black/white blocks, read back block by block. */
+static uint64_t read_stamp(const struct mapped *m, int w, int h)
+{
+	struct synthetic_rect r = synthetic_tick_stamp_rect(w, h);
+	const int b = SYNTHETIC_TICK_STAMP_BLOCK;
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < SYNTHETIC_TICK_STAMP_BITS; i++) {
+		int x0 = r.x + (int)(i % SYNTHETIC_TICK_STAMP_COLS) * b;
+		int y0 = r.y + (int)(i / SYNTHETIC_TICK_STAMP_COLS) * b;
+		uint32_t first = pixel_rgb(m, (uint32_t)x0, (uint32_t)y0);
+		assert_true(first == 0xffffffu || first == 0);
+		for (int y = y0; y < y0 + b; y++)
+			for (int x = x0; x < x0 + b; x++)
+				assert_int_equal(pixel_rgb(m, (uint32_t)x, (uint32_t)y), first);
+		if (first)
+			v |= 1ull << i;
+	}
+	return v;
+}
+
+static void test_tick_stamp(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *spec;
+		int w, h;
+	} cases[] = {
+		{ "320x240:static:stamp=on", 320, 240 }, { "800x600:drag:stamp=on", 800, 600 },
+		{ "320x240:video:stamp=on,format=XB24", 320, 240 },
+	};
+	static const uint64_t ticks[] = { 0, 1, 30, 0xbeef, 0x10000 + 5, 7 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct plane_source *src = make(cases[i].spec);
+		struct synthetic_rect r = synthetic_tick_stamp_rect(cases[i].w, cases[i].h);
+		assert_int_equal(r.x, 0);
+		assert_int_equal(r.y % SYNTHETIC_TICK_STAMP_BLOCK, 0);
+		assert_true(r.y + r.h <= cases[i].h && r.y + r.h > cases[i].h - 16);
+		for (size_t t = 0; t < sizeof(ticks) / sizeof(ticks[0]); t++) {
+			struct mapped m;
+			synthetic_source_set_tick(src, ticks[t]);
+			map_primary(src, &m);
+			assert_int_equal(read_stamp(&m, cases[i].w, cases[i].h), ticks[t] & 0xffffu);
+			unmap(&m);
+		}
+		plane_source_destroy(src);
+	}
+	/* Off by default: the static scene's corner is the same at every tick. */
+	struct plane_source *a = make("320x240:static"), *b = make("320x240:static:stamp=off");
+	synthetic_source_set_tick(a, 0);
+	synthetic_source_set_tick(b, 0xffff);
+	assert_same_primary(a, b);
+	plane_source_destroy(a);
+	plane_source_destroy(b);
 }
 
 static void test_incremental_desktop_large(void **state)
@@ -1349,6 +1410,7 @@ int main(void)
 		cmocka_unit_test(test_incremental_typing),
 		cmocka_unit_test(test_incremental_modes),
 		cmocka_unit_test(test_incremental_desktop_large),
+		cmocka_unit_test(test_tick_stamp),
 		cmocka_unit_test(test_incremental_drag_bounces),
 		cmocka_unit_test(test_render_in_pieces),
 		cmocka_unit_test(test_set_tick_backwards),

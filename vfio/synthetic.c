@@ -45,6 +45,7 @@ struct synth_config {
 	uint64_t frames;
 	unsigned rate;
 	bool cursor;
+	bool stamp;                 /* stamp=on: the tick drawn on the picture */
 	bool has_fail;              /* fail=enodev@A[-B]: the device is gone for ticks A..B-1 */
 	uint64_t fail_from, fail_to;
 };
@@ -178,12 +179,23 @@ static int parse_scene(const char *s, size_t n, struct synth_config *cfg, char *
 }
 
 /* fail= is a fault-injection option for tests: documented in synthetic.h, not offered here. */
-#define VALID_OPTIONS "format=XR24|XB24, frames=N, rate=N, cursor=on|off"
+#define VALID_OPTIONS "format=XR24|XB24, frames=N, rate=N, cursor=on|off, stamp=on|off"
 
-enum option { OPT_FORMAT, OPT_FRAMES, OPT_RATE, OPT_CURSOR, OPT_FAIL, OPT_COUNT };
+enum option { OPT_FORMAT, OPT_FRAMES, OPT_RATE, OPT_CURSOR, OPT_STAMP, OPT_FAIL, OPT_COUNT };
 
 static const char *const option_names[OPT_COUNT] = { "format", "frames", "rate", "cursor",
-						     "fail" };
+						     "stamp", "fail" };
+
+static bool parse_on_off(const char *v, size_t n, bool *out)
+{
+	if (n == 2 && memcmp(v, "on", 2) == 0)
+		*out = true;
+	else if (n == 3 && memcmp(v, "off", 3) == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
 
 /* "enodev@A" (gone from tick A on) or "enodev@A-B" (gone for ticks A..B-1, then back). */
 static int parse_fail(const char *v, size_t n, struct synth_config *cfg, char *err,
@@ -235,12 +247,12 @@ static int parse_option_value(enum option opt, const char *v, size_t n,
 		cfg->rate = (unsigned)num;
 		return 0;
 	case OPT_CURSOR:
-		if (n == 2 && memcmp(v, "on", 2) == 0)
-			cfg->cursor = true;
-		else if (n == 3 && memcmp(v, "off", 3) == 0)
-			cfg->cursor = false;
-		else
+		if (!parse_on_off(v, n, &cfg->cursor))
 			return set_error(err, err_len, "bad cursor '%.*s' (valid: on, off)", (int)n, v);
+		return 0;
+	case OPT_STAMP:
+		if (!parse_on_off(v, n, &cfg->stamp))
+			return set_error(err, err_len, "bad stamp '%.*s' (valid: on, off)", (int)n, v);
 		return 0;
 	case OPT_FAIL:
 		return parse_fail(v, n, cfg, err, err_len);
@@ -469,7 +481,7 @@ static int sync_locked(struct synth_source *s, uint64_t t)
 	if (s->cur < 0)
 		return 0;
 	struct synth_buffer *b = &s->prim[s->cur];
-	if (b->drawn_tick != t && synth_scene_animated(s->cfg.scene))
+	if (b->drawn_tick != t && synth_scene_ticks(&s->scene))
 		buffer_damage_ticks(s, b, b->drawn_tick, t);
 	b->drawn_tick = t;
 	return buffer_repaint(s, b);
@@ -753,6 +765,7 @@ int synthetic_source_create(const char *spec, struct plane_source **out, char *e
 	pthread_mutex_init(&s->lock, NULL);
 	s->scene.kind = s->cfg.scene;
 	s->scene.rate = s->cfg.rate;
+	s->scene.stamp = s->cfg.stamp;
 	s->cur = -1;
 	rc = create_buffers(s);
 	if (rc == 0 && s->cfg.scene == SYNTH_SCENE_HOSTILE) {

@@ -12,6 +12,12 @@
  *            frames=N           the scene stops at tick N and then holds still (0 = a still)
  *            rate=N             scene ticks per second, 1..1000 (default 30)
  *            cursor=on|off      whether there is a cursor plane (default on)
+ *            stamp=on|off       draw the tick on the picture (default off), so that a
+ *                               client can tell which tick a lossy picture shows:
+ *                               SYNTHETIC_TICK_STAMP_BITS bits of the tick, least
+ *                               significant first, as black (0) or white (1) blocks of
+ *                               SYNTHETIC_TICK_STAMP_BLOCK pixels, COLS to a row, over
+ *                               everything else at synthetic_tick_stamp_rect()
  *            fail=enodev@A[-B]  the device is gone from tick A (until tick B): every query
  *                               fails with -ENODEV, as VFIO's does after the mdev is removed
  * Default size 1280x720; WIDTH and HEIGHT are 16..8192. An empty spec, or an empty SIZE
@@ -106,6 +112,21 @@ uint64_t synthetic_source_tick(struct plane_source *src);
 struct synthetic_rect {
 	int32_t x, y, w, h;
 };
+
+/* The tick stamp (stamp=on): a 4x4 grid of 16x16 blocks, bit i at column i % 4, row i / 4,
+ * in the bottom-left corner on the 16-pixel grid (where H.264 macroblocks and JPEG blocks
+ * fall), away from the pointer's start in the middle. Clipped on screens under 64 pixels. */
+#define SYNTHETIC_TICK_STAMP_BLOCK 16
+#define SYNTHETIC_TICK_STAMP_COLS 4
+#define SYNTHETIC_TICK_STAMP_BITS 16
+
+static inline struct synthetic_rect synthetic_tick_stamp_rect(int w, int h)
+{
+	const int side = SYNTHETIC_TICK_STAMP_BLOCK * SYNTHETIC_TICK_STAMP_COLS;
+	int y = h > side ? (h - side) / SYNTHETIC_TICK_STAMP_BLOCK * SYNTHETIC_TICK_STAMP_BLOCK : 0;
+	(void)w;
+	return (struct synthetic_rect){ 0, y, side, side };
+}
 
 /* The "Notes" window's character grid: cell (c, r) is at (x + c*cell_w, y + r*cell_h);
  * glyph pixel (gx, gy) of the 8x8 font covers scale x scale pixels from

@@ -811,6 +811,38 @@ bool synth_scene_animated(enum synth_scene_kind kind)
 	return scene_classes[kind].diff != NULL;
 }
 
+bool synth_scene_ticks(const struct synth_scene *scene)
+{
+	return scene->stamp || synth_scene_animated(scene->kind);
+}
+
+/* ---- the tick stamp ---- */
+
+static struct synth_rect stamp_rect(const struct synth_layout *L)
+{
+	struct synthetic_rect r = synthetic_tick_stamp_rect(L->w, L->h);
+	return synth_rect_make(r.x, r.y, r.w, r.h);
+}
+
+/* On top of everything: lossy codecs keep blocks this large black or white, so a client
+ * can read which tick it is looking at. */
+static void draw_stamp(const struct synth_frame *f, const struct synth_canvas *c,
+		       struct synth_rect clip)
+{
+	struct synth_rect r = stamp_rect(&f->L);
+	const int b = SYNTHETIC_TICK_STAMP_BLOCK;
+
+	if (synth_rect_empty(synth_rect_intersect(clip, r)))
+		return;
+	for (unsigned i = 0; i < SYNTHETIC_TICK_STAMP_BITS; i++) {
+		bool one = (f->tick >> i) & 1u;
+		struct synth_rect blk = synth_rect_make(r.x + (int)(i % SYNTHETIC_TICK_STAMP_COLS) * b,
+							r.y + (int)(i / SYNTHETIC_TICK_STAMP_COLS) * b,
+							b, b);
+		synth_fill(c, clip, blk, one ? 0xffffffu : 0x000000u);
+	}
+}
+
 /* ---- frames ---- */
 
 static void frame_label(struct synth_frame *f)
@@ -877,6 +909,8 @@ void synth_frame_render(const struct synth_frame *f, const struct synth_canvas *
 		k->draw(f, c, clip);
 	draw_notes(f, c, clip);
 	draw_paint(&f->scene->input, c, clip);
+	if (f->scene->stamp)
+		draw_stamp(f, c, clip);
 }
 
 void synth_frame_diff(const struct synth_frame *a, const struct synth_frame *b,
@@ -887,6 +921,8 @@ void synth_frame_diff(const struct synth_frame *a, const struct synth_frame *b,
 	grid_diff(&a->notes, &b->notes, d);
 	if (k->diff)
 		k->diff(a, b, d);
+	if (a->scene->stamp && a->tick != b->tick)
+		synth_damage_add(d, stamp_rect(&b->L));
 }
 
 /* ---- input ---- */

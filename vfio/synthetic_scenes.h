@@ -47,6 +47,7 @@ struct synth_input {
 struct synth_scene {
 	enum synth_scene_kind kind;
 	unsigned rate;               /* ticks per second, for the clock */
+	bool stamp;                  /* the tick drawn as blocks (synthetic.h, stamp=on) */
 	struct synth_input input;
 };
 
@@ -92,8 +93,10 @@ struct synth_frame {
 const char *synth_scene_name(enum synth_scene_kind kind);
 /* Returns false if name[0..len) names no scene. */
 bool synth_scene_from_name(const char *name, size_t len, enum synth_scene_kind *out);
-/* Whether the picture depends on the tick at all (not for static and modes). */
+/* Whether the picture depends on the tick at all (not for static and modes, unless the
+ * tick is stamped on it). */
 bool synth_scene_animated(enum synth_scene_kind kind);
+bool synth_scene_ticks(const struct synth_scene *scene);
 
 /* 0 or -ENOMEM. On success synth_frame_fini() must follow. The scene must outlive it. */
 int synth_frame_init(struct synth_frame *f, const struct synth_scene *scene, int w, int h,

@@ -35,18 +35,24 @@ if (!existsSync(join(here, 'node_modules/@novnc/novnc/core/rfb.js')) ||
 const { chromium } = await import('playwright-core');
 
 // What each case runs. Tolerances: H.264 at noVNC's default quality is lossy, so PSNR;
-// Tight-JPEG at quality 9 is close, so mean and max error per channel.
+// Tight-JPEG at quality 9 is close, so mean and max error per channel. A stale picture can
+// meet either (tick 0 of the desktop is 42 dB from tick 30), so the scenes stamp their tick
+// (stamp=on, see vfio/synthetic.h): the runner waits until the canvas shows the last tick
+// and compares with that tick's reference. `encoding` is the one noVNC's own decoders must
+// have painted the final picture with (50 = H.264, 7 = Tight).
 const CASES = {
-    'h264': { spec: '640x480:desktop:frames=30', tick: 30, noh264: false, path: 'Open H.264',
-              check: 'psnr', minPsnr: 30 },
-    'tight-jpeg': { spec: '640x480:desktop:frames=30', tick: 30, noh264: true, quality: 9,
-                    path: 'Tight-JPEG', check: 'error', maxMean: 3, maxError: 48 },
-    'resize': { spec: '320x240:modes:frames=70', tick: 70, noh264: false, path: 'Open H.264',
-                check: 'psnr', minPsnr: 30 },
+    'h264': { spec: '640x480:desktop:frames=150,stamp=on', tick: 150, noh264: false,
+              path: 'Open H.264', encoding: 50, check: 'psnr', minPsnr: 30 },
+    'tight-jpeg': { spec: '640x480:desktop:frames=150,stamp=on', tick: 150, noh264: true,
+                    quality: 9, path: 'Tight-JPEG', encoding: 7, check: 'error', maxMean: 3,
+                    maxError: 48 },
+    'resize': { spec: '320x240:modes:frames=70,stamp=on', tick: 70, noh264: false,
+                path: 'Open H.264', encoding: 50, check: 'psnr', minPsnr: 30 },
     'cursor': { spec: '320x240:desktop:frames=10', tick: 10, noh264: true, quality: 9,
                 check: 'cursor' },
-    'wss': { spec: '640x480:desktop:frames=30', tick: 30, noh264: true, quality: 9,
-             path: 'Tight-JPEG', check: 'error', maxMean: 3, maxError: 48, tls: true },
+    'wss': { spec: '640x480:desktop:frames=150,stamp=on', tick: 150, noh264: true,
+             quality: 9, path: 'Tight-JPEG', encoding: 7, check: 'error', maxMean: 3,
+             maxError: 48, tls: true },
 };
 const cfg = CASES[caseName];
 if (!cfg) {
@@ -67,14 +73,17 @@ function fail(msg) {
 // wss: test certificates (tests/tls/make_certs.sh), a password, and the address other
 // than loopback where only encrypted connections are let in.
 const TLS_PASSWORD = 'wss-pw-1';
-function tlsArgs() {
-    if (!cfg.tls)
-        return [];
+function makeCerts() {
     try {
         execFileSync('sh', [join(here, '../tls/make_certs.sh'), join(tmp, 'certs')]);
     } catch (e) {
         skip('cannot make the test certificates (certtool from gnutls-bin)');
     }
+}
+
+function tlsArgs() {
+    if (!cfg.tls)
+        return [];
     writeFileSync(join(tmp, 'pw'), TLS_PASSWORD + '\n', { mode: 0o600 });
     return ['--listen', 'tcp:0.0.0.0:0', '--password-file', join(tmp, 'pw'),
             '--tls-cert', join(tmp, 'certs/server1.pem'), '--tls-key', join(tmp, 'certs/server1.key')];
@@ -94,7 +103,7 @@ function startServer() {
         server = spawn(serverBin, ['--source', `synthetic:${cfg.spec}`, ...listen,
                                    '--log-level', 'debug'],
                        { stdio: ['ignore', 'ignore', 'pipe'] });
-        const timer = setTimeout(() => reject(new Error('server did not listen in 10 s')), 10000);
+        const timer = setTimeout(() => reject(new Error('server did not listen in 30 s')), 30000);
         server.stderr.on('data', (d) => {
             serverLog += d.toString();
             const m = serverLog.match(/listening on tcp:(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)/);
@@ -157,6 +166,36 @@ function compare(got, ref) {
              text: `PSNR ${psnr.toFixed(1)} dB, mean error ${(sum / n).toFixed(2)}, max ${max}` };
 }
 
+// The tick in the picture's stamp (synthetic.h: 16 bits, least significant first, 4 to a
+// row of 16x16 blocks at the bottom left on the 16-pixel grid), or null if unreadable:
+// each block's mean over its middle 8x8, black below 64, white above 191.
+function readStamp(got) {
+    const B = 16, COLS = 4, BITS = 16, side = B * COLS;
+    const { width: w, height: h, data } = got;
+    if (w < side || h < side)
+        return null;
+    const y0 = Math.floor((h - side) / B) * B;
+    let tick = 0;
+    for (let i = 0; i < BITS; i++) {
+        const bx = (i % COLS) * B + B / 4, by = y0 + Math.floor(i / COLS) * B + B / 4;
+        let sum = 0, n = 0;
+        for (let y = by; y < by + B / 2; y++)
+            for (let x = bx; x < bx + B / 2; x++)
+                for (let k = 0; k < 3; k++, n++)
+                    sum += data[(y * w + x) * 4 + k];
+        const mean = sum / n;
+        if (mean > 191)
+            tick |= 1 << i;
+        else if (mean >= 64)
+            return null;
+    }
+    return tick;
+}
+
+function path(c) {
+    return c.path;
+}
+
 function good(r) {
     if (!r.sizeOk)
         return false;
@@ -166,8 +205,11 @@ function good(r) {
 }
 
 async function run() {
-    const vncPort = await startServer();
+    // The browser first: the scene's clock runs from the server's start, and the scene
+    // should still be moving when noVNC connects.
     const httpPort = await startHttp();
+    if (cfg.tls)
+        makeCerts(); // the browser trusts the server's key from its start
     browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
@@ -176,6 +218,7 @@ async function run() {
                ...(cfg.tls ? [`--ignore-certificate-errors-spki-list=${spkiHash()}`] : [])],
     });
     const page = await browser.newPage();
+    const vncPort = await startServer();
     const consoleLines = [];
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     let q = `port=${vncPort}&noh264=${cfg.noh264 ? 1 : 0}&quality=${cfg.quality ?? 6}`;
@@ -183,7 +226,7 @@ async function run() {
         q += `&tls=1&password=${TLS_PASSWORD}`;
     await page.goto(`http://127.0.0.1:${httpPort}/page.html?${q}`);
     await page.waitForFunction(() => window.vnc && (window.vnc.connected || window.vnc.error),
-                               null, { timeout: 15000 });
+                               null, { timeout: 30000 });
     const err = await page.evaluate(() => window.vnc.error);
     if (err)
         fail(`noVNC did not load: ${err}`);
@@ -191,33 +234,59 @@ async function run() {
     if (cfg.check === 'cursor')
         return checkCursor(page);
 
-    // The scene stops at its last tick; wait until the canvas shows it.
+    // The scene stops at its last tick; wait until the canvas shows it (its stamp), then
+    // compare with that tick's reference. A missed last update never shows it.
     const ref = readDump('frame');
-    let r = { text: 'no frame yet' };
-    const deadline = Date.now() + 20000;
+    const want = cfg.tick & 0xffff;
+    let got = null, seen = null;
+    const deadline = Date.now() + 45000;
     while (Date.now() < deadline) {
-        const got = await page.evaluate(() => window.vncPixels());
-        r = compare(got, ref);
-        if (good(r))
+        got = await page.evaluate(() => window.vncPixels());
+        seen = readStamp(got);
+        if (seen === want)
             break;
-        await new Promise((res) => setTimeout(res, 250));
+        await new Promise((res) => setTimeout(res, 100));
     }
+    if (seen !== want)
+        fail(`the canvas never showed the last tick ${want} within 45 s: it shows ` +
+             `${seen === null ? 'no readable stamp' : `tick ${seen}`}\n` +
+             consoleLines.slice(-10).join('\n'));
+    const r = compare(got, ref);
     if (!good(r))
-        fail(`canvas never matched the source: ${r.text}\n${consoleLines.slice(-10).join('\n')}`);
+        fail(`the canvas of tick ${want} does not match the source: ${r.text}\n` +
+             consoleLines.slice(-10).join('\n'));
+    // Client side: noVNC's own decoder for the expected encoding painted the final picture:
+    // the last pixel rectangle came from it and covered the whole canvas (nothing painted
+    // over it since by another encoding), and for H.264 its decoder handed the display
+    // pictures.
+    const last = got.tail[got.tail.length - 1];
+    const other = got.tail.filter((t) => t.enc !== cfg.encoding);
+    if (!last || last.enc !== cfg.encoding)
+        fail(`the last rectangle noVNC decoded was encoding ${last ? last.enc : 'none'}, ` +
+             `not ${cfg.encoding} (${path(cfg)}); the last ones: ${JSON.stringify(got.tail)}`);
+    if (cfg.encoding === 50 && (last.x !== 0 || last.y !== 0 || last.width !== got.width ||
+                                last.height !== got.height))
+        fail(`the last H.264 rectangle ${last.width}x${last.height}+${last.x}+${last.y} is ` +
+             `not the whole ${got.width}x${got.height} canvas`);
+    if (cfg.encoding === 50 && (got.h264Frames === 0 || other.length))
+        fail(`H.264: ${got.h264Frames} pictures from noVNC's H.264 decoder; other encodings ` +
+             `among the last rectangles: ${JSON.stringify(other)}`);
     if (!serverLog.includes(`updates now through ${cfg.path}`))
         fail(`the server did not serve noVNC through ${cfg.path}`);
     if (cfg.tls && !/client \S+: TLS \(TLS1\.[23]\)[\s\S]*connected over WebSocket[\s\S]*password accepted/.test(serverLog))
         fail('the server log does not show TLS, then WebSocket, then the password');
     if (caseName === 'resize' && !/display mode 320x240[\s\S]*display mode (?!320x240)/.test(serverLog))
         fail('the modes scene never changed mode');
-    console.log(`novnc_check: PASS ${caseName}: ${r.text} (through ${cfg.path}${cfg.tls ? ', over wss://' : ''})`);
+    console.log(`novnc_check: PASS ${caseName}: tick ${want}, ${r.text} (through ${cfg.path}${cfg.tls ? ' over wss://' : ''}; ` +
+                `noVNC decoded ${got.nRects} rectangles, ${got.h264Frames} H.264 pictures, ` +
+                `the last one encoding ${last.enc})`);
 }
 
 async function checkCursor(page) {
     const ref = readDump('cursor');
     const [w, h, hx, hy] = ref.head;
     let got = { width: 0 };
-    const deadline = Date.now() + 15000;
+    const deadline = Date.now() + 30000;
     while (Date.now() < deadline && got.width === 0) {
         got = await page.evaluate(() => window.vncCursor());
         if (got.width === 0)

@@ -6,7 +6,32 @@ if (params.get('noh264') === '1') {
     delete window.VideoDecoder;
 }
 
-window.vnc = { connected: false, disconnected: false, error: null, resizes: 0 };
+window.vnc = { connected: false, disconnected: false, error: null, resizes: 0, rects: [],
+               h264Frames: 0 };
+
+// Which decoder painted what: every pixel rectangle noVNC decoded, in order, with its
+// encoding (H.264 is 50, Tight 7), and how many pictures its H.264 decoder handed to the
+// display. The runner proves from these that the final picture came from the decoder it
+// expects, not from a fallback to another encoding. (Pseudo-encodings such as the cursor
+// and the desktop size are not in _decoders.)
+function instrument(rfb) {
+    for (const [enc, dec] of Object.entries(rfb._decoders)) {
+        const decodeRect = dec.decodeRect.bind(dec);
+        dec.decodeRect = (x, y, width, height, sock, display, depth) => {
+            const done = decodeRect(x, y, width, height, sock, display, depth);
+            if (done)
+                window.vnc.rects.push({ enc: Number(enc), x, y, width, height });
+            return done;
+        };
+    }
+    // Only the H.264 decoder hands the display video frames.
+    const display = rfb._display;
+    const videoFrame = display.videoFrame.bind(display);
+    display.videoFrame = (...args) => {
+        window.vnc.h264Frames++;
+        return videoFrame(...args);
+    };
+}
 
 try {
     const { default: RFB } = await import('/novnc/core/rfb.js');
@@ -20,6 +45,7 @@ try {
     rfb.resizeSession = false;
     rfb.qualityLevel = Number(params.get('quality') || 6);
     rfb.compressionLevel = 2;
+    instrument(rfb);
     rfb.addEventListener('connect', () => { window.vnc.connected = true; });
     rfb.addEventListener('disconnect', (e) => {
         window.vnc.disconnected = true;
@@ -35,7 +61,10 @@ window.vncPixels = () => {
     const canvas = document.querySelector('#screen canvas');
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    return { width: canvas.width, height: canvas.height, data: Array.from(img.data) };
+    const rects = window.vnc.rects;
+    return { width: canvas.width, height: canvas.height, data: Array.from(img.data),
+             h264Frames: window.vnc.h264Frames, nRects: rects.length,
+             tail: rects.slice(-8) };
 };
 
 // The cursor shape noVNC received (its cursor canvas) and its hotspot.

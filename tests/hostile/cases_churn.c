@@ -26,6 +26,9 @@ static bool write_file(char *path, size_t len, const char *content)
 	return ok;
 }
 
+/* Outer limits against a hang, not speeds: generous for a loaded machine. */
+#define WAIT_S 30.0
+
 /* One session: connect, password, a whole frame, hang up. */
 static bool cycle(struct run *r, unsigned i)
 {
@@ -33,10 +36,10 @@ static bool cycle(struct run *r, unsigned i)
 	bool ok = rr_open(r, &c, "churn client", "churn-pw") &&
 		  rr_request(&c, false, 0, 0, c.width, c.height);
 	int m = 0;
-	for (double end = now_s() + 5; ok && m != 1 && now_s() < end;)
+	for (double end = now_s() + WAIT_S; ok && m != 1 && now_s() < end;)
 		ok = (m = rr_read_message(&c, 0.5)) != -1;
 	if (ok && m != 1)
-		say("cycle %u: no update within 5 s", i);
+		say("cycle %u: no update within %.0f s", i, WAIT_S);
 	rr_close(&c);
 	return ok && m == 1;
 }
@@ -45,7 +48,7 @@ static bool cycle(struct run *r, unsigned i)
 static int settled_fds(struct run *r, int want)
 {
 	int n = -1;
-	for (double end = now_s() + 5; now_s() < end; sleep_s(0.05))
+	for (double end = now_s() + WAIT_S; now_s() < end; sleep_s(0.05))
 		if ((n = proc_fd_count(r->srv.pid)) <= want)
 			break;
 	return n;

@@ -13,7 +13,8 @@
 #define N_BUSY 6
 
 /* Six clients on 640x480 video: four reading raw as fast as they can, one asking for
- * H.264, one that never reads; SIGTERM after 2 s: exit 0 within 5 s, no sanitizer report. */
+ * H.264, one that never reads; SIGTERM after 2 s: exit 0 (within server_stop's generous
+ * limit; how fast is bench/'s business), no sanitizer report. */
 bool case_sigterm_heavy(struct run *r)
 {
 	struct rr c[N_BUSY];
@@ -63,18 +64,15 @@ static bool pump(struct rr *c, double seconds)
 
 static bool ends_right(struct rr *c, const char *spec, uint64_t tick)
 {
-	struct ref_frame want, got;
+	struct ref_frame want;
 	char err[256];
-	/* A client that lost its H.264 stream asks for the whole screen again. */
-	if (!rr_request(c, false, 0, 0, c->width, c->height) || !rr_settle(c, 0.5, 10))
-		return false;
 	if (ref_render(spec, tick, NULL, 0, &want, err, sizeof(err)) < 0) {
 		say("reference: %s", err);
 		return false;
 	}
-	bool ok = rr_snapshot(c, &got) == 0 &&
-		  compare_frames(&got, &want, &exact, "the H.264 client after the fallback");
-	ref_frame_free(&got);
+	/* A client that lost its H.264 stream asks for the whole screen again (rr_wait_picture
+	 * does) and must come to show the scene's last tick exactly. */
+	bool ok = rr_wait_picture(c, &want, 30, "the H.264 client after the fallback");
 	ref_frame_free(&want);
 	return ok;
 }

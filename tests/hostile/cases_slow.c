@@ -10,7 +10,6 @@
 #include "util.h"
 
 #define SLOW_BYTES_PER_S (100 * 1024)
-#define RATE_FACTOR 3.0 /* the fast client keeps at least a third of its rate alone */
 
 struct slow_reader {
 	struct run *r;
@@ -44,12 +43,19 @@ static void *slow_main(void *arg)
 	return NULL;
 }
 
-/* Updates a second of a client that reads everything at once, over `seconds`. */
-static double fast_rate(struct rr *c, double seconds, bool *ok)
+/* A client that reads everything at once gets `count` more updates (at most `limit`
+ * seconds: an outer limit, not a speed); returns its rate, for the log. */
+static double fast_updates(struct rr *c, unsigned count, double limit, bool *ok)
 {
 	unsigned u0 = c->updates;
 	double t0 = now_s();
-	while (*ok && now_s() - t0 < seconds) {
+	while (*ok && c->updates - u0 < count) {
+		if (now_s() - t0 > limit) {
+			say("the fast client got %u of %u updates in %.0f s: stalled", c->updates - u0,
+			    count, limit);
+			*ok = false;
+			break;
+		}
 		int m = rr_read_message(c, 0.05);
 		if (m == -1) {
 			say("the fast client lost its connection");
@@ -61,8 +67,9 @@ static double fast_rate(struct rr *c, double seconds, bool *ok)
 	return (c->updates - u0) / (now_s() - t0);
 }
 
-static bool slow_reader(struct run *r, double seconds)
+static bool slow_reader(struct run *r, unsigned count)
 {
+	double seconds;
 	struct rr fast = {.fd = -1};
 	struct slow_reader s = {.r = r};
 	pthread_t t;
@@ -77,15 +84,19 @@ static bool slow_reader(struct run *r, double seconds)
 	bool ok = start_server_env(r, "640x480:video", NULL, env[0] ? env : NULL) &&
 		  rr_open(r, &fast, "fast client", NULL) &&
 		  rr_request(&fast, false, 0, 0, fast.width, fast.height);
-	double alone = ok ? fast_rate(&fast, 2.0, &ok) : 0;
+	double alone = ok ? fast_updates(&fast, count / 4, 60, &ok) : 0;
 	ok = ok && pthread_create(&t, NULL, slow_main, &s) == 0;
 	if (!ok)
 		return false;
-	/* A second for the slow client's socket buffers to fill, then measure. */
-	fast_rate(&fast, 1.0, &ok);
+	/* Some pictures for the slow client's socket buffers to fill (raw 640x480 video:
+	 * 1.2 MB a picture), then the fast client must go on getting updates: a slow client
+	 * that stalled it would stop it here. How fast it goes is bench/'s business. */
+	fast_updates(&fast, count / 4, 60, &ok);
 	long rss0 = proc_rss_kib(r->srv.pid);
 	int fds0 = proc_fd_count(r->srv.pid);
-	double with = fast_rate(&fast, seconds, &ok);
+	double t_with = now_s();
+	double with = fast_updates(&fast, count, 120, &ok);
+	seconds = now_s() - t_with;
 	long rss1 = proc_rss_kib(r->srv.pid);
 	int fds1 = proc_fd_count(r->srv.pid);
 	atomic_store(&s.stop, true);
@@ -99,15 +110,6 @@ static bool slow_reader(struct run *r, double seconds)
 	    "(it read %.1f MB in %.0f s); server RSS %ld -> %ld KiB (%+ld, bound %ld), fds %d -> %d",
 	    alone, with, s.bytes / 1000.0 / (seconds + 1), s.bytes / 1e6, seconds + 1, rss0, rss1,
 	    rss1 - rss0, bound_kib, fds0, fds1);
-	if (ok && alone < 10) {
-		say("the fast client alone gets only %.1f updates/s (the scene runs at 30)", alone);
-		ok = false;
-	}
-	if (ok && with < alone / RATE_FACTOR) {
-		say("the slow client slows the fast one down: %.1f -> %.1f updates/s (more than %gx)",
-		    alone, with, RATE_FACTOR);
-		ok = false;
-	}
 	if (ok && rss1 - rss0 > bound_kib) {
 		say("the server grew by %ld KiB in %.0f s with a slow client (bound %ld KiB)",
 		    rss1 - rss0, seconds, bound_kib);
@@ -122,18 +124,21 @@ static bool slow_reader(struct run *r, double seconds)
 
 bool case_slow_reader(struct run *r)
 {
-	return slow_reader(r, 15);
+	return slow_reader(r, 300); /* about 10 s at the scene's 30 a second */
 }
 
 bool case_slow_reader_long(struct run *r)
 {
-	return slow_reader(r, 60);
+	return slow_reader(r, 1500);
 }
 
 /* A client that never reads while the guest changes mode: the resize must not wait for it
  * (libvncserver would let its blocked write hold the display for up to 20 s). The modes
- * scene changes size about once a second; the fast client's longest wait for an update
- * must stay under 3 s, and the stalled client is disconnected with a line that says why. */
+ * scene changes size about once a second; the fast client must see RESIZES size changes
+ * (within RESIZE_LIMIT_S, an outer limit far below RESIZES x 20 s), and the stalled client
+ * is disconnected with a line that says why. How long each wait is goes to bench/. */
+#define RESIZES 4
+#define RESIZE_LIMIT_S 40.0
 bool case_stalled_resize(struct run *r)
 {
 	struct rr fast = {.fd = -1}, stalled = {.fd = -1};
@@ -144,7 +149,7 @@ bool case_stalled_resize(struct run *r)
 	double t0 = now_s(), last = t0, worst = 0;
 	unsigned sizes = 0;
 	uint16_t w = fast.width;
-	while (ok && now_s() - t0 < 6) {
+	while (ok && sizes < RESIZES && now_s() - t0 < RESIZE_LIMIT_S) {
 		/* The stalled client keeps asking for the whole screen and reads nothing. */
 		uint8_t req[10] = {3, 0, 0, 0, 0, 0, 0x04, 0x00, 0x03, 0x00};
 		(void)!send(stalled.fd, req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -162,10 +167,11 @@ bool case_stalled_resize(struct run *r)
 		}
 	}
 	worst = now_s() - last > worst ? now_s() - last : worst;
-	say("fast client: %u updates, %u size changes in 6 s, longest wait %.2f s", fast.updates,
-	    sizes, worst);
-	if (ok && (worst > 3.0 || sizes < 3)) {
-		say("want size changes every ~1 s and no wait over 3 s beside a stalled client");
+	say("fast client: %u updates, %u size changes in %.1f s, longest wait %.2f s",
+	    fast.updates, sizes, now_s() - t0, worst);
+	if (ok && sizes < RESIZES) {
+		say("want %d size changes within %.0f s beside a stalled client", RESIZES,
+		    RESIZE_LIMIT_S);
 		ok = false;
 	}
 	if (ok && !server_log_contains(&r->srv, "it does not read")) {

@@ -31,6 +31,9 @@ bool rr_open(struct run *r, struct rr *c, const char *label, const char *passwor
 /* Request the whole screen and read until the framebuffer has been quiet for quiet_s (or
  * deadline_s passed: false). Incremental requests follow each update. */
 bool rr_settle(struct rr *c, double quiet_s, double deadline_s);
+/* Ask for the whole screen, then read updates (asking for more) until the picture equals
+ * want exactly; after limit_s (an outer limit, not a speed) say how it differs. */
+bool rr_wait_picture(struct rr *c, const struct ref_frame *want, double limit_s, const char *what);
 
 /* Whether this test binary (and so the server next to it) runs with AddressSanitizer. */
 bool built_with_asan(void);

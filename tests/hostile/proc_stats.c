@@ -99,6 +99,34 @@ bool rr_open(struct run *r, struct rr *c, const char *label, const char *passwor
 	return rr_set_encodings(c, enc, 3);
 }
 
+bool rr_wait_picture(struct rr *c, const struct ref_frame *want, double limit_s, const char *what)
+{
+	double deadline = now_s() + limit_s;
+	if (!rr_request(c, false, 0, 0, c->width, c->height))
+		return false;
+	for (;;) {
+		struct ref_frame got;
+		bool match = rr_snapshot(c, &got) == 0 && frames_match(&got, want, &exact);
+		ref_frame_free(&got);
+		if (match)
+			return true;
+		int m = 0;
+		while (m != 1 && now_s() < deadline)
+			if ((m = rr_read_message(c, 0.05)) == -1)
+				return false;
+		if (m != 1) {
+			say("%s: not the expected picture within %.0f s; the last one:", what, limit_s);
+			if (rr_snapshot(c, &got) == 0) {
+				compare_frames(&got, want, &exact, what);
+				ref_frame_free(&got);
+			}
+			return false;
+		}
+		if (!rr_request(c, true, 0, 0, c->width, c->height))
+			return false;
+	}
+}
+
 bool rr_settle(struct rr *c, double quiet_s, double deadline_s)
 {
 	double deadline = now_s() + deadline_s, last = now_s();

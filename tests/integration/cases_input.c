@@ -88,23 +88,24 @@ static bool check_cursor(const struct vc *c, const struct scene *sc, const struc
 	return ok;
 }
 
-/* Send one event and wait for the cursor shape that follows it, then for rest. */
-static bool send_and_wait_shape(struct vc *c, const struct ref_event *e, const char *what)
+/* Send one event, wait for the cursor shape that follows it, then for the picture want. */
+static bool send_and_wait_shape(struct vc *c, const struct ref_event *e, const char *what,
+				const struct ref_frame *want)
 {
 	struct vc *cs[] = {c};
 	unsigned before = c->cursor_shapes;
-	double deadline = now_s() + 3;
+	double deadline = now_s() + WAIT_LIMIT_S;
 
 	if (!vc_send(c, e))
 		return false;
 	while (c->cursor_shapes == before && now_s() < deadline)
-		if (vc_pump(cs, 1, 0.02) < 0)
+		if (vc_pump(cs, 1, 0.05) < 0)
 			return false;
 	if (c->cursor_shapes == before) {
-		say("no new cursor shape within 3 s after the %s", what);
+		say("no new cursor shape within %d s after the %s", WAIT_LIMIT_S, what);
 		return false;
 	}
-	return vc_settle(cs, 1, 0, QUIET_S, now_s() + SETTLE_LIMIT_S);
+	return wait_picture(cs, 1, 0, want, &exact, what);
 }
 
 /* The arrow first; button 1 down turns the synthetic cursor into a hand (another buffer,
@@ -129,10 +130,9 @@ bool case_cursor(struct run *r)
 	ok = start_server(r, sc->spec, NULL) && connect_client(r, &c, "client", &default_opts);
 	if (ok) {
 		ok = settle_and_check(&c, sc, &want, &exact) && check_cursor(&c, sc, NULL, 0, "arrow");
-		ok = ok && send_and_wait_shape(&c, &ev[0], "button-1 press") &&
-		     check_cursor(&c, sc, ev, 1, "hand (button 1 down)") &&
-		     check_client(&c, &painted, &exact, "client, button 1 down");
-		ok = ok && send_and_wait_shape(&c, &ev[1], "button-1 release") &&
+		ok = ok && send_and_wait_shape(&c, &ev[0], "button-1 press", &painted) &&
+		     check_cursor(&c, sc, ev, 1, "hand (button 1 down)");
+		ok = ok && send_and_wait_shape(&c, &ev[1], "button-1 release", &painted) &&
 		     check_cursor(&c, sc, ev, 2, "arrow after the release");
 		vc_close(&c);
 	}
@@ -168,7 +168,7 @@ bool case_softcursor(struct run *r)
 	const struct ref_event move = {.kind = REF_POINTER, .x = 100, .y = 80};
 	struct vc_opts o = default_opts;
 	struct ref_frame want0, want1;
-	struct vc c, *cs[] = {&c};
+	struct vc c;
 	bool ok;
 
 	o.remote_cursor = false;
@@ -182,9 +182,9 @@ bool case_softcursor(struct run *r)
 	if (ok) {
 		struct scene after = *sc;
 
-		after.ticks = 0; /* the scene is over: only wait for rest */
+		after.ticks = 0; /* the scene is over: only the move changes the picture */
 		ok = settle_and_check(&c, sc, &want0, &exact) && vc_send(&c, &move) &&
-		     vc_pump(cs, 1, 0.05) == 0 && settle_and_check(&c, &after, &want1, &exact);
+		     settle_and_check(&c, &after, &want1, &exact);
 		vc_close(&c);
 	}
 	ref_frame_free(&want1);
@@ -276,7 +276,7 @@ bool case_input(struct run *r)
 		if (ok) {
 			struct scene after = *sc;
 
-			after.ticks = 0; /* no more scene time to wait for, only rest */
+			after.ticks = 0; /* the scene is over: only the input changes the picture */
 			ok = settle_and_check(&c, &after, &want, &exact);
 			if (!ok && check_client(&c, &plain, &exact, "client vs. the no-input frame"))
 				say("the framebuffer equals the scene without input: no input arrived");

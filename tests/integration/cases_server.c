@@ -159,7 +159,9 @@ bool case_listeners(struct run *r)
 	snprintf(unix_listen, sizeof(unix_listen), "unix:%s", path);
 	snprintf(want_addr, sizeof(want_addr), "unix:%s", path);
 	if (!v6) {
-		say("no IPv6 loopback here: checking 127.0.0.1 and the unix socket only");
+		say("SKIPPED the [::1] part: no IPv6 loopback here (checking 127.0.0.1 and the "
+		    "unix socket only; the case reports skipped)");
+		case_skipped = true;
 		extra[2] = NULL;
 	}
 	ok = render(sc, NULL, 0, &want) && start_server(r, sc->spec, extra);

@@ -18,4 +18,9 @@ struct tolerance {
 bool compare_frames(const struct ref_frame *got, const struct ref_frame *want,
 		    const struct tolerance *tol, const char *what);
 
+/* The same test, silently: for waiting until a client shows the expected picture. Both
+ * also require a stamped reference's tick (ref_read_stamp) in got. */
+bool frames_match(const struct ref_frame *got, const struct ref_frame *want,
+		  const struct tolerance *tol);
+
 #endif

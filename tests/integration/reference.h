@@ -52,6 +52,13 @@ void ref_blend_cursor(struct ref_frame *f, const struct ref_cursor *c);
 void ref_frame_free(struct ref_frame *f);
 void ref_cursor_free(struct ref_cursor *c);
 
+/* The tick a picture shows, read from its stamp (a source spec with stamp=on; see
+ * synthetic.h): each block's mean over its middle half, black below 64, white above 191,
+ * anything else unreadable. Works on lossy pictures. rgb is width*height R,G,B bytes.
+ * 0 and the tick's low SYNTHETIC_TICK_STAMP_BITS bits, or -1 if there is no readable
+ * stamp. */
+int ref_read_stamp(const uint8_t *rgb, uint32_t width, uint32_t height, uint64_t *tick);
+
 /* True if the two frames have the same size and pixels. */
 bool ref_frame_equal(const struct ref_frame *a, const struct ref_frame *b);
 

@@ -169,7 +169,7 @@ static bool find_listen_locked(const struct server_proc *s, const char *prefix, 
 bool server_wait_listen(struct server_proc *s, const char *prefix, char *addr, size_t len,
 			double timeout_s)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = now_s() + (timeout_s < SERVER_WAIT_MIN_S ? SERVER_WAIT_MIN_S : timeout_s);
 
 	for (;;) {
 		bool found, gone;
@@ -235,6 +235,9 @@ bool server_stop(struct server_proc *s, double timeout_s)
 {
 	char buf[64];
 	bool killed = false;
+
+	if (timeout_s < SERVER_WAIT_MIN_S)
+		timeout_s = SERVER_WAIT_MIN_S;
 
 	if (s->pid) {
 		kill(s->pid, SIGTERM);

@@ -25,6 +25,11 @@ struct server_proc {
 	bool eof;
 };
 
+/* The least time server_wait_listen/server_wait_port and server_stop give the server: an
+ * outer limit against a hang, generous enough for a loaded machine and sanitizers. A test
+ * that wants a speed measures it in bench/. */
+#define SERVER_WAIT_MIN_S 30.0
+
 /* Start bin with args (NULL-terminated, without argv[0]). 0 or -1 with a message on stderr. */
 int server_start(struct server_proc *s, const char *bin, const char *const *args);
 
@@ -32,14 +37,15 @@ int server_start(struct server_proc *s, const char *bin, const char *const *args
 int server_wait_port(struct server_proc *s, double timeout_s);
 
 /* Wait for a "listening on PREFIX..." line ("unix:", "tcp:[::1]:"); copy the address
- * (the rest of the line after "listening on ") to addr. False on timeout or exit. */
+ * (the rest of the line after "listening on ") to addr. False on timeout (at least
+ * SERVER_WAIT_MIN_S) or exit. */
 bool server_wait_listen(struct server_proc *s, const char *prefix, char *addr, size_t len,
 			double timeout_s);
 
 /* Wait up to timeout_s for the server to exit by itself. True if it did (status set). */
 bool server_wait_exit(struct server_proc *s, double timeout_s);
 
-/* SIGTERM, wait up to timeout_s, then SIGKILL. True if the server exited with status 0
+/* SIGTERM, wait up to timeout_s (at least SERVER_WAIT_MIN_S), then SIGKILL. True if the server exited with status 0
  * and its log shows no sanitizer report; otherwise says why on stderr. */
 bool server_stop(struct server_proc *s, double timeout_s);
 

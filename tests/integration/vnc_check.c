@@ -10,8 +10,9 @@
  * leak and no report). On failure it prints what differed and the tail of the server's log.
  *
  * Cases (one ctest entry each, see CMakeLists.txt):
- *   pixels.SCENE.ENCODING  a scene runs to its last tick; the settled framebuffer must equal
- *                          the source (tight-jpeg: within a stated tolerance)
+ *   pixels.SCENE.ENCODING  a scene runs to its last tick; the client must come to show the
+ *                          source's last tick (the scenes stamp it: stamp=on) exactly
+ *                          (tight-jpeg: within a stated tolerance, with the right stamp)
  *   static-quiet           a static scene sends no rectangle after the first full update,
  *                          over 1.5 s of incremental requests
  *   resize                 the modes scene: the client sees a size change, ends equal
@@ -21,7 +22,7 @@
  *   two-clients            two clients end equal; one leaves mid-scene, the other goes on
  *   many-clients           one client per encoding on one server, all end equal
  *   slow-client            a client that stops reading stalls neither capture nor others
- *   sigterm-busy           SIGTERM with clients connected (one not reading): exit 0 in 5 s
+ *   sigterm-busy           SIGTERM with clients connected (one not reading): exit 0
  *   desktop-name           --desktop-name reaches the client
  *   auth                   --password-file: right password works, wrong one is refused
  *   no-auth-refused        no password on a non-loopback address: exit 1 or 2 at once
@@ -183,7 +184,8 @@ int main(int argc, char **argv)
 		server_print_log_tail(&r.srv, 60);
 	if (r.started)
 		server_free(&r.srv);
-	say("%s %s (%.2f s)", ok ? "PASS" : "FAIL", argv[2], now_s() - t0);
-	return ok ? 0 : 1;
+	say("%s %s (%.2f s)", !ok ? "FAIL" : case_skipped ? "SKIPPED (in part)" : "PASS", argv[2],
+	    now_s() - t0);
+	return !ok ? 1 : case_skipped ? 77 : 0;
 }
 

@@ -232,35 +232,6 @@ int vc_pump(struct vc **cs, size_t n, double seconds)
 	return 0;
 }
 
-static bool all_quiet(struct vc **cs, size_t n, double quiet)
-{
-	double t = now_s();
-
-	for (size_t i = 0; i < n; i++)
-		if (cs[i]->updates == 0 || t - cs[i]->last_update < quiet)
-			return false;
-	return true;
-}
-
-bool vc_settle(struct vc **cs, size_t n, double not_before, double quiet, double deadline)
-{
-	for (;;) {
-		double t = now_s();
-
-		if (t >= not_before && all_quiet(cs, n, quiet))
-			return true;
-		if (t > deadline) {
-			for (size_t i = 0; i < n; i++)
-				say("%s: no rest by the deadline: %u updates, the last %.2f s ago",
-				    cs[i]->label, cs[i]->updates,
-				    cs[i]->updates ? t - cs[i]->last_update : -1.0);
-			return false;
-		}
-		if (vc_pump(cs, n, 0.05) < 0)
-			return false;
-	}
-}
-
 static void pixel_rgb(const rfbPixelFormat *f, const uint8_t *p, uint8_t rgb[3])
 {
 	uint32_t v;

@@ -58,10 +58,6 @@ void vc_close(struct vc *c);
 /* Handle messages for all live clients for `seconds`. -1 if a connection failed. */
 int vc_pump(struct vc **cs, size_t n, double seconds);
 
-/* Pump until now >= not_before, every client had an update and none had one for `quiet`
- * seconds. False (and a message) if deadline passed first or a connection failed. */
-bool vc_settle(struct vc **cs, size_t n, double not_before, double quiet, double deadline);
-
 /* R, G, B of a pixel of the client's framebuffer / cursor shape (client's pixel format). */
 void vc_fb_rgb(const struct vc *c, int x, int y, uint8_t rgb[3]);
 void vc_cursor_rgb(const struct vc *c, int x, int y, uint8_t rgb[3]);

@@ -127,7 +127,8 @@ static bool mbochs_socket(void)
 		return false;
 
 	/* 3: drawing in place */
-	ks_expect_still(&client, &model, 0.3, "quiet before drawing");
+	if (!ks_expect_still(&client, &model, 0.3, "quiet before drawing"))
+		return false;
 	ks_rects_reset();
 	struct ks_rect r = {100, 80, 50, 40};
 	G("fill 0 2 %u %u %u %u", r.x, r.y, r.w, r.h);
@@ -320,7 +321,8 @@ static bool mdpy(void)
 	ks_model_fill(&model, 0, 9);
 	if (!ks_expect(&client, &model, STEP_TIMEOUT, "mdpy: a full picture"))
 		return false;
-	ks_expect_still(&client, &model, 0.3, "mdpy: quiet before drawing");
+	if (!ks_expect_still(&client, &model, 0.3, "mdpy: quiet before drawing"))
+		return false;
 	ks_rects_reset();
 	struct ks_rect r = {300, 200, 40, 30};
 	G("fill 0 10 %u %u %u %u", r.x, r.y, r.w, r.h);

@@ -152,19 +152,59 @@ static void report(const struct vc *c, const struct ref_frame *want, const char 
 	free(got.rgb);
 }
 
+/* Whether the client's picture is on the way from `was` to `want`: every pixel is either
+ * the old one or the new one (a guest drawing in place, a flip caught half way), or, after
+ * a size change, black (the client's new framebuffer before its pixels came) or new. */
+static bool in_between(const struct vc *c, const struct ref_frame *was, const struct ref_frame *want)
+{
+	if (!c->cl)
+		return false;
+	uint32_t w = (uint32_t)c->cl->width, h = (uint32_t)c->cl->height;
+	bool new_size = w == want->width && h == want->height;
+	bool old_size = w == was->width && h == was->height;
+	if (!new_size)
+		return old_size && frame_equal(c, was);
+	static const uint8_t black[3] = {0, 0, 0};
+	uint8_t rgb[3];
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++) {
+			size_t i = ((size_t)y * w + x) * 3;
+			vc_fb_rgb(c, (int)x, (int)y, rgb);
+			if (memcmp(rgb, want->rgb + i, 3) == 0)
+				continue;
+			if (old_size ? memcmp(rgb, was->rgb + i, 3) != 0 : memcmp(rgb, black, 3) != 0)
+				return false;
+		}
+	return true;
+}
+
 bool ks_expect(struct vc *c, const struct ks_model *m, double timeout, const char *what)
 {
-	struct ref_frame want;
+	struct ref_frame want, was = {0};
 	model_frame(m, &want);
+	if (!c->cl || vc_snapshot(c, &was) < 0) {
+		LOG("%s: no client framebuffer", what);
+		free(want.rgb);
+		return false;
+	}
 	double start = now_s(), end = start + timeout;
-	unsigned seen = ~0u;
-	bool ok = false;
-	while (!ok) {
+	unsigned seen = c->updates, between = 0;
+	bool ok = frame_equal(c, &want), wrong = false;
+	/* Every complete update until the expected picture must be on the way to it: a wrong
+	 * picture in between fails at once, even if the right one comes later. */
+	while (!ok && !wrong) {
 		if (c->updates != seen) {
 			seen = c->updates;
 			ok = frame_equal(c, &want);
 			if (ok)
 				break;
+			wrong = !in_between(c, &was, &want);
+			if (wrong) {
+				LOG("%s: update %u shows a picture that is neither the one before the "
+				    "step nor the expected one (pixel by pixel):", what, seen);
+				break;
+			}
+			between++;
 		}
 		if (now_s() > end)
 			break;
@@ -172,11 +212,13 @@ bool ks_expect(struct vc *c, const struct ks_model *m, double timeout, const cha
 			break;
 	}
 	if (ok)
-		LOG("ok: %s (%ux%u, every pixel, after %.2f s)", what, want.width, want.height,
-		    now_s() - start);
+		LOG("ok: %s (%ux%u, every pixel, after %.2f s; %u update(s) on the way, each between "
+		    "the old and the new picture)", what, want.width, want.height, now_s() - start,
+		    between);
 	else
 		report(c, &want, what);
 	free(want.rgb);
+	free(was.rgb);
 	return ok;
 }
 

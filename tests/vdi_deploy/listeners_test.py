@@ -28,16 +28,24 @@ def check(cond, what):
         failures.append(what)
 
 
+def wait_path(path, seconds=60):
+    """Until the server's unix socket exists: it has set up its listeners."""
+    end = time.time() + seconds
+    while not os.path.exists(path) and time.time() < end:
+        time.sleep(0.05)
+    return os.path.exists(path)
+
+
 def banner(sock_or_addr, family=socket.AF_INET):
-    for attempt in range(100):  # the server may not be listening yet
+    for attempt in range(1200):  # the server may not be listening yet (60 s at most)
         s = socket.socket(family, socket.SOCK_STREAM)
-        s.settimeout(5)
+        s.settimeout(30)
         try:
             s.connect(sock_or_addr)
             break
         except (ConnectionRefusedError, FileNotFoundError):
             s.close()
-            if attempt == 99:
+            if attempt == 1199:
                 raise
             time.sleep(0.05)
     data = b""
@@ -70,7 +78,7 @@ def stop(p):
     if p.poll() is None:
         p.terminate()
         try:
-            p.wait(10)
+            p.wait(60)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
@@ -98,7 +106,6 @@ fd = ls.fileno()
 p = subprocess.Popen([BIN, *SRC, "--listen", "fd:%d" % fd], pass_fds=[fd],
                      stderr=subprocess.PIPE)
 ls.close()
-time.sleep(0.5)
 s, data = banner(("127.0.0.1", port))
 check(data == b"RFB 003.008\n", "--listen fd:N: RFB banner on the inherited socket (%r)" % data)
 check(handshake_none(s) == (320, 240), "--listen fd:N: handshake reaches ServerInit 320x240")
@@ -113,7 +120,6 @@ fd = ls.fileno()
 p = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@" 3<&%d %d<&-' % (fd, fd),
                       "sh", BIN, *SRC], pass_fds=[fd], stderr=subprocess.PIPE)
 ls.close()
-time.sleep(0.5)
 s, data = banner(("127.0.0.1", port))
 check(data == b"RFB 003.008\n", "LISTEN_FDS=1: RFB banner on fd 3 (%r)" % data)
 s.close()
@@ -128,7 +134,7 @@ with tempfile.TemporaryDirectory() as d:
     env = dict(os.environ, LISTEN_PID="1", LISTEN_FDS="1")
     p = subprocess.Popen([BIN, *SRC, "--listen", "unix:" + path], env=env,
                          stderr=subprocess.PIPE)
-    time.sleep(0.5)
+    wait_path(path)
     log = stop(p)
     check("fd:3" not in log and "listening on unix:" in log,
           "LISTEN_PID of another process is ignored")
@@ -157,7 +163,7 @@ with tempfile.TemporaryDirectory() as d:
     owner = "%d:%d" % (os.getuid(), os.getgid())
     p = subprocess.Popen([BIN, *SRC, "--listen", "unix:" + path, "--unix-mode", "0660",
                           "--unix-owner", owner], stderr=subprocess.PIPE)
-    for _ in range(100):  # listening (mode and owner are set before listen())
+    for _ in range(1200):  # listening (mode and owner are set before listen()); 60 s at most
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(path)
@@ -187,7 +193,6 @@ with tempfile.TemporaryDirectory() as d:
     env = dict(os.environ, CREDENTIALS_DIRECTORY=d)
     p = subprocess.Popen([BIN, *SRC, "--listen", "unix:" + path], env=env,
                          stderr=subprocess.PIPE)
-    time.sleep(0.5)
     s, data = banner(path, socket.AF_UNIX)
     s.sendall(b"RFB 003.008\n")
     n = s.recv(1)[0]
@@ -203,24 +208,22 @@ with tempfile.TemporaryDirectory() as d:
     t0 = time.time()
     p = subprocess.Popen([BIN, *SRC, "--listen", "unix:" + path, "--exit-when-idle", "1"],
                          stderr=subprocess.PIPE)
-    rc = wait_exit(p, 10)
+    rc = wait_exit(p, 60)  # an outer limit, not a speed
     took = time.time() - t0
     log = stop(p)
-    check(rc == 0 and 0.9 <= took < 8, "--exit-when-idle 1 with no client: exit 0 after %.1f s" % took)
+    check(rc == 0 and 0.9 <= took, "--exit-when-idle 1 with no client: exit 0 after %.1f s "
+          "(not before 1 s)" % took)
     check("--exit-when-idle" in log, "--exit-when-idle: the log says why it exits")
 
     p = subprocess.Popen([BIN, *SRC, "--listen", "unix:" + path, "--exit-when-idle", "1"],
                          stderr=subprocess.PIPE)
-    for _ in range(50):
-        if os.path.exists(path):
-            break
-        time.sleep(0.05)
+    wait_path(path)
     s, data = banner(path, socket.AF_UNIX)
     check(handshake_none(s) == (320, 240), "--exit-when-idle: a client connects")
     time.sleep(2.5)
     check(p.poll() is None, "--exit-when-idle: stays while a client is connected")
     s.close()
-    rc = wait_exit(p, 10)
+    rc = wait_exit(p, 60)
     check(rc == 0, "--exit-when-idle: exits 0 once the client left (rc %r)" % rc)
     stop(p)
 

@@ -6,8 +6,9 @@ fake:  a fake QMP server checks the JSON it receives: greeting and qmp_capabilit
        QKeyCode (with shift added around a shifted character), the QEMU Extended Key
        Event pseudo-encoding (acknowledged with an empty -258 rectangle; key numbers
        forwarded), motion coalescing, and reconnecting after QEMU goes away.
-qemu:  a real qemu-system-x86_64 (TCG, running: a paused VM refuses input; USB tablet) accepts every command: the
-       server's closing log line reports no refused command. Exit 77 without QEMU.
+qemu:  a real qemu-system-x86_64 (TCG, running: a paused VM refuses input; USB tablet) accepts every command, checked
+       on QEMU's side: its input trace events (-trace input_event_*) show every key, button and
+       position the client sent, one input sync per command, as many as the server sent. Exit 77 without QEMU.
 Usage: qmp_test.py fake|qemu PATH_TO_VGPU_VNC
 """
 import json
@@ -309,8 +310,10 @@ def run_qemu(d):
         print("SKIP: qemu-system-x86_64 not installed (Debian: qemu-system-x86)")
         sys.exit(77)
     path, qmp_path = os.path.join(d, "vnc.sock"), os.path.join(d, "qmp.sock")
+    trace = os.path.join(d, "qemu-trace.log")
     q = subprocess.Popen([qemu, "-M", "pc", "-accel", "tcg", "-display", "none", "-nodefaults", "-m", "64",
-                          "-usb", "-device", "usb-tablet", "-qmp", "unix:%s,server=on,wait=off" % qmp_path],
+                          "-usb", "-device", "usb-tablet", "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+                          "-trace", "input_event_*", "-D", trace],
                          stderr=subprocess.PIPE)
     if not wait_for(lambda: os.path.exists(qmp_path), 20):
         q.kill()
@@ -318,23 +321,35 @@ def run_qemu(d):
         check(False, "QEMU started")
         return
     try:
-        qemu_session(path, qmp_path, q)
+        qemu_session(path, qmp_path, q, trace)
     finally:
         if q.poll() is None:
             q.kill()
             q.wait()
 
 
-def qemu_session(path, qmp_path, q):
+def read_trace(trace):
+    try:
+        with open(trace, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def qemu_session(path, qmp_path, q, trace):
+    import re
     p = start_server(path, qmp_path)
     s = rfb_connect(path)
     set_encodings(s, [0, -258])
     recv_exact(s, 16)
-    time.sleep(1.5)  # connected to QMP by now
+    # Connected to QMP once QEMU itself saw an event: move the pointer until it does.
+    def seen_move():
+        pointer(s, 0, 7, 7)
+        return "input_event_abs" in read_trace(trace)
+    check(wait_for(seen_move, 60), "QEMU sees the first pointer move")
     for mask, x, y in ((0, 5, 5), (1, 100, 100), (0, 100, 100), (4, 319, 239), (0, 319, 239),
                        (8, 50, 50), (0, 50, 50), (16, 50, 50), (0, 50, 50), (2, 1, 1), (0, 1, 1)):
         pointer(s, mask, x, y)
-        time.sleep(0.02)
     for ks in (ord("a"), ord("!"), ord("Z"), 0xFFBE, 0xFF0D, 0xFF8D, 0xFFE1, 0xFFE3, 0xFFE9, 0xFF51,
                0xFFB5, 0xFFAB, ord("{"), ord("~"), ord("`"), ord("\\"), ord(" "), 0xFF08, 0xFFFF, 0xFF63):
         key(s, True, ks)
@@ -343,19 +358,43 @@ def qemu_session(path, qmp_path, q):
     ext_key(s, False, ord("a"), 0x1E)
     ext_key(s, True, 0xFFE4, 0x9D)
     ext_key(s, False, 0xFFE4, 0x9D)
-    time.sleep(1.5)
+    # The last event sent (right Ctrl up, as key number 0x9D) shows on QEMU's side.
+    check(wait_for(lambda: "qcode ctrl_r, down 0" in read_trace(trace), 60),
+          "QEMU sees the last key (right Ctrl up)")
     s.close()
     log = stop(p)
     q.kill()
     q.wait()
+    t = read_trace(trace)
     line = [l for l in log.splitlines() if "commands sent" in l]
     print(line[-1] if line else log)
     print("\n".join(l for l in log.splitlines() if "refused:" in l)[:2000])
-    import re
     m = re.search(r"(\d+) commands sent, (\d+) accepted, (\d+) refused", line[-1] if line else "")
-    check(m is not None and int(m.group(1)) >= 40, "commands reached QEMU (%s)" % (m.group(0) if m else "none"))
+    sent = int(m.group(1)) if m else -1
+    syncs = t.count("input_event_sync")
+    # QEMU's side: one sync per input-send-event it carried out, every one the server sent
+    # (the probing moves before the script included), plus one more for each key sent as a
+    # key number (the 4 extended key events): QEMU turns a number into a qcode key event,
+    # which syncs by itself.
+    check(sent >= 40 and syncs == sent + 4, "QEMU carried out every command the server sent: "
+          "%d input syncs in QEMU's trace, %d commands sent + 4" % (syncs, sent))
+    # And what they carried: buttons, the corners of the screen, the keys.
+    for want in ("button left, down 1", "button left, down 0", "button right, down 1",
+                 "button middle, down 1", "button wheel-up, down 1", "button wheel-down, down 1",
+                 "qcode a, down 1", "qcode a, down 0", "qcode shift, down 1", "qcode 1, down 1",
+                 "qcode z, down 1", "qcode f1, down 1", "qcode ret, down 1", "qcode kp_enter, down 1",
+                 "qcode ctrl, down 1", "qcode alt, down 1", "qcode left, down 1", "qcode backspace, down 1",
+                 "qcode insert, down 1", "qcode spc, down 1", "qcode grave_accent, down 1",
+                 "qcode backslash, down 1", "qcode bracket_left, down 1"):
+        check(want in t, "QEMU's trace has \"%s\"" % want)
+    check(re.search(r"input_event_abs .*axis x, value 0x7fff", t) and
+          re.search(r"input_event_abs .*axis y, value 0x7fff", t),
+          "QEMU saw the bottom-right corner (absolute 0x7fff, 0x7fff)")
+    if failures:
+        print("---- QEMU's input trace (tail) ----")
+        print("\n".join(t.splitlines()[-60:]))
     check(m is not None and m.group(1) == m.group(2) and m.group(3) == "0",
-          "QEMU accepted every input-send-event")
+          "the server saw every command accepted")
     check("refused:" not in log, "no error replies")
 
 
