@@ -233,6 +233,17 @@ static int load_password(const char *path, char *err, size_t err_len)
 	return r;
 }
 
+/* Every DES of ours goes through here, one at a time: libvncserver does not promise that
+ * rfbEncryptBytes() is thread-safe, and libgcrypt's DES keeps one-time state (its self
+ * test) behind a plain flag. One 16-byte DES takes microseconds: nothing waits long. */
+static void des_encrypt(uint8_t block[CHALLENGESIZE], char *key)
+{
+	static pthread_mutex_t des_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&des_lock);
+	rfbEncryptBytes(block, key);
+	pthread_mutex_unlock(&des_lock);
+}
+
 /* libvncserver 0.9.14 as Debian builds it computes VNC authentication's DES through
  * libgcrypt (encrypt_rfbdes), and rfbEncryptBytes() ignores its failure: the bytes are
  * then left as they were. That happens when libgcrypt refuses DES (FIPS mode) and, as the
@@ -252,7 +263,7 @@ static bool des_works(void)
 	uint8_t b[CHALLENGESIZE];
 	char key[] = "churn-pw";
 	memcpy(b, challenge, sizeof(b));
-	rfbEncryptBytes(b, key);
+	des_encrypt(b, key);
 	return memcmp(b, answer, sizeof(b)) == 0;
 }
 
@@ -291,7 +302,7 @@ int auth_password_usable(const char *pw, char *err, size_t err_len)
 	char key[AUTH_VNC_PASSWORD_MAX + 1];
 	snprintf(key, sizeof(key), "%s", pw);
 	memcpy(b, block, sizeof(b));
-	rfbEncryptBytes(b, key);
+	des_encrypt(b, key);
 	memset(key, 0, sizeof(key));
 	if (memcmp(b, block, sizeof(b)) != 0)
 		return 0;
@@ -501,7 +512,7 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 		return FALSE;
 	}
 	memcpy(expect, cl->authChallenge, CHALLENGESIZE);
-	rfbEncryptBytes(expect, pw);
+	des_encrypt(expect, pw);
 	memset(pw, 0, sizeof(pw));
 	if (memcmp(expect, cl->authChallenge, CHALLENGESIZE) == 0) {
 		/* DES failed (see des_works): refuse, whatever the client sent. */
