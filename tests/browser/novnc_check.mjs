@@ -280,6 +280,9 @@ async function run() {
     console.log(`novnc_check: PASS ${caseName}: tick ${want}, ${r.text} (through ${cfg.path}${cfg.tls ? ' over wss://' : ''}; ` +
                 `noVNC decoded ${got.nRects} rectangles, ${got.h264Frames} H.264 pictures, ` +
                 `the last one encoding ${last.enc})`);
+    // The README's picture: what noVNC shows, taken from the checked canvas on demand.
+    if (process.env.VGPU_SCREENSHOT)
+        await page.locator('canvas').first().screenshot({ path: process.env.VGPU_SCREENSHOT });
 }
 
 async function checkCursor(page) {
