@@ -143,8 +143,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* FUZZ_CLIENT_DEBUG=1 shows the server's log while reproducing an input. */
 	log_set_level(getenv("FUZZ_CLIENT_DEBUG") ? LOG_DEBUG : LOG_ERROR);
 	/* A password: clients go through VNC authentication (checked by the harness). */
-	auth_set_password("fuzz", 0);
-	if (open_h264_init(&cfg, err, sizeof(err)) < 0 ||
+	if (auth_set_password("fuzz", 0, err, sizeof(err)) < 0 ||
+	    open_h264_init(&cfg, err, sizeof(err)) < 0 ||
 	    vnc_server_create(&cfg, &sink, W, H, &srv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_client: %s\n", err);
 		abort();
