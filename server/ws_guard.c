@@ -20,6 +20,15 @@ enum ws_guard_result ws_guard_header(const char *buf, size_t n, size_t *header_l
 	size_t limit = n < WS_GUARD_MAX_HEADER ? n : WS_GUARD_MAX_HEADER;
 	size_t start = 0;
 	for (size_t i = 0; i < limit; i++) {
+		/* libvncserver parses and logs header lines as C strings: a NUL inside one made
+		 * it print past the end of its buffer (found by the client fuzz target). HTTP
+		 * headers hold no control bytes but tab, CR and LF. */
+		unsigned char c = (unsigned char)buf[i];
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f) {
+			snprintf(why, why_len, "an HTTP request header with the control byte 0x%02x",
+				 c);
+			return WS_GUARD_BAD_BYTE;
+		}
 		size_t llen = i + 1 - start;
 		/* libvncserver ends a line at '\n' only once it has 2 bytes: a lone "\n" right
 		 * after a line belongs to the next one. The same split here, so that what is

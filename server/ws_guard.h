@@ -35,6 +35,7 @@ enum ws_guard_result {
 	 * kind gets its own rate-limited log line. */
 	WS_GUARD_GET_LINES,  /* more than one request line */
 	WS_GUARD_TOO_LONG,   /* no end of the header within WS_GUARD_MAX_HEADER */
+	WS_GUARD_BAD_BYTE,   /* a control byte (NUL, ...) in the header */
 	WS_GUARD_INCOMPLETE, /* the header stopped (peer shut its side, or the deadline) */
 	WS_GUARD_CLOSED,     /* the peer went away, or a socket error */
 	WS_GUARD_N_RESULTS

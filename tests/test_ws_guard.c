@@ -47,6 +47,29 @@ static void test_header_lines(void **state)
 			 WS_GUARD_GET_LINES);
 }
 
+/* A NUL inside a header line made libvncserver print past its buffer: refused, as is any
+ * other control byte but tab, CR and LF; bytes after the header are not looked at. */
+static void test_header_bytes(void **state)
+{
+	(void)state;
+	char why[160] = "";
+	size_t len = 0;
+	static const char nul[] = "GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Protocol: "
+				  "binary\r\0\n\r\n";
+	assert_int_equal(ws_guard_header(nul, sizeof(nul) - 1, &len, why, sizeof(why)),
+			 WS_GUARD_BAD_BYTE);
+	assert_non_null(strstr(why, "0x00"));
+	assert_int_equal(header("GET / HTTP/1.1\r\nHost: \x01x\r\n\r\n", &len),
+			 WS_GUARD_BAD_BYTE);
+	assert_int_equal(header("GET / HTTP/1.1\r\nHost: x\x7f\r\n\r\n", &len),
+			 WS_GUARD_BAD_BYTE);
+	assert_int_equal(header("GET / HTTP/1.1\r\nHost:\tx\r\n\r\n", &len), WS_GUARD_HTTP);
+	static const char frame_after[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n\x82\0\x01";
+	assert_int_equal(ws_guard_header(frame_after, sizeof(frame_after) - 1, &len, why,
+					 sizeof(why)),
+			 WS_GUARD_HTTP);
+}
+
 static void test_header_size(void **state)
 {
 	(void)state;
@@ -104,6 +127,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_lines),
+		cmocka_unit_test(test_header_bytes),
 		cmocka_unit_test(test_header_size),
 		cmocka_unit_test(test_check),
 	};
