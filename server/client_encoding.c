@@ -25,13 +25,17 @@ static void on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
 	tight_jpeg_on_request(cl, ce->tjpeg);
 	if (open_h264_on_request(cl, ce, msg)) {
 		/* Registered already, between updates. libvncserver adds what is left here
-		 * outside that order, so leave it what changes nothing: one pixel of that
-		 * request, incremental (at worst, when an update answered the request in
-		 * between, that pixel's next change goes out one request early). Never an
-		 * empty rectangle: libvncserver 0.9.14 keeps a 0x0 request as a degenerate
-		 * rectangle that stays in the modified region, and then answered every later
-		 * request with an update on a still screen. */
+		 * outside that order, so leave it what can never be sent: one pixel just
+		 * outside the screen, incremental. The modified and copy regions lie inside
+		 * the screen, so libvncserver's own encoders never answer it (a pixel inside,
+		 * added while an update was on its way, went out raw to an H.264 client under
+		 * load). Never an empty rectangle: libvncserver 0.9.14 keeps a 0x0 request as a
+		 * degenerate rectangle that stays in the modified region, and then answered
+		 * every later request with an update on a still screen. (The screen is at most
+		 * PLANE_MAX_WIDTH x PLANE_MAX_HEIGHT: the coordinates fit in 16 bits.) */
 		msg->incremental = 1;
+		msg->x = (uint16_t)cl->screen->width;
+		msg->y = (uint16_t)cl->screen->height;
 		msg->w = msg->h = 1;
 	}
 }
