@@ -153,8 +153,10 @@ static void report(const struct vc *c, const struct ref_frame *want, const char 
 }
 
 /* Whether the client's picture is on the way from `was` to `want`: every pixel is either
- * the old one or the new one (a guest drawing in place, a flip caught half way), or, after
- * a size change, black (the client's new framebuffer before its pixels came) or new. */
+ * the old one or the new one (a guest drawing in place, a flip caught half way), or black:
+ * libvncclient makes a new, black framebuffer for every ExtendedDesktopSize, also for the
+ * server's answer to its own SetDesktopSize, which comes at the size still shown (step
+ * 9), and after a size change the new framebuffer is black until its pixels come. */
 static bool in_between(const struct vc *c, const struct ref_frame *was, const struct ref_frame *want)
 {
 	if (!c->cl)
@@ -162,9 +164,20 @@ static bool in_between(const struct vc *c, const struct ref_frame *was, const st
 	uint32_t w = (uint32_t)c->cl->width, h = (uint32_t)c->cl->height;
 	bool new_size = w == want->width && h == want->height;
 	bool old_size = w == was->width && h == was->height;
-	if (!new_size)
-		return old_size && frame_equal(c, was);
 	static const uint8_t black[3] = {0, 0, 0};
+	if (!new_size) {
+		if (!old_size)
+			return false;
+		uint8_t px[3];
+		for (uint32_t y = 0; y < h; y++)
+			for (uint32_t x = 0; x < w; x++) {
+				vc_fb_rgb(c, (int)x, (int)y, px);
+				if (memcmp(px, was->rgb + ((size_t)y * w + x) * 3, 3) != 0 &&
+				    memcmp(px, black, 3) != 0)
+					return false;
+			}
+		return true;
+	}
 	uint8_t rgb[3];
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x = 0; x < w; x++) {
