@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "h264_encoder.h"
+#include "log.h"
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_ALLOW 16 /* --handover-allow-uid/gid entries */
@@ -31,7 +32,6 @@ struct listen_addr {
 	char owner[64]; /* UNIX: USER[:GROUP] for the socket (--unix-owner), "" = ours */
 };
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 struct config {
 	char source[512];                 /* --source, default CONFIG_DEFAULT_SOURCE */

@@ -2,6 +2,8 @@
  * counts, and reservations that other askers wait on. See tight_jpeg_cache.h. */
 #include "tight_jpeg_cache.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -136,17 +138,6 @@ void tight_cache_destroy(struct tight_cache *c)
 	free(c);
 }
 
-static void deadline_after(struct timespec *t, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
-}
-
 enum tight_cache_result tight_cache_get(struct tight_cache *c, const struct tight_cache_key *k,
 					unsigned wait_ms, struct tight_cache_entry **out)
 {
@@ -178,7 +169,7 @@ enum tight_cache_result tight_cache_get(struct tight_cache *c, const struct tigh
 		struct timespec deadline;
 
 		c->stats.waits++;
-		deadline_after(&deadline, wait_ms);
+		clock_deadline(&deadline, CLOCK_MONOTONIC, wait_ms);
 		while (!e->ready && e->in_table)
 			if (pthread_cond_timedwait(&c->done, &c->lock, &deadline) == ETIMEDOUT)
 				break;

@@ -1,6 +1,8 @@
 /* The refresh timer thread. See tight_jpeg_waker.h. */
 #include "tight_jpeg_waker.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -26,21 +28,13 @@ static void cond_init(void)
 	pthread_condattr_destroy(&attr);
 }
 
-uint64_t tight_waker_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
-}
-
 static void *timer_thread(void *arg)
 {
 	uint64_t gen = (uint64_t)(uintptr_t)arg;
 
 	pthread_mutex_lock(&lock);
 	while (generation == gen) {
-		uint64_t now = tight_waker_now_ms(), next = TIGHT_WAKER_NEVER;
+		uint64_t now = clock_now_ms(), next = TIGHT_WAKER_NEVER;
 
 		for (struct tight_waker_entry *e = head; e; e = e->next) {
 			if (e->deadline <= now)

@@ -30,9 +30,6 @@ struct tight_waker_entry {
 	struct tight_waker_entry *prev, *next;
 };
 
-/* Monotonic milliseconds, the clock deadlines are in. */
-uint64_t tight_waker_now_ms(void);
-
 /* Register e (with e->fire set; no deadline yet). 0, or -EAGAIN if the thread cannot be
  * started (then e is not registered). */
 int tight_waker_add(struct tight_waker_entry *e);

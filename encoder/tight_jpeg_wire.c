@@ -1,19 +1,7 @@
 /* Tight rectangle bytes. See tight_jpeg_wire.h. */
 #include "tight_jpeg_wire.h"
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
+#include "bytes.h"
 
 size_t tight_wire_compact_len(uint8_t out[3], uint32_t len)
 {
@@ -33,18 +21,18 @@ size_t tight_wire_fbu_header(uint8_t out[TIGHT_WIRE_FBU_HEADER], uint16_t n_rect
 {
 	out[0] = 0; /* rfbFramebufferUpdate */
 	out[1] = 0;
-	put16(out + 2, n_rects);
+	put_be16(out + 2, n_rects);
 	return TIGHT_WIRE_FBU_HEADER;
 }
 
 size_t tight_wire_rect_header(uint8_t out[TIGHT_WIRE_RECT_HEADER], uint16_t x, uint16_t y,
 			      uint16_t w, uint16_t h, int32_t encoding)
 {
-	put16(out, x);
-	put16(out + 2, y);
-	put16(out + 4, w);
-	put16(out + 6, h);
-	put32(out + 8, (uint32_t)encoding);
+	put_be16(out, x);
+	put_be16(out + 2, y);
+	put_be16(out + 4, w);
+	put_be16(out + 6, h);
+	put_be32(out + 8, (uint32_t)encoding);
 	return TIGHT_WIRE_RECT_HEADER;
 }
 

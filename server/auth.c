@@ -21,6 +21,7 @@
 
 #include "fd_budget.h"
 #include "listeners.h"
+#include "clock.h"
 #include "log.h"
 
 /* How often a handshake thread looks at its deadline and at shutdown while it waits. */
@@ -50,7 +51,7 @@ static struct {
 	char password[AUTH_VNC_PASSWORD_MAX + 1];
 	bool enabled;
 	bool have_password;    /* false: required (--control) but not set yet: all refused */
-	uint64_t expires_ms;   /* log_now_ms() after which no password works; 0 = never */
+	uint64_t expires_ms;   /* clock_now_ms() after which no password works; 0 = never */
 	unsigned timeout_ms;
 	unsigned pending_per_source; /* auth_pending_per_source(--max-clients) */
 	struct auth_source sources[AUTH_MAX_SOURCES];
@@ -480,13 +481,7 @@ static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 static bool delay_locked(unsigned ms)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000u;
-	until.tv_nsec += (long)(ms % 1000u) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(&until, CLOCK_REALTIME, ms);
 	while (!A.stopping)
 		if (pthread_cond_timedwait(&A.wake, &A.lock, &until) == ETIMEDOUT)
 			return true;
@@ -499,7 +494,7 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 	char pw[AUTH_VNC_PASSWORD_MAX + 1];
 	pthread_mutex_lock(&A.lock);
 	memcpy(pw, A.password, sizeof(pw)); /* the file may be re-read meanwhile: a copy */
-	bool usable = A.have_password && (!A.expires_ms || log_now_ms() < A.expires_ms);
+	bool usable = A.have_password && (!A.expires_ms || clock_now_ms() < A.expires_ms);
 	bool unset = !A.have_password;
 	pthread_mutex_unlock(&A.lock);
 	if (!usable) {
@@ -536,7 +531,7 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 	}
 	unsigned n = 1, ms = AUTH_DELAY_BASE_MS;
 	if (s) {
-		s->last_ms = log_now_ms();
+		s->last_ms = clock_now_ms();
 		n = ++s->failures;
 		for (unsigned i = 1; i < n && ms < AUTH_DELAY_MAX_MS; i++)
 			ms *= 2;
@@ -562,7 +557,7 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 struct auth_pending *auth_handshake_begin(const char *peer, int fd)
 {
 	static struct log_ratelimit rl;
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 	struct auth_pending *p = NULL;
 	pthread_mutex_lock(&A.lock);
 	struct auth_source *s = source_get(peer, now);
@@ -636,7 +631,7 @@ int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
 	current = p;
 	while (in_handshake(cl)) {
 		pthread_mutex_lock(&A.lock);
-		bool stopping = A.stopping, late = log_now_ms() >= p->deadline_ms;
+		bool stopping = A.stopping, late = clock_now_ms() >= p->deadline_ms;
 		pthread_mutex_unlock(&A.lock);
 		if (stopping || late) {
 			r = stopping ? -ECANCELED : -ETIMEDOUT;
@@ -660,7 +655,7 @@ int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
 		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
 			/* auth_expire() shut it down: that is a timeout. */
 			pthread_mutex_lock(&A.lock);
-			if (log_now_ms() >= p->deadline_ms)
+			if (clock_now_ms() >= p->deadline_ms)
 				r = -ETIMEDOUT;
 			pthread_mutex_unlock(&A.lock);
 			break;
@@ -671,7 +666,7 @@ int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
 		return 0;
 	/* Also when auth_expire() had to end a read that never completed. */
 	pthread_mutex_lock(&A.lock);
-	if (r == 0 && log_now_ms() >= p->deadline_ms)
+	if (r == 0 && clock_now_ms() >= p->deadline_ms)
 		r = -ETIMEDOUT;
 	pthread_mutex_unlock(&A.lock);
 	/* rfbClientConnectionGone() closes the socket. */
@@ -685,7 +680,7 @@ int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl)
 
 void auth_expire(void)
 {
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 	pthread_mutex_lock(&A.lock);
 	for (unsigned i = 0; i < A.n_pending; i++) {
 		struct auth_pending *p = &A.pending[i];

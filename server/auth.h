@@ -81,7 +81,7 @@ int auth_init(const struct config *cfg, char *err, size_t err_len);
 
 /* THE way to change the password at run time (the password file, SIGHUP, the control
  * socket's set-password all go through it): pw (first 8 bytes count) applies to every
- * check from now on; after expires_ms (log_now_ms() clock; 0 = never) no password works
+ * check from now on; after expires_ms (clock_now_ms() clock; 0 = never) no password works
  * and clients are refused with a log line, like QEMU's expire_password. A password that
  * auth_password_usable() refuses changes nothing: -EINVAL (or -ENOTSUP) with err, and the
  * password before stays. 0 otherwise. Any thread. */
@@ -125,7 +125,7 @@ struct auth_pending *auth_handshake_begin(const char *peer, int fd);
  * them once it counts the client as authenticated. */
 int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl);
 
-/* When this handshake must be done (log_now_ms() clock; it moves with password delays).
+/* When this handshake must be done (clock_now_ms() clock; it moves with password delays).
  * For the bytes a client sends before libvncserver sees it (vnc_server.c). */
 uint64_t auth_handshake_deadline(struct auth_pending *p);
 

@@ -13,6 +13,7 @@
 #include "damage.h"
 #include "dmabuf_cache.h"
 #include "frame_store.h"
+#include "clock.h"
 #include "log.h"
 
 /* How long to wait between checks while nobody is watching. */
@@ -325,7 +326,7 @@ static void ask_size(struct capture *cap, struct vnc_server *srv)
 {
 	if (!srv || !cap->src->ops->request_size)
 		return;
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 	if (cap->size_asked && now - cap->asked_ms < CAPTURE_RESIZE_INTERVAL_MS)
 		return;
 	uint32_t w, h;
@@ -358,15 +359,6 @@ void capture_tick(struct capture *cap, struct vnc_server *srv)
 		hide_cursor(cap, srv);
 }
 
-static void timespec_add_ns(struct timespec *t, long ns)
-{
-	t->tv_nsec += ns;
-	while (t->tv_nsec >= 1000000000L) {
-		t->tv_nsec -= 1000000000L;
-		t->tv_sec++;
-	}
-}
-
 static void *capture_thread(void *arg)
 {
 	struct capture *cap = arg;
@@ -390,7 +382,7 @@ static void *capture_thread(void *arg)
 		capture_tick(cap, cap->srv);
 		/* Fixed-rate schedule; if a tick overran, start again from now rather than
 		 * running several ticks back to back. */
-		timespec_add_ns(&next, period_ns);
+		clock_add_ns(&next, period_ns);
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))

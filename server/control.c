@@ -23,6 +23,7 @@
 #include "control_events.h"
 #include "fd_budget.h"
 #include "frame_store.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "unix_path.h"
@@ -133,7 +134,7 @@ static void conn_end(struct conn *c)
 {
 	if (!c->closing) {
 		c->closing = true;
-		c->closing_ms = log_now_ms();
+		c->closing_ms = clock_now_ms();
 	}
 }
 
@@ -171,7 +172,7 @@ static json_t *ok(void)
 /* "now", "never", "+SECONDS" (or a number of seconds from now). */
 static int parse_expires(json_t *v, uint64_t *out, char *why, size_t why_len)
 {
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 	if (!v || (json_is_string(v) && !strcmp(json_string_value(v), "never"))) {
 		*out = 0;
 		return 0;
@@ -405,7 +406,7 @@ static void conn_read(struct control *ctl, struct conn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0)
-		c->last_ms = log_now_ms();
+		c->last_ms = clock_now_ms();
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); n >= 0 && cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -463,7 +464,7 @@ static void accept_conn(struct control *ctl)
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->serial = ++ctl->serial;
-		c->last_ms = log_now_ms();
+		c->last_ms = clock_now_ms();
 		log_debug("control connection %u opened", c->serial);
 		return;
 	}
@@ -477,7 +478,7 @@ static void accept_conn(struct control *ctl)
  * events by design) and drains that take too long give their slot back. */
 static void conn_expire(struct control *ctl)
 {
-	uint64_t now = log_now_ms(), idle_ms = (uint64_t)ctl->cfg->control_idle_timeout * 1000u;
+	uint64_t now = clock_now_ms(), idle_ms = (uint64_t)ctl->cfg->control_idle_timeout * 1000u;
 	for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++) {
 		struct conn *c = &ctl->conns[i];
 		if (c->fd < 0)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "keymap.h"
+#include "clock.h"
 #include "log.h"
 #include "vnc_server.h"
 
@@ -283,17 +284,6 @@ static int try_connect(struct input_qmp *q, char *why, size_t why_len)
 	return 0;
 }
 
-static void deadline_in(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *io_thread(void *arg)
 {
 	struct input_qmp *q = arg;
@@ -316,7 +306,7 @@ static void *io_thread(void *arg)
 					 "every %u ms)", q->path, why, RETRY_MS);
 			told = true;
 			struct timespec ts;
-			deadline_in(&ts, RETRY_MS);
+			clock_deadline(&ts, CLOCK_MONOTONIC, RETRY_MS);
 			pthread_mutex_lock(&q->lock);
 			if (!q->stop)
 				pthread_cond_timedwait(&q->cond, &q->lock, &ts);
@@ -338,7 +328,7 @@ static void *io_thread(void *arg)
 				have = true;
 				break;
 			}
-			uint64_t now = log_now_ms();
+			uint64_t now = clock_now_ms();
 			if (q->motion_pending && now - q->last_motion_ms >= INPUT_QMP_MOTION_MS) {
 				snprintf(cmd, sizeof(cmd),
 					 "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":["
@@ -351,7 +341,7 @@ static void *io_thread(void *arg)
 				break;
 			}
 			struct timespec ts;
-			deadline_in(&ts, q->motion_pending
+			clock_deadline(&ts, CLOCK_MONOTONIC, q->motion_pending
 						 ? (unsigned)(INPUT_QMP_MOTION_MS - (now - q->last_motion_ms))
 						 : 200u);
 			if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) == ETIMEDOUT)

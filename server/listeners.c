@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fd_budget.h"
+#include "clock.h"
 #include "log.h"
 #include "unix_path.h"
 
@@ -350,14 +351,14 @@ static void *accept_thread(void *arg)
 {
 	struct listeners *l = arg;
 	struct pollfd pfd[CONFIG_MAX_LISTEN + 1];
-	uint64_t last_tick = log_now_ms();
+	uint64_t last_tick = clock_now_ms();
 	for (;;) {
 		unsigned n = 0;
 		pfd[n++] = (struct pollfd){.fd = l->wake[0], .events = POLLIN};
 		for (unsigned i = 0; i < l->count; i++)
 			pfd[n++] = (struct pollfd){.fd = l->items[i].fd, .events = POLLIN};
-		if (l->on_tick && log_now_ms() - last_tick >= 1000) {
-			last_tick = log_now_ms();
+		if (l->on_tick && clock_now_ms() - last_tick >= 1000) {
+			last_tick = clock_now_ms();
 			l->on_tick(l->opaque);
 		}
 		if (poll(pfd, n, l->on_tick ? 1000 : -1) < 0) {

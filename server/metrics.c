@@ -27,13 +27,6 @@ static atomic_uint_fast64_t gone_bytes;
 static struct capture *_Atomic src_cap;
 static struct vnc_server *_Atomic src_srv;
 
-double metrics_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void metrics_observe_encode(enum metrics_encoder enc, double seconds)
 {
 	if ((unsigned)enc >= METRICS_ENC_COUNT || !(seconds >= 0))

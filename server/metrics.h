@@ -24,8 +24,6 @@ struct vnc_server;
 /* Any thread: one encode took this long. */
 void metrics_observe_encode(enum metrics_encoder enc, double seconds);
 
-/* Any thread: a monotonic clock in seconds, for timing encodes. */
-double metrics_now(void);
 
 /* Client threads (clientGoneHook): bytes a client sent before it went. */
 void metrics_add_gone_bytes(uint64_t bytes);

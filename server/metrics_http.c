@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "listeners.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -127,7 +128,7 @@ static void *http_thread(void *arg)
 	struct pollfd pfd[2 + METRICS_HTTP_MAX_CONN];
 	while (!atomic_load(&mh->stop)) {
 		unsigned map[METRICS_HTTP_MAX_CONN], n = 2;
-		uint64_t now = log_now_ms();
+		uint64_t now = clock_now_ms();
 		pfd[0] = (struct pollfd){.fd = mh->wake[0], .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = mh->listen_fd, .events = POLLIN};
 		for (unsigned i = 0; i < METRICS_HTTP_MAX_CONN; i++) {
@@ -162,7 +163,7 @@ static void *http_thread(void *arg)
 				c->fd = fd;
 				c->len = 0;
 				c->out = NULL;
-				c->deadline_ms = log_now_ms() + METRICS_HTTP_TIMEOUT_MS;
+				c->deadline_ms = clock_now_ms() + METRICS_HTTP_TIMEOUT_MS;
 			}
 		}
 	}

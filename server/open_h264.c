@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "frame_store.h"
 #include "log.h"
 #include "plane.h"
@@ -48,36 +49,20 @@ static struct h264_hub_stats no_stats;
 
 /* ---- framing ----------------------------------------------------------------------- */
 
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-	return p + 4;
-}
-
 size_t open_h264_header(uint8_t out[OPEN_H264_HEADER_SIZE], uint16_t width, uint16_t height,
 			uint32_t len, uint32_t flags)
 {
 	uint8_t *p = out;
 	*p++ = rfbFramebufferUpdate;
 	*p++ = 0;                   /* padding */
-	p = put16(p, 1);            /* one rectangle */
-	p = put16(p, 0);            /* x */
-	p = put16(p, 0);            /* y */
-	p = put16(p, width);
-	p = put16(p, height);
-	p = put32(p, (uint32_t)RFB_ENCODING_OPEN_H264);
-	p = put32(p, len);
-	p = put32(p, flags);
+	p = put_be16(p, 1);            /* one rectangle */
+	p = put_be16(p, 0);            /* x */
+	p = put_be16(p, 0);            /* y */
+	p = put_be16(p, width);
+	p = put_be16(p, height);
+	p = put_be32(p, (uint32_t)RFB_ENCODING_OPEN_H264);
+	p = put_be32(p, len);
+	p = put_be32(p, flags);
 	return (size_t)(p - out);
 }
 

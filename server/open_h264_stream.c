@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -59,7 +60,7 @@ int h264_hub_create(const struct h264_hub_config *cfg, struct h264_hub **out)
 	if (!hub->cfg.create)
 		hub->cfg.create = h264_encoder_create;
 	if (!hub->cfg.now_ms)
-		hub->cfg.now_ms = log_now_ms;
+		hub->cfg.now_ms = clock_now_ms;
 	pthread_mutex_init(&hub->lock, NULL);
 	*out = hub;
 	return 0;
@@ -150,14 +151,6 @@ void h264_hub_release(struct h264_hub *hub, struct h264_stream *s)
 		stream_free(s);
 }
 
-/* For the log: how long an encode took (the hub's clock may be a test's). */
-static double mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Encode one picture into the stream. Stream lock held. */
 static int encode(struct h264_hub *hub, struct h264_stream *s, const struct h264_source *src,
 		  bool force_idr, char *why, size_t why_len)
@@ -193,9 +186,9 @@ static int encode(struct h264_hub *hub, struct h264_stream *s, const struct h264
 		return r;
 	}
 	struct h264_packet pkt;
-	double t0 = mono_ms();
+	double t0 = 1e3 * clock_now_s();
 	r = h264_encoder_encode(s->enc, &frame, force_idr, &pkt);
-	double ms = mono_ms() - t0;
+	double ms = 1e3 * clock_now_s() - t0;
 	metrics_observe_encode(METRICS_ENC_H264, ms / 1000.0);
 	src->put(src->opaque, &frame);
 	if (r < 0) {

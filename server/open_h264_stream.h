@@ -65,7 +65,7 @@ struct h264_hub_config {
 	enum h264_backend backend; /* already resolved: VPL or X264 */
 	unsigned fps, threads;     /* for h264_encoder_config */
 	struct h264_limits limits;
-	/* For tests (NULL = h264_encoder_create and log_now_ms). */
+	/* For tests (NULL = h264_encoder_create and clock_now_ms). */
 	int (*create)(enum h264_backend backend, const struct h264_encoder_config *cfg,
 		      struct h264_encoder **out, char *why, size_t why_len);
 	uint64_t (*now_ms)(void);

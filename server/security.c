@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "log.h"
 #include "tls.h"
 
@@ -62,7 +63,7 @@ bool security_peek_tls(int fd, unsigned wait_ms)
 
 static int remaining_ms(const struct security_link *l)
 {
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 	if (now >= l->deadline_ms)
 		return 0;
 	uint64_t left = l->deadline_ms - now;
@@ -78,7 +79,7 @@ static bool read_exact(rfbClientPtr cl, const struct security_link *l, void *buf
 	if (r <= 0) {
 		/* auth_expire() shuts down the socket of a client that trickles bytes past its
 		 * deadline: that is a timeout too. Same words as auth.c's. */
-		if (ms == 0 || (r < 0 && errno == ETIMEDOUT) || log_now_ms() >= l->deadline_ms)
+		if (ms == 0 || (r < 0 && errno == ETIMEDOUT) || clock_now_ms() >= l->deadline_ms)
 			log_warn("client %s: handshake not finished within %u s "
 				 "(--handshake-timeout), waiting for its %s; disconnecting",
 				 l->peer, l->timeout_s, what);

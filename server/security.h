@@ -29,7 +29,7 @@
 /* What kind of connection this is, decided from its listener. */
 struct security_link {
 	const char *peer;      /* for the log */
-	uint64_t deadline_ms;  /* log_now_ms() clock: the handshake timeout */
+	uint64_t deadline_ms;  /* clock_now_ms() clock: the handshake timeout */
 	unsigned timeout_s;    /* --handshake-timeout, for the log */
 	bool tcp;              /* a TCP listener (TLS applies), not a unix socket */
 	bool remote;           /* not loopback: with TLS, nothing unencrypted */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <turbojpeg.h>
 
+#include "clock.h"
 #include "damage.h"
 #include "frame_store.h"
 #include "log.h"
@@ -473,9 +474,9 @@ static bool send_jpeg(struct tight_jpeg_client *st, struct update *u,
 			return ok;
 		}
 	}
-	double t0 = metrics_now();
+	double t0 = clock_now_s();
 	rc = tight_jpeg_encode(&st->jpeg, px, u->pitch, r->w, r->h, &u->params, &jpeg, &len);
-	metrics_observe_encode(METRICS_ENC_TIGHT_JPEG, metrics_now() - t0);
+	metrics_observe_encode(METRICS_ENC_TIGHT_JPEG, clock_now_s() - t0);
 	if (rc < 0 || len > TIGHT_WIRE_MAX_COMPACT) {
 		if (e)
 			tight_cache_abandon(u->cache, e);
@@ -677,7 +678,7 @@ static bool send_update(struct tight_jpeg_client *st, rfbClientPtr cl,
 			const struct tight_jpeg_params *params)
 {
 	rfbScreenInfoPtr s = cl->screen, src = cl->scaledScreen;
-	uint64_t now = tight_waker_now_ms(), next;
+	uint64_t now = clock_now_ms(), next;
 	uint32_t delay = params->subsamp == TJSAMP_GRAY ? 0 : atomic_load(&refresh_delay_ms);
 	struct update u = {
 		.cl = cl,

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "tls_private.h"
 
@@ -295,7 +296,7 @@ int tls_accept(int fd, const char *peer, uint64_t deadline_ms, struct tls_conn *
 			break;
 		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED)
 			continue; /* a warning alert */
-		uint64_t now = log_now_ms();
+		uint64_t now = clock_now_ms();
 		if (now >= deadline_ms) {
 			r = GNUTLS_E_TIMEDOUT;
 			break;

@@ -43,7 +43,7 @@ int tls_reload(char *err, size_t err_len);
 struct tls_conn;
 
 /* Server side of a TLS handshake on the connected socket fd (made non-blocking), until
- * deadline_ms (log_now_ms() clock). 0 with *out, or a negative errno, having logged why
+ * deadline_ms (clock_now_ms() clock). 0 with *out, or a negative errno, having logged why
  * ("client PEER: TLS handshake failed: ..."), including why a client certificate was
  * refused. On success the log names the protocol and the client certificate's subject. */
 int tls_accept(int fd, const char *peer, uint64_t deadline_ms, struct tls_conn **out);

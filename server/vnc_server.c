@@ -19,6 +19,7 @@
 #include "input_qmp.h"
 #include "control.h"
 #include "fd_budget.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "security.h"
@@ -149,7 +150,7 @@ static void on_client_gone(rfbClientPtr cl)
 	if (ci->sock_dup >= 0)
 		close(ci->sock_dup);
 	log_info("client %u (%s) disconnected after %.1f s%s%s", ci->id, ci->peer,
-		 (double)(log_now_ms() - ci->connected_ms) / 1000.0, last_lib_msg[0] ? ": " : "",
+		 (double)(clock_now_ms() - ci->connected_ms) / 1000.0, last_lib_msg[0] ? ": " : "",
 		 last_lib_msg);
 	last_lib_msg[0] = '\0';
 	free(ci);
@@ -165,7 +166,7 @@ static void on_client_gone(rfbClientPtr cl)
 	if (srv->n_clients > 0)
 		srv->n_clients--;
 	if (srv->n_clients == 0)
-		srv->idle_since_ms = log_now_ms();
+		srv->idle_since_ms = clock_now_ms();
 	pthread_mutex_unlock(&srv->lock);
 }
 
@@ -216,7 +217,7 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 		return RFB_CLIENT_REFUSE;
 	}
 	ci->id = atomic_fetch_add(&srv->next_client_id, 1) + 1;
-	ci->connected_ms = log_now_ms();
+	ci->connected_ms = clock_now_ms();
 	ci->sock_dup = -1;
 	snprintf(ci->peer, sizeof(ci->peer), "%s", handshake_peer ? handshake_peer : "?");
 
@@ -563,7 +564,7 @@ static int on_set_desktop_size(int width, int height, int n_screens,
 	 * answered with success: a client that sends them without end is disconnected.
 	 * The budget refills over time; viewers send one per window resize. */
 	if (ci) {
-		uint64_t now = log_now_ms();
+		uint64_t now = clock_now_ms();
 		unsigned back = (unsigned)((now - ci->resize_ms) / VNC_RESIZE_REFILL_MS);
 		if (back) {
 			ci->resize_used = back >= ci->resize_used ? 0 : ci->resize_used - back;
@@ -628,7 +629,7 @@ int vnc_server_create(const struct config *cfg, struct plane_source *input, uint
 	srv->input = input;
 	srv->listeners.count = 0;
 	pthread_mutex_init(&srv->lock, NULL);
-	srv->idle_since_ms = log_now_ms();
+	srv->idle_since_ms = clock_now_ms();
 	pthread_cond_init(&srv->cond, NULL);
 	frame_store_init(&srv->frames);
 
@@ -791,13 +792,7 @@ void vnc_server_destroy(struct vnc_server *srv)
 bool vnc_server_wait_for_viewers(struct vnc_server *srv, unsigned timeout_ms)
 {
 	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(&deadline, CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&srv->lock);
 	while (srv->n_clients == 0 && !srv->woken) {
 		if (pthread_cond_timedwait(&srv->cond, &srv->lock, &deadline) == ETIMEDOUT)
@@ -842,13 +837,7 @@ void vnc_server_size(struct vnc_server *srv, uint32_t *width, uint32_t *height)
 static void lock_for_resize(rfbClientPtr cl)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += RESIZE_WAIT_MS / 1000;
-	until.tv_nsec += (long)(RESIZE_WAIT_MS % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(&until, CLOCK_REALTIME, RESIZE_WAIT_MS);
 	if (pthread_mutex_timedlock(&cl->sendMutex, &until) == 0)
 		return;
 	struct client_info *ci = cl->clientData;
@@ -970,7 +959,7 @@ uint64_t vnc_server_idle_ms(struct vnc_server *srv)
 	uint64_t idle = 0;
 	pthread_mutex_lock(&srv->lock);
 	if (srv->n_clients == 0 && atomic_load(&srv->handshakes) == 0)
-		idle = log_now_ms() - srv->idle_since_ms;
+		idle = clock_now_ms() - srv->idle_since_ms;
 	pthread_mutex_unlock(&srv->lock);
 	return idle;
 }
@@ -995,7 +984,7 @@ static const char *path_name(rfbClientPtr cl)
 size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *out, size_t max)
 {
 	size_t n = 0;
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 	rfbClientIteratorPtr it = rfbGetClientIterator(srv->screen);
 	rfbClientPtr cl;
 	while ((cl = rfbClientIteratorNext(it))) {

@@ -28,7 +28,7 @@ struct vnc_server {
 	pthread_cond_t cond;
 	unsigned n_clients;
 	bool woken;
-	uint64_t idle_since_ms; /* when n_clients last became 0 (log_now_ms) */
+	uint64_t idle_since_ms; /* when n_clients last became 0 (clock_now_ms) */
 	bool joining;           /* vnc_server_stop joins client threads: none detaches now */
 
 	atomic_uint next_client_id;

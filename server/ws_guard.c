@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 /* While a request is incomplete: how long to wait before looking again. Peeked bytes stay
@@ -98,7 +99,7 @@ enum ws_guard_result ws_guard_check(int fd, uint64_t deadline_ms, char *why, siz
 				 n > 0 ? n : 0);
 			return WS_GUARD_INCOMPLETE;
 		}
-		if (log_now_ms() >= deadline_ms) {
+		if (clock_now_ms() >= deadline_ms) {
 			snprintf(why, why_len, "%s (%zd bytes) within the handshake timeout", what,
 				 n > 0 ? n : 0);
 			return WS_GUARD_INCOMPLETE;

@@ -42,7 +42,7 @@ enum ws_guard_result {
 };
 
 /* Look at the first bytes on fd (a connected stream socket) until deadline_ms
- * (log_now_ms() clock) at the latest. */
+ * (clock_now_ms() clock) at the latest. */
 enum ws_guard_result ws_guard_check(int fd, uint64_t deadline_ms, char *why, size_t why_len);
 
 /* The request header in buf[0..n) (which starts with "GET "), split into lines the way

@@ -2,6 +2,7 @@
  * (a lone "\n" joins the next line), and ws_guard_check() on socketpairs: plain RFB, a
  * complete request, a second GET line, an oversized header, a request cut short, a first
  * message of fewer than 4 bytes. */
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "ws_guard.h"
 
@@ -98,7 +100,7 @@ static enum ws_guard_result check(const void *bytes, size_t n, bool shut)
 	assert_int_equal(write(sv[1], bytes, n), (ssize_t)n);
 	if (shut)
 		shutdown(sv[1], SHUT_WR);
-	enum ws_guard_result r = ws_guard_check(sv[0], log_now_ms() + 300, why, sizeof(why));
+	enum ws_guard_result r = ws_guard_check(sv[0], clock_now_ms() + 300, why, sizeof(why));
 	/* Nothing was consumed: libvncserver still reads it all. */
 	char buf[8192];
 	if (n)

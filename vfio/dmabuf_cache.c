@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "vfio_tiling.h"
 #include "vfio_va.h"
@@ -162,7 +163,7 @@ static int readback_ready(struct dmabuf_cache *cache, char *why, size_t why_len)
 {
 	if (cache->readback_ctx)
 		return 0;
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 	if (cache->readback_failed_ms && now - cache->readback_failed_ms < DMABUF_READBACK_RETRY_MS) {
 		snprintf(why, why_len, "%s", cache->readback_error);
 		return -ENODEV;

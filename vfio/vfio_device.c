@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "vfio_edid.h"
 #include "vfio_group.h"
@@ -140,7 +141,7 @@ static int vfio_query(struct plane_source *src, enum plane_type type, struct pla
 		r = device_lost(v, "the owner closed its hand-over connection");
 	if (v->fd < 0)
 		goto out; /* no device (yet, or any more): no plane */
-	if (v->link_up_at_ms && log_now_ms() >= v->link_up_at_ms) {
+	if (v->link_up_at_ms && clock_now_ms() >= v->link_up_at_ms) {
 		int e = vfio_probe_edid_link(v->fd, &v->caps.edid_region,
 					     VFIO_DEVICE_GFX_LINK_STATE_UP);
 		if (e < 0)
@@ -244,7 +245,7 @@ static int vfio_request_size(struct plane_source *src, uint32_t width, uint32_t 
 		r = -EIO;
 		goto out;
 	}
-	v->link_up_at_ms = log_now_ms() + VFIO_EDID_LINK_DELAY_MS;
+	v->link_up_at_ms = clock_now_ms() + VFIO_EDID_LINK_DELAY_MS;
 	log_info("vfio %s: EDID with preferred mode %ux%u (asked %ux%u); link down, up in %u ms",
 		 v->label, w, h, width, height, VFIO_EDID_LINK_DELAY_MS);
 out:

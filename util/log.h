@@ -9,7 +9,8 @@
 
 #include <stdint.h>
 
-#include "config.h"
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
@@ -31,8 +32,5 @@ struct log_ratelimit {
 
 void log_ratelimited(struct log_ratelimit *rl, unsigned interval_ms, enum log_level level,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* Monotonic milliseconds, for rate limits and pacing. */
-uint64_t log_now_ms(void);
 
 #endif

@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "clock.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,13 +20,6 @@ void log_set_level(enum log_level level)
 enum log_level log_get_level(void)
 {
 	return current_level;
-}
-
-uint64_t log_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static const char *level_name(enum log_level level)
@@ -78,7 +73,7 @@ void log_ratelimited(struct log_ratelimit *rl, unsigned interval_ms, enum log_le
 {
 	if (level > current_level)
 		return;
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 	unsigned suppressed;
 	pthread_mutex_lock(&ratelimit_lock);
 	if (rl->initialised && now - rl->last_ms < interval_ms) {
