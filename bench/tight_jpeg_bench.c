@@ -43,6 +43,7 @@
 #include "config.h"
 #include "log.h"
 #include "plane_source.h"
+#include "plane_source_open.h"
 #include "synthetic.h"
 #include "tight_jpeg.h"
 #include "tight_jpeg_encode.h"

@@ -1,6 +1,6 @@
 /* vgpu-vnc-man: write the vgpu-vnc(1) man page, in roff, to the file named by argv[1] (or
  * standard output). Run by the build (packaging/install.cmake), not installed: the page is
- * the --help text of config/config.c's option table, so it cannot drift from it. */
+ * the --help text of config/config_options.c's option table, so it cannot drift from it. */
 #include <stdio.h>
 
 #include "config.h"

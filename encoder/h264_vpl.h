@@ -25,16 +25,7 @@
 #include <va/va.h>
 
 #include "h264_encoder.h"
-
-/* The VA calls the back end makes on surfaces; in production vaCreateSurfaces and
- * vaDestroySurfaces themselves. */
-struct h264_vpl_va_fns {
-	VAStatus (*create_surfaces)(VADisplay dpy, unsigned int format, unsigned int width,
-				    unsigned int height, VASurfaceID *surfaces,
-				    unsigned int num_surfaces, VASurfaceAttrib *attrib_list,
-				    unsigned int num_attribs);
-	VAStatus (*destroy_surfaces)(VADisplay dpy, VASurfaceID *surfaces, int num_surfaces);
-};
+#include "h264_vpl_va.h" /* struct h264_vpl_va_fns */
 
 /* Like h264_vpl_impl.create(), but on this display (not opened, not terminated by the
  * encoder) and with these VA calls. Same return values: 0, -ENODEV with why when no

@@ -184,7 +184,7 @@ void h264_vpl_alloc_release(struct h264_vpl_alloc *a)
 	}
 }
 
-static bool same_buffer(const struct h264_vpl_import *im, const struct h264_vpl_dmabuf *d,
+static bool same_buffer(const struct h264_vpl_import *im, const struct va_prime_buf *d,
 			const struct stat *st)
 {
 	return im->dev == st->st_dev && im->ino == st->st_ino && im->modifier == d->modifier &&
@@ -220,7 +220,7 @@ int h264_vpl_alloc_import(struct h264_vpl_alloc *a, const struct h264_frame *f,
 			  f->dmabuf_fd, strerror(e));
 		return -e;
 	}
-	struct h264_vpl_dmabuf d = {
+	struct va_prime_buf d = {
 		.fd = f->dmabuf_fd,
 		.drm_fourcc = f->fourcc,
 		.width = width,

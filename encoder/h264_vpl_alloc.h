@@ -27,7 +27,7 @@
 #include <vpl/mfx.h>
 
 #include "h264_encoder.h"
-#include "h264_vpl.h"
+#include "h264_vpl_va.h"
 
 #define H264_VPL_IMPORTS 8
 #define H264_VPL_BLOCK_MAX 64 /* surfaces in one Alloc response */

@@ -1,7 +1,7 @@
 # What `cmake --install` lays out and what `cpack -G DEB` packages (included by the
 # top-level CMakeLists.txt after the vgpu-vnc and vgpu-vncctl targets):
 #   bin/vgpu-vnc, bin/vgpu-vncctl
-#   share/man/man1/vgpu-vnc.1.gz     from config/config.c's option table (config/man_gen.c)
+#   share/man/man1/vgpu-vnc.1.gz     from config/config_options.c's option table (config/man_gen.c)
 #   share/man/man1/vgpu-vncctl.1.gz  from vgpu-vncctl --help
 #   lib/systemd/system/vgpu-vnc@.service, vgpu-vnc@.socket  (ExecStart= the installed path)
 #   share/doc/vgpu-vnc/examples/vgpu-vnc.conf

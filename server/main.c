@@ -26,6 +26,7 @@
 #include "metrics_http.h"
 #include "open_h264.h"
 #include "plane_source.h"
+#include "plane_source_open.h"
 #include "vfio_handover.h"
 #include "tls.h"
 #include "vnc_server.h"

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "plane_source.h"
+#include "plane_source_open.h"
 #include "vfio_handover.h"
 #include "vfio_probe.h"
 

@@ -31,26 +31,13 @@
 #include <stdint.h>
 
 #include "plane.h"
+#include "dmabuf_readback.h"
 #include "plane_source.h"
 
 #define DMABUF_CACHE_DEFAULT_CAPACITY 6u
 
-/* How to read buffers that cannot be mapped: import them elsewhere and copy back linear
- * pixels. ctx comes from open (called lazily, once, on the first unmappable buffer; a
- * failure is remembered and retried after DMABUF_READBACK_RETRY_MS). import returns an
- * image for a dma-buf fd; read copies its pixels into dst (dst_stride bytes a row,
- * plane width * 4 bytes of each row). All return 0 or a negative errno with why. */
-struct dmabuf_readback_ops {
-	const char *name;
-	int (*open)(void **ctx, char *why, size_t why_len);
-	void (*close)(void *ctx);
-	int (*import)(void *ctx, int fd, const struct plane_info *p, void **image, char *why,
-		      size_t why_len);
-	int (*read)(void *ctx, void *image, uint8_t *dst, size_t dst_stride, char *why,
-		    size_t why_len);
-	void (*release)(void *ctx, void *image);
-};
-
+/* struct dmabuf_readback_ops, the seam for buffers that cannot be mapped, is in
+ * dmabuf_readback.h. */
 #define DMABUF_READBACK_RETRY_MS 5000u
 
 enum dmabuf_read_path {

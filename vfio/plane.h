@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vfio_tiling.h"
+
 /* Same values as DRM_PLANE_TYPE_PRIMARY / DRM_PLANE_TYPE_CURSOR, which the uAPI uses. */
 enum plane_type {
 	PLANE_PRIMARY = 1,
@@ -25,11 +27,8 @@ enum plane_type {
 #define PLANE_FORMAT_XBGR8888 PLANE_FOURCC('X', 'B', '2', '4') /* [31:0] x:B:G:R, little endian */
 #define PLANE_FORMAT_ABGR8888 PLANE_FOURCC('A', 'B', '2', '4')
 
-#define PLANE_MODIFIER_LINEAR 0ULL
-/* Intel tiled layouts (drm_fourcc.h I915_FORMAT_MOD_X_TILED / _Y_TILED), which GVT-g
- * reports for guests that scan out tiled buffers. vfio_tiling.h describes them. */
-#define PLANE_MODIFIER_INTEL_X_TILED 0x0100000000000001ULL
-#define PLANE_MODIFIER_INTEL_Y_TILED 0x0100000000000002ULL
+/* PLANE_MODIFIER_LINEAR and the Intel tiled modifiers live with their layouts in
+ * vfio_tiling.h, the lower module. */
 
 /* Limits that keep a hostile guest from making us allocate or read absurd amounts. */
 #define PLANE_MAX_WIDTH 8192u

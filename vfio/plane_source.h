@@ -53,9 +53,7 @@ struct plane_source {
 	const struct plane_source_ops *ops;
 };
 
-/* Open a source from its spec ("synthetic:1280x720:desktop", "mdev:UUID", ...). On
- * failure returns a negative errno and a message in err that names the spec. */
-int plane_source_open(const char *spec, struct plane_source **out, char *err, size_t err_len);
+/* plane_source_open() (plane_source_open.h) makes one from a spec. */
 
 static inline int plane_source_query(struct plane_source *s, enum plane_type t,
 				     struct plane_info *out)

@@ -1,11 +1,12 @@
-/* Scenes of the synthetic vGPU: layout, pictures, text grids and the input model.
+/* Scenes of the synthetic vGPU: layout, pictures, and what a tick changes.
  *
  * Owns what the synthetic screen looks like. Everything here is a pure function of
  * (scene, geometry, tick, input): synth_frame_init() computes the parts that depend on
  * the tick (clock text, text grids, positions), synth_frame_render() draws any rect of
  * the picture in layers (wallpaper, panel and windows; the scene's moving element; the
  * Notes window; paint), and synth_frame_diff() names the rects where two ticks differ.
- * Integer arithmetic only, so pictures are identical on every machine.
+ * Integer arithmetic only, so pictures are identical on every machine. Text grids are in
+ * synthetic_text.c, the input model and the cursor images in synthetic_input.c.
  */
 #include "synthetic_scenes.h"
 
@@ -14,16 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "synthetic.h"
+#include "synthetic_defs.h"
 #include "synthetic_font.h"
 
 #define TYPING_CHARS_PER_TICK 2u
 #define SCROLL_PIXELS_PER_TICK 2u /* times the text scale */
-
-/* X keysyms the Notes window understands besides printable ASCII. */
-#define KEYSYM_BACKSPACE 0xff08u
-#define KEYSYM_RETURN 0xff0du
-#define KEYSYM_KP_ENTER 0xff8du
 
 #define RGB_PANEL 0x1f2329u
 #define RGB_PANEL_TEXT 0xe6e6e6u
@@ -185,118 +181,7 @@ static struct synth_rect flip_rect(const struct synth_layout *L, uint64_t tick)
 	return synth_rect_make(x0 + triangle(tick * v, x1 - x0), L->h * 800 / 1000 - bs / 2, bs, bs);
 }
 
-/* ---- text layout ---- */
-
-/* Greedy word wrap: visual lines of at most cols characters. A '\n' ends a line (and a
- * text ending in '\n' ends with an empty line); a line too long breaks at its last space,
- * which is consumed, or mid-word if there is none. */
-struct wrap {
-	const char *s;
-	size_t n, pos;
-	size_t cols;
-	bool done;
-};
-
-static void wrap_init(struct wrap *w, const char *s, size_t n, int cols)
-{
-	*w = (struct wrap){ .s = s, .n = n, .cols = (size_t)cols, .done = cols <= 0 };
-}
-
-static bool wrap_next(struct wrap *w, size_t *start, size_t *len)
-{
-	if (w->done)
-		return false;
-	/* Look no further than one past a full line: a long text stays O(n) to wrap. */
-	size_t p = w->pos, e = p, lim = w->n - p > w->cols ? p + w->cols + 1 : w->n;
-	while (e < lim && w->s[e] != '\n')
-		e++;
-	*start = p;
-	if (e - p <= w->cols) {
-		*len = e - p;
-		if (e < w->n)
-			w->pos = e + 1;
-		else
-			w->done = true;
-		return true;
-	}
-	size_t sp = p + w->cols; /* < e: the character after a full line */
-	while (sp > p && w->s[sp] != ' ')
-		sp--;
-	if (sp > p) {
-		*len = sp - p;
-		w->pos = sp + 1;
-	} else {
-		*len = w->cols;
-		w->pos = p + w->cols;
-	}
-	return true;
-}
-
-/* Cells are a glyph plus 2*scale rows of leading, which reads better than bare 8x8. */
-static int grid_init(struct synth_grid *g, const struct synth_layout *L, struct synth_rect body)
-{
-	struct synth_rect in = synth_rect_inset(body, 2 * L->scale);
-
-	g->scale = L->scale;
-	g->cw = L->cw;
-	g->ch = L->ch + 2 * L->scale;
-	g->cols = in.w / g->cw;
-	g->rows = in.h / g->ch;
-	g->cells = NULL;
-	if (g->cols <= 0 || g->rows <= 0) {
-		g->cols = g->rows = 0;
-		g->area = synth_rect_make(in.x, in.y, 0, 0);
-		return 0;
-	}
-	g->area = synth_rect_make(in.x, in.y, g->cols * g->cw, g->rows * g->ch);
-	g->cells = malloc((size_t)g->cols * (size_t)g->rows);
-	if (!g->cells)
-		return -ENOMEM;
-	memset(g->cells, ' ', (size_t)g->cols * (size_t)g->rows);
-	return 0;
-}
-
-static void grid_put(struct synth_grid *g, uint64_t row, const char *s, size_t n)
-{
-	if (n) /* s may be NULL then: no text typed yet */
-		memcpy(g->cells + row * (size_t)g->cols, s, n);
-}
-
-static void grid_caret(struct synth_grid *g, uint64_t row, size_t col)
-{
-	if (col < (size_t)g->cols)
-		g->cells[row * (size_t)g->cols + col] = SYNTH_CARET;
-}
-
-/* The Notes window: the end of the typed text, and the caret after it (on a line of its
- * own when the last line is full). */
-static void grid_fill_notes(struct synth_grid *g, const char *text, size_t len)
-{
-	if (!g->cells)
-		return;
-	struct wrap w;
-	size_t start, n, last_len = 0;
-	uint64_t lines = 0;
-
-	wrap_init(&w, text, len, g->cols);
-	while (wrap_next(&w, &start, &n)) {
-		lines++;
-		last_len = n;
-	}
-	uint64_t caret_line = lines - 1;
-	size_t caret_col = last_len;
-	if (caret_col >= (size_t)g->cols) {
-		caret_line++;
-		caret_col = 0;
-	}
-	uint64_t top = caret_line + 1 > (uint64_t)g->rows ? caret_line + 1 - (uint64_t)g->rows : 0;
-
-	wrap_init(&w, text, len, g->cols);
-	for (uint64_t i = 0; wrap_next(&w, &start, &n); i++)
-		if (i >= top)
-			grid_put(g, i - top, text + start, n);
-	grid_caret(g, caret_line - top, caret_col);
-}
+/* ---- text ---- */
 
 /* The typing scene after tick*TYPING_CHARS_PER_TICK characters of typing_text repeated.
  * Lines come from the layout of the whole paragraph, so a word never jumps to the next
@@ -307,12 +192,12 @@ static void grid_fill_typing(struct synth_grid *g, uint64_t tick)
 	enum { PLEN = sizeof(typing_text) - 1 };
 	uint16_t starts[PLEN + 1], lens[PLEN + 1]; /* a text has at most one line more than chars */
 	size_t start, n, m = 0;
-	struct wrap w;
+	struct synth_wrap w;
 
 	if (!g->cells)
 		return;
-	wrap_init(&w, typing_text, PLEN, g->cols);
-	while (wrap_next(&w, &start, &n)) {
+	synth_wrap_init(&w, typing_text, PLEN, g->cols);
+	while (synth_wrap_next(&w, &start, &n)) {
 		starts[m] = (uint16_t)start;
 		lens[m++] = (uint16_t)n;
 	}
@@ -328,58 +213,9 @@ static void grid_fill_typing(struct synth_grid *g, uint64_t tick)
 	for (uint64_t line = top; line <= last; line++) {
 		size_t i = (size_t)(line % m);
 		size_t shown = line == last ? imin(lens[i], (int)(off - starts[i])) : lens[i];
-		grid_put(g, line - top, typing_text + starts[i], shown);
+		synth_grid_put(g, line - top, typing_text + starts[i], shown);
 	}
-	grid_caret(g, last - top, off - starts[cur]);
-}
-
-/* Rects of the rows where two grids differ, from the first to the last differing cell. */
-static void grid_diff(const struct synth_grid *a, const struct synth_grid *b,
-		      struct synth_damage *d)
-{
-	if (!a->cells || !b->cells || a->cols != b->cols || a->rows != b->rows ||
-	    !synth_rect_equal(a->area, b->area)) {
-		if (a->cells || b->cells)
-			synth_damage_add(d, synth_rect_bbox(a->area, b->area));
-		return;
-	}
-	for (int r = 0; r < a->rows; r++) {
-		const char *ra = a->cells + (size_t)r * a->cols, *rb = b->cells + (size_t)r * b->cols;
-		int c0 = 0, c1 = a->cols - 1;
-		while (c0 <= c1 && ra[c0] == rb[c0])
-			c0++;
-		if (c0 > c1)
-			continue;
-		while (ra[c1] == rb[c1])
-			c1--;
-		synth_damage_add(d, synth_rect_make(a->area.x + c0 * a->cw, a->area.y + r * a->ch,
-						    (c1 - c0 + 1) * a->cw, a->ch));
-	}
-}
-
-static void grid_draw(const struct synth_grid *g, const struct synth_canvas *c,
-		      struct synth_rect clip, uint32_t fg, uint32_t bg)
-{
-	struct synth_rect r = synth_canvas_clip(c, clip, g->area);
-	if (!g->cells || synth_rect_empty(r))
-		return;
-	int c0 = (r.x - g->area.x) / g->cw, c1 = (r.x + r.w - 1 - g->area.x) / g->cw;
-	int r0 = (r.y - g->area.y) / g->ch, r1 = (r.y + r.h - 1 - g->area.y) / g->ch;
-	int gh = SYNTHETIC_FONT_H * g->scale;
-
-	for (int row = r0; row <= r1; row++) {
-		int y = g->area.y + row * g->ch;
-		for (int col = c0; col <= c1; col++) {
-			char ch = g->cells[(size_t)row * g->cols + col];
-			int x = g->area.x + col * g->cw;
-			if (ch == ' ' || ch == SYNTH_CARET)
-				synth_fill(c, r, synth_rect_make(x, y, g->cw, gh), ch == ' ' ? bg : fg);
-			else
-				synth_glyph(c, r, x, y, g->scale, (unsigned char)ch, fg, bg);
-		}
-		synth_fill(c, r, synth_rect_make(g->area.x + c0 * g->cw, y + gh, (c1 - c0 + 1) * g->cw,
-						 g->ch - gh), bg);
-	}
+	synth_grid_caret(g, last - top, off - starts[cur]);
 }
 
 /* ---- pictures ---- */
@@ -518,7 +354,7 @@ static void draw_notes(const struct synth_frame *f, const struct synth_canvas *c
 	if (synth_rect_empty(synth_rect_intersect(clip, win.frame)))
 		return;
 	window_draw(&f->L, c, clip, &win, "Notes - type here", RGB_NOTES_TITLE, RGB_NOTES_BODY);
-	grid_draw(&f->notes, c, clip, RGB_NOTES_TEXT, RGB_NOTES_BODY);
+	synth_grid_draw(&f->notes, c, clip, RGB_NOTES_TEXT, RGB_NOTES_BODY);
 }
 
 static void draw_paint(const struct synth_input *in, const struct synth_canvas *c,
@@ -544,7 +380,7 @@ static void draw_editor(const struct synth_frame *f, const struct synth_canvas *
 	struct window win = window_at(&f->L, f->L.editor);
 
 	window_draw(&f->L, c, clip, &win, "Editor - story.txt", RGB_EDITOR_TITLE, RGB_EDITOR_BODY);
-	grid_draw(&f->editor, c, clip, RGB_EDITOR_TEXT, RGB_EDITOR_BODY);
+	synth_grid_draw(&f->editor, c, clip, RGB_EDITOR_TEXT, RGB_EDITOR_BODY);
 }
 
 /* One line of the log at y: a coloured bar and a numbered message, clipped to the log. */
@@ -739,7 +575,7 @@ static void diff_clock(const struct synth_frame *a, const struct synth_frame *b,
 static void diff_editor(const struct synth_frame *a, const struct synth_frame *b,
 			struct synth_damage *d)
 {
-	grid_diff(&a->editor, &b->editor, d);
+	synth_grid_diff(&a->editor, &b->editor, d);
 }
 
 static void diff_scroll(const struct synth_frame *a, const struct synth_frame *b,
@@ -868,11 +704,11 @@ int synth_frame_init(struct synth_frame *f, const struct synth_scene *scene, int
 	frame_label(f);
 	f->element = k->element ? k->element(f) : synth_rect_make(0, 0, 0, 0);
 	f->scroll_off = tick * SCROLL_PIXELS_PER_TICK * (uint64_t)f->L.scale;
-	if (grid_init(&f->notes, &f->L, window_at(&f->L, f->L.notes).body))
+	if (synth_grid_init(&f->notes, f->L.scale, window_at(&f->L, f->L.notes).body))
 		goto fail;
-	grid_fill_notes(&f->notes, scene->input.text, scene->input.len);
+	synth_grid_fill_notes(&f->notes, scene->input.text, scene->input.len);
 	if (scene->kind == SYNTH_SCENE_TYPING) {
-		if (grid_init(&f->editor, &f->L, window_at(&f->L, f->L.editor).body))
+		if (synth_grid_init(&f->editor, f->L.scale, window_at(&f->L, f->L.editor).body))
 			goto fail;
 		grid_fill_typing(&f->editor, tick);
 	}
@@ -918,144 +754,9 @@ void synth_frame_diff(const struct synth_frame *a, const struct synth_frame *b,
 {
 	const struct scene_class *k = &scene_classes[a->scene->kind];
 
-	grid_diff(&a->notes, &b->notes, d);
+	synth_grid_diff(&a->notes, &b->notes, d);
 	if (k->diff)
 		k->diff(a, b, d);
 	if (a->scene->stamp && a->tick != b->tick)
 		synth_damage_add(d, stamp_rect(&b->L));
-}
-
-/* ---- input ---- */
-
-static bool text_append(struct synth_input *in, char ch)
-{
-	if (!in->text) {
-		in->text = malloc(SYNTH_TEXT_MAX);
-		if (!in->text)
-			return false;
-	}
-	if (in->len == SYNTH_TEXT_MAX) {
-		/* Drop the oldest quarter: long gone off the top of the window. */
-		memmove(in->text, in->text + SYNTH_TEXT_MAX / 4, SYNTH_TEXT_MAX - SYNTH_TEXT_MAX / 4);
-		in->len -= SYNTH_TEXT_MAX / 4;
-	}
-	in->text[in->len++] = ch;
-	return true;
-}
-
-bool synth_input_key(struct synth_input *in, uint32_t keysym)
-{
-	if (keysym >= 0x20u && keysym <= 0x7eu)
-		return text_append(in, (char)keysym);
-	if (keysym == KEYSYM_RETURN || keysym == KEYSYM_KP_ENTER)
-		return text_append(in, '\n');
-	if (keysym == KEYSYM_BACKSPACE && in->len > 0) {
-		in->len--;
-		return true;
-	}
-	return false;
-}
-
-struct synth_rect synth_input_paint(struct synth_input *in, int x, int y, int max_w, int max_h)
-{
-	int size = (int)SYNTHETIC_STAMP_SIZE;
-
-	if (!in->paint) {
-		in->paint = calloc((size_t)max_w, (size_t)max_h);
-		if (!in->paint)
-			return synth_rect_make(0, 0, 0, 0);
-		in->paint_w = max_w;
-		in->paint_h = max_h;
-		in->paint_box = synth_rect_make(0, 0, 0, 0);
-	}
-	struct synth_rect r = synth_rect_intersect(
-		synth_rect_make(x - size / 2, y - size / 2, size, size),
-		synth_rect_make(0, 0, in->paint_w, in->paint_h));
-	for (int py = r.y; py < r.y + r.h; py++)
-		memset(in->paint + (size_t)py * (size_t)in->paint_w + (size_t)r.x, 1, (size_t)r.w);
-	in->paint_box = synth_rect_bbox(in->paint_box, r);
-	return r;
-}
-
-void synth_input_free(struct synth_input *in)
-{
-	free(in->text);
-	free(in->paint);
-	*in = (struct synth_input){ 0 };
-}
-
-/* ---- cursor ---- */
-
-/* 'X' outline, '.' fill, ' ' transparent; the hotspot is the art's (0,0) for the arrow
- * and (5,0) for the hand, placed so that the plane reports SYNTHETIC_*_HOT_*. */
-static const char *const arrow_art[] = {
-	"X",
-	"XX",
-	"X.X",
-	"X..X",
-	"X...X",
-	"X....X",
-	"X.....X",
-	"X......X",
-	"X.......X",
-	"X........X",
-	"X.........X",
-	"X..........X",
-	"X......XXXXX",
-	"X...X..X",
-	"X..XX..X",
-	"X.X  X..X",
-	"XX   X..X",
-	"X     X..X",
-	"      X..X",
-	"       XX",
-};
-
-static const char *const hand_art[] = {
-	"     XX",
-	"    X..X",
-	"    X..X",
-	"    X..X",
-	"    X..XXX",
-	"    X..X..XXX",
-	"    X..X..X..XX",
-	" XX X..X..X..X.X",
-	"X..XX........X.X",
-	"X...X..........X",
-	" X.............X",
-	"  X............X",
-	"  X...........X",
-	"   X..........X",
-	"   X.........X",
-	"    X........X",
-	"    X........X",
-	"    XXXXXXXXXX",
-};
-
-static void cursor_art(uint32_t *px, size_t pitch, const char *const *art, size_t rows, int ox,
-		       int oy)
-{
-	for (size_t r = 0; r < rows; r++) {
-		for (size_t i = 0; art[r][i]; i++) {
-			size_t x = (size_t)ox + i, y = (size_t)oy + r;
-			if (x >= SYNTHETIC_CURSOR_SIZE || y >= SYNTHETIC_CURSOR_SIZE)
-				continue;
-			if (art[r][i] == 'X')
-				px[y * pitch + x] = 0xff000000u;
-			else if (art[r][i] == '.')
-				px[y * pitch + x] = 0xffffffffu;
-		}
-	}
-}
-
-void synth_cursor_draw(enum synth_cursor_shape shape, uint32_t *px, size_t pitch)
-{
-	for (size_t y = 0; y < SYNTHETIC_CURSOR_SIZE; y++)
-		memset(px + y * pitch, 0, SYNTHETIC_CURSOR_SIZE * sizeof(*px));
-	if (shape == SYNTH_CURSOR_HAND)
-		cursor_art(px, pitch, hand_art, sizeof(hand_art) / sizeof(hand_art[0]),
-			   SYNTHETIC_HAND_HOT_X - 5, SYNTHETIC_HAND_HOT_Y);
-	else
-		cursor_art(px, pitch, arrow_art, sizeof(arrow_art) / sizeof(arrow_art[0]),
-			   SYNTHETIC_CURSOR_HOT_X, SYNTHETIC_CURSOR_HOT_Y);
 }

@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "synthetic_draw.h"
+#include "synthetic_input.h"
+#include "synthetic_text.h"
 
 enum synth_scene_kind {
 	SYNTH_SCENE_STATIC,
@@ -29,19 +31,6 @@ enum synth_scene_kind {
 	SYNTH_SCENE_MODES,
 	SYNTH_SCENE_HOSTILE,      /* the video picture, with lying planes (synthetic_hostile.h) */
 	SYNTH_SCENE_COUNT,
-};
-
-/* Typed text is kept to this many bytes; older text is dropped from the front. */
-#define SYNTH_TEXT_MAX 4096
-
-/* What input has done to the picture. Coordinates are in the largest geometry the
- * source shows; each buffer shows the part that fits. */
-struct synth_input {
-	char *text;                  /* typed text, len bytes (no NUL needed) */
-	size_t len;
-	uint8_t *paint;              /* paint_w * paint_h bytes, nonzero = painted; NULL = none */
-	int paint_w, paint_h;
-	struct synth_rect paint_box; /* bounding box of everything painted */
 };
 
 struct synth_scene {
@@ -66,17 +55,6 @@ struct synth_layout {
 #define SYNTH_NOTES_BG_RGB 0xfbf8ecu
 #define SYNTH_EDITOR_FG_RGB 0x1b1f2au
 #define SYNTH_EDITOR_BG_RGB 0xffffffu
-
-/* A grid of character cells; a cell holding SYNTH_CARET shows the caret. */
-#define SYNTH_CARET '\x7f'
-
-struct synth_grid {
-	struct synth_rect area;      /* cols*cw x rows*ch from cell (0,0) */
-	int cols, rows;
-	int cw, ch;                  /* cell size; a glyph fills the top 8*scale rows */
-	int scale;
-	char *cells;                 /* cols*rows, ' ' = empty; NULL if the grid is empty */
-};
 
 struct synth_frame {
 	const struct synth_scene *scene;
@@ -108,20 +86,5 @@ void synth_frame_render(const struct synth_frame *f, const struct synth_canvas *
 /* Adds to d every rect where a and b (same scene and geometry) may differ. */
 void synth_frame_diff(const struct synth_frame *a, const struct synth_frame *b,
 		      struct synth_damage *d);
-
-/* Input. key: true if the text changed. paint: the rect painted (empty if none, also when
- * out of memory); max_w/max_h is the largest geometry, which sizes the paint layer. */
-bool synth_input_key(struct synth_input *in, uint32_t keysym);
-struct synth_rect synth_input_paint(struct synth_input *in, int x, int y, int max_w, int max_h);
-void synth_input_free(struct synth_input *in);
-
-enum synth_cursor_shape {
-	SYNTH_CURSOR_ARROW,
-	SYNTH_CURSOR_HAND,
-};
-
-/* A SYNTHETIC_CURSOR_SIZE square cursor image in ARGB8888 (0xAARRGGBB), rows of
- * pitch pixels; transparent where the shape is not. */
-void synth_cursor_draw(enum synth_cursor_shape shape, uint32_t *px, size_t pitch);
 
 #endif

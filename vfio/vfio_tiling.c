@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "plane.h"
 
 int vfio_tiling_layout(uint64_t modifier, struct vfio_tile_layout *out)
 {

@@ -20,6 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Format modifiers (drm_fourcc.h DRM_FORMAT_MOD_LINEAR, I915_FORMAT_MOD_X_TILED / _Y_TILED):
+ * GVT-g reports the tiled ones for guests that scan out tiled buffers. */
+#define PLANE_MODIFIER_LINEAR 0ULL
+#define PLANE_MODIFIER_INTEL_X_TILED 0x0100000000000001ULL
+#define PLANE_MODIFIER_INTEL_Y_TILED 0x0100000000000002ULL
+
 struct vfio_tile_layout {
 	uint64_t modifier;
 	uint32_t width_bytes; /* 1 for linear */

@@ -11,29 +11,11 @@
 #include "log.h"
 #include "plane.h"
 
-/* VA fourccs, also without libva: VA_FOURCC(ch0, ch1, ch2, ch3) is the same packing as
- * DRM's. DRM names the 32-bit word from the top, VA the bytes in memory. */
-uint32_t vfio_va_fourcc(uint32_t drm_fourcc)
-{
-	switch (drm_fourcc) {
-	case PLANE_FORMAT_XRGB8888:
-		return PLANE_FOURCC('B', 'G', 'R', 'X');
-	case PLANE_FORMAT_ARGB8888:
-		return PLANE_FOURCC('B', 'G', 'R', 'A');
-	case PLANE_FORMAT_XBGR8888:
-		return PLANE_FOURCC('R', 'G', 'B', 'X');
-	case PLANE_FORMAT_ABGR8888:
-		return PLANE_FOURCC('R', 'G', 'B', 'A');
-	default:
-		return 0;
-	}
-}
-
 #ifdef VGPU_HAVE_VA
 
 #include <va/va.h>
-#include <va/va_drm.h>
-#include <va/va_drmcommon.h>
+
+#include "va_prime.h"
 
 struct va_ctx {
 	int drm_fd;
@@ -48,39 +30,12 @@ struct va_image {
 	uint32_t width, height, bpp;
 };
 
-static void va_quiet(void *ctx, const char *msg)
-{
-	(void)ctx;
-	log_debug("libva: %s", msg);
-}
-
 static int try_node(struct va_ctx *c, const char *node, char *why, size_t why_len)
 {
-	c->drm_fd = open(node, O_RDWR | O_CLOEXEC);
-	if (c->drm_fd < 0) {
-		int e = errno;
-		snprintf(why, why_len, "%s: %s", node, strerror(e));
-		return -e;
-	}
-	c->dpy = vaGetDisplayDRM(c->drm_fd);
-	if (!c->dpy) {
-		snprintf(why, why_len, "%s: vaGetDisplayDRM failed", node);
-		close(c->drm_fd);
-		return -ENODEV;
-	}
-	vaSetInfoCallback(c->dpy, va_quiet, NULL);
-	vaSetErrorCallback(c->dpy, va_quiet, NULL);
-	int major, minor;
-	VAStatus st = vaInitialize(c->dpy, &major, &minor);
-	if (st != VA_STATUS_SUCCESS) {
-		snprintf(why, why_len, "%s: vaInitialize: %s", node, vaErrorStr(st));
-		vaTerminate(c->dpy);
-		close(c->drm_fd);
-		return -ENODEV;
-	}
-	snprintf(c->node, sizeof(c->node), "%s", node);
-	log_info("VA-API %d.%d on %s (%s)", major, minor, node, vaQueryVendorString(c->dpy));
-	return 0;
+	int r = va_prime_open_node(node, false, NULL, &c->drm_fd, &c->dpy, why, why_len);
+	if (r == 0)
+		snprintf(c->node, sizeof(c->node), "%s", node);
+	return r;
 }
 
 static int va_open(void **out, char *why, size_t why_len)
@@ -125,37 +80,21 @@ static int va_import(void *ctx, int fd, const struct plane_info *p, void **out, 
 		     size_t why_len)
 {
 	struct va_ctx *c = ctx;
-	uint32_t fourcc = vfio_va_fourcc(p->fourcc);
+	uint32_t fourcc = va_prime_fourcc(p->fourcc);
 	if (!fourcc) {
 		snprintf(why, why_len, "no VA format for this plane format");
 		return -EINVAL;
 	}
 	off_t size = lseek(fd, 0, SEEK_END);
-	VADRMPRIMESurfaceDescriptor d;
-	memset(&d, 0, sizeof(d));
-	d.fourcc = fourcc;
-	d.width = p->width;
-	d.height = p->height;
-	d.num_objects = 1;
-	d.objects[0].fd = fd;
-	d.objects[0].size = size > 0 ? (uint32_t)size : p->size;
-	d.objects[0].drm_format_modifier = p->modifier;
-	d.num_layers = 1;
-	d.layers[0].drm_format = p->fourcc;
-	d.layers[0].num_planes = 1;
-	d.layers[0].object_index[0] = 0;
-	d.layers[0].offset[0] = 0;
-	d.layers[0].pitch[0] = p->stride;
-	VASurfaceAttrib attrs[2];
-	memset(attrs, 0, sizeof(attrs));
-	attrs[0].type = VASurfaceAttribMemoryType;
-	attrs[0].flags = VA_SURFACE_ATTRIB_SETTABLE;
-	attrs[0].value.type = VAGenericValueTypeInteger;
-	attrs[0].value.value.i = VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2;
-	attrs[1].type = VASurfaceAttribExternalBufferDescriptor;
-	attrs[1].flags = VA_SURFACE_ATTRIB_SETTABLE;
-	attrs[1].value.type = VAGenericValueTypePointer;
-	attrs[1].value.value.p = &d;
+	struct va_prime_buf b = {
+		.fd = fd,
+		.drm_fourcc = p->fourcc,
+		.width = p->width,
+		.height = p->height,
+		.stride = p->stride,
+		.size = size > 0 ? (uint32_t)size : p->size,
+		.modifier = p->modifier,
+	};
 
 	struct va_image *img = calloc(1, sizeof(*img));
 	if (!img) {
@@ -166,8 +105,7 @@ static int va_import(void *ctx, int fd, const struct plane_info *p, void **out, 
 	img->width = p->width;
 	img->height = p->height;
 	img->bpp = plane_format_bpp(p->fourcc);
-	VAStatus st = vaCreateSurfaces(c->dpy, VA_RT_FORMAT_RGB32, p->width, p->height,
-				       &img->surface, 1, attrs, 2);
+	VAStatus st = va_prime_create(c->dpy, vaCreateSurfaces, &b, fourcc, false, &img->surface);
 	if (st != VA_STATUS_SUCCESS) {
 		snprintf(why, why_len, "vaCreateSurfaces (DRM PRIME 2, modifier 0x%llx) on %s: %s",
 			 (unsigned long long)p->modifier, c->node, vaErrorStr(st));
@@ -256,15 +194,6 @@ static void va_release(void *ctx, void *image)
 	free(img);
 }
 
-const struct dmabuf_readback_ops vfio_va_readback = {
-	.name = "VA-API",
-	.open = va_open,
-	.close = va_close,
-	.import = va_import,
-	.read = va_read,
-	.release = va_release,
-};
-
 #else /* !VGPU_HAVE_VA */
 
 static int va_open(void **out, char *why, size_t why_len)
@@ -300,6 +229,8 @@ static void va_release(void *ctx, void *image)
 	(void)ctx, (void)image;
 }
 
+#endif
+
 const struct dmabuf_readback_ops vfio_va_readback = {
 	.name = "VA-API",
 	.open = va_open,
@@ -309,4 +240,3 @@ const struct dmabuf_readback_ops vfio_va_readback = {
 	.release = va_release,
 };
 
-#endif

@@ -5,6 +5,7 @@
  * VA-API as a surface (VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2 with the plane's modifier,
  * so tiled layouts are the driver's business) and copied into a linear VAImage with
  * vaGetImage (vaDeriveImage as the fallback), which is mapped and copied row by row.
+ * The render node and the import are va_prime.h's, shared with the VPL encoder.
  *
  * vfio_va_readback plugs into the dmabuf cache's readback seam (dmabuf_cache.h): the cache
  * opens it lazily on the first unmappable buffer. open() takes the first DRM render node
@@ -17,11 +18,10 @@
 #ifndef VGPU_VFIO_VA_H
 #define VGPU_VFIO_VA_H
 
-#include "dmabuf_cache.h"
+#include <stdint.h>
+
+#include "dmabuf_readback.h"
 
 extern const struct dmabuf_readback_ops vfio_va_readback;
-
-/* The VA fourcc (VA_FOURCC_BGRX ...) for a DRM fourcc we read, 0 if none. */
-uint32_t vfio_va_fourcc(uint32_t drm_fourcc);
 
 #endif

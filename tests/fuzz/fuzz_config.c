@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "plane_source.h"
+#include "plane_source_open.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,6 +18,7 @@
 #include "../skip_status.h"
 
 #include "plane_source.h"
+#include "plane_source_open.h"
 #include "vfio_pid.h"
 
 struct child {

@@ -1,5 +1,5 @@
 /* Opens a plane source from its spec: the only place that knows every back end. */
-#include "plane_source.h"
+#include "plane_source_open.h"
 
 #include <errno.h>
 #include <stdio.h>
