@@ -9,7 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int make_addr(const char *path, struct sockaddr_un *sa)
+int unix_path_addr(const char *path, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
@@ -23,7 +23,7 @@ int unix_path_clear_stale(const char *path)
 {
 	struct sockaddr_un sa;
 	struct stat st;
-	if (make_addr(path, &sa) < 0)
+	if (unix_path_addr(path, &sa) < 0)
 		return -ENAMETOOLONG;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -46,7 +46,7 @@ int unix_path_clear_stale(const char *path)
 int unix_path_bind(int fd, const char *path, unsigned mode)
 {
 	struct sockaddr_un sa;
-	if (make_addr(path, &sa) < 0)
+	if (unix_path_addr(path, &sa) < 0)
 		return -ENAMETOOLONG;
 	/* Linux creates the file with the socket inode's mode less the umask. */
 	if (fchmod(fd, (mode_t)mode) < 0)

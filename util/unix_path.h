@@ -6,6 +6,12 @@
 #ifndef VGPU_UNIX_PATH_H
 #define VGPU_UNIX_PATH_H
 
+struct sockaddr_un;
+
+/* Fill sa with an AF_UNIX address for path: 0, or -ENAMETOOLONG when path is empty or
+ * does not fit sun_path (it is never cut short). */
+int unix_path_addr(const char *path, struct sockaddr_un *sa);
+
 /* Make path free for bind(): nothing there, or a socket nobody accepts on (left by a
  * process that is gone), which is removed. A live socket (a connect() is answered, or its
  * backlog is full) gives -EADDRINUSE and stays; anything that is not a socket -EEXIST; a

@@ -33,16 +33,6 @@ struct vfio_handover {
 	bool running;
 };
 
-static int make_addr(const char *path, struct sockaddr_un *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	if (!path[0] || strlen(path) >= sizeof(a->sun_path))
-		return -ENAMETOOLONG;
-	memcpy(a->sun_path, path, strlen(path));
-	return 0;
-}
-
 /* Who may hand a device over (vfio_handover_set_access); root and our own user always. */
 static struct {
 	unsigned mode;
@@ -235,7 +225,7 @@ int vfio_handover_start(const char *path, const struct vfio_handover_ops *ops, v
 			struct vfio_handover **out, char *err, size_t err_len)
 {
 	struct sockaddr_un a;
-	if (make_addr(path, &a) < 0) {
+	if (unix_path_addr(path, &a) < 0) {
 		snprintf(err, err_len, "source 'socket:%s': the path is empty or too long", path);
 		return -ENAMETOOLONG;
 	}
@@ -310,7 +300,7 @@ int vfio_handover_send(const char *path, int fd, char *reply_buf, size_t reply_l
 	struct sockaddr_un a;
 	if (reply_len)
 		reply_buf[0] = '\0';
-	if (make_addr(path, &a) < 0)
+	if (unix_path_addr(path, &a) < 0)
 		return -ENAMETOOLONG;
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
