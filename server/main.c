@@ -22,7 +22,6 @@
 #include "control.h"
 #include "listeners.h"
 #include "log.h"
-#include "metrics.h"
 #include "metrics_http.h"
 #include "open_h264.h"
 #include "plane_source.h"
@@ -148,7 +147,6 @@ static int run(const struct config *cfg, const sigset_t *signals)
 		log_error("cannot start the capture thread");
 		goto out;
 	}
-	metrics_set_sources(cap, srv);
 	if (cfg->control_path[0] && control_start(cfg, srv, cap, &ctl, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;

@@ -17,7 +17,7 @@
 #include "auth.h"
 #include "client_encoding.h"
 #include "input_qmp.h"
-#include "control.h"
+#include "events.h"
 #include "fd_budget.h"
 #include "clock.h"
 #include "log.h"
@@ -131,7 +131,31 @@ struct client_info {
 	/* SetDesktopSize budget (the client's input thread only): on_set_desktop_size. */
 	unsigned resize_used;
 	uint64_t resize_ms;
+	/* Bytes sent already pushed to metrics (push_sent_bytes). */
+	atomic_uint_fast64_t bytes_pushed;
 };
+
+/* Push the bytes cl was sent since the last push to metrics (metrics.h): after each
+ * update (its output thread), when it goes and when the control thread lists it. Those
+ * threads may race: the pushed mark only moves forward, so no byte counts twice. */
+static void push_sent_bytes(rfbClientPtr cl, struct client_info *ci)
+{
+	uint64_t now = (uint64_t)rfbStatGetSentBytes(cl);
+	uint64_t was = atomic_load(&ci->bytes_pushed);
+	while (now > was && !atomic_compare_exchange_weak(&ci->bytes_pushed, &was, now))
+		;
+	if (now > was)
+		metrics_add_bytes_sent(now - was);
+}
+
+/* displayFinishedHook: libvncserver calls it at the end of every update it was asked
+ * for, whoever encoded it (client_encoding.c) and whether or not anything was sent. */
+static void on_update_sent(rfbClientPtr cl, int result)
+{
+	(void)result;
+	if (cl->clientData)
+		push_sent_bytes(cl, cl->clientData);
+}
 
 static void on_client_gone(rfbClientPtr cl)
 {
@@ -145,8 +169,8 @@ static void on_client_gone(rfbClientPtr cl)
 	input_qmp_client_gone(cl);
 	if (!ci)
 		return; /* refused in on_new_client: never counted */
-	metrics_add_gone_bytes((uint64_t)rfbStatGetSentBytes(cl));
-	control_event_client("client-disconnected", ci->id, ci->peer);
+	push_sent_bytes(cl, ci);
+	events_client(EVENT_CLIENT_DISCONNECTED, ci->id, ci->peer);
 	if (ci->sock_dup >= 0)
 		close(ci->sock_dup);
 	log_info("client %u (%s) disconnected after %.1f s%s%s", ci->id, ci->peer,
@@ -165,6 +189,7 @@ static void on_client_gone(rfbClientPtr cl)
 		pthread_detach(pthread_self());
 	if (srv->n_clients > 0)
 		srv->n_clients--;
+	metrics_set_clients(srv->n_clients);
 	if (srv->n_clients == 0)
 		srv->idle_since_ms = clock_now_ms();
 	pthread_mutex_unlock(&srv->lock);
@@ -225,6 +250,7 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	bool full = srv->n_clients >= srv->cfg->max_clients;
 	if (!full) {
 		srv->n_clients++;
+		metrics_set_clients(srv->n_clients);
 		pthread_cond_broadcast(&srv->cond);
 	}
 	pthread_mutex_unlock(&srv->lock);
@@ -246,7 +272,7 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	cl->clientData = ci;
 	log_info("client %u (%s) connected%s", ci->id, ci->peer,
 		 cl->wsctx ? " over WebSocket" : "");
-	control_event_client("client-connected", ci->id, ci->peer);
+	events_client(EVENT_CLIENT_CONNECTED, ci->id, ci->peer);
 	/* On hold: the handshake thread drives the handshake under a deadline and starts
 	 * the client's own threads once it is done (auth.h). */
 	return RFB_CLIENT_ON_HOLD;
@@ -270,7 +296,7 @@ static bool let_in(rfbClientPtr cl)
 	if (!ci)
 		return false;
 	atomic_store(&ci->authenticated, true);
-	control_event_client("client-authenticated", ci->id, ci->peer);
+	events_client(EVENT_CLIENT_AUTHENTICATED, ci->id, ci->peer);
 	while (cl->sock != RFB_INVALID_SOCKET && cl->state == RFB_NORMAL &&
 	       webSocketsHasDataInBuffer(cl))
 		rfbProcessClientMessage(cl);
@@ -670,6 +696,7 @@ int vnc_server_create(const struct config *cfg, struct plane_source *input, uint
 	s->ptrAddEvent = on_pointer;
 	s->setDesktopSizeHook = on_set_desktop_size;
 	s->displayHook = client_encoding_display_hook;
+	s->displayFinishedHook = on_update_sent;
 	client_encoding_register();
 	s->setTranslateFunction = set_translate;
 	if (auth_enabled()) {
@@ -998,6 +1025,7 @@ size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *o
 			snprintf(st->peer, sizeof(st->peer), "%s", ci->peer);
 			st->encoding = cl->onHold ? "handshake" : path_name(cl);
 			st->bytes_sent = (uint64_t)rfbStatGetSentBytes(cl);
+			push_sent_bytes(cl, ci); /* metrics covers what is listed */
 			st->connected_s = (double)(now - ci->connected_ms) / 1000.0;
 			int updates = rfbStatGetMessageCountSent(cl, rfbFramebufferUpdate);
 			uint64_t since = ci->sample_ms ? ci->sample_ms : ci->connected_ms;
@@ -1011,23 +1039,6 @@ size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *o
 	}
 	rfbReleaseClientIterator(it);
 	return n;
-}
-
-void vnc_server_client_totals(struct vnc_server *srv, unsigned *clients, uint64_t *bytes)
-{
-	unsigned n = 0;
-	uint64_t b = 0;
-	rfbClientIteratorPtr it = rfbGetClientIterator(srv->screen);
-	rfbClientPtr cl;
-	while ((cl = rfbClientIteratorNext(it))) {
-		if (!cl->clientData || cl->sock == RFB_INVALID_SOCKET)
-			continue;
-		n++;
-		b += (uint64_t)rfbStatGetSentBytes(cl);
-	}
-	rfbReleaseClientIterator(it);
-	*clients = n;
-	*bytes = b;
 }
 
 int vnc_server_disconnect(struct vnc_server *srv, unsigned id)

@@ -109,9 +109,6 @@ struct vnc_client_stat {
  * are (may exceed max). Holds libvncserver's client list lock for O(clients). */
 size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *out, size_t max);
 
-/* Any thread: connected clients and the bytes they have been sent (for metrics). */
-void vnc_server_client_totals(struct vnc_server *srv, unsigned *clients, uint64_t *bytes);
-
 /* Control thread: close client id (its socket is shut down; its threads end it and
  * client-disconnected follows). 0 or -ENOENT. */
 int vnc_server_disconnect(struct vnc_server *srv, unsigned id);

@@ -21,6 +21,7 @@
 #include "capture.h"
 #include "config.h"
 #include "control_events.h"
+#include "events.h"
 #include "fd_budget.h"
 #include "frame_store.h"
 #include "clock.h"
@@ -523,7 +524,7 @@ static void *control_thread(void *arg)
 				;
 		}
 		char *ev;
-		while ((ev = control_events_pop())) {
+		while ((ev = control_events_next())) {
 			for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++)
 				if (ctl->conns[i].fd >= 0 && ctl->conns[i].subscribed)
 					conn_put(&ctl->conns[i], ev);
@@ -589,10 +590,10 @@ int control_start(const struct config *cfg, struct vnc_server *srv, struct captu
 		snprintf(err, err_len, "control socket %s: %s", ctl->path, strerror(-r));
 		goto fail;
 	}
-	control_events_attach(ctl->wake[1]);
+	events_attach(ctl->wake[1]);
 	r = -pthread_create(&ctl->thread, NULL, control_thread, ctl);
 	if (r < 0) {
-		control_events_detach();
+		events_detach();
 		unlink(ctl->path);
 		snprintf(err, err_len, "cannot start the control thread: %s", strerror(-r));
 		goto fail;
@@ -620,7 +621,7 @@ void control_stop(struct control *ctl)
 	if (write(ctl->wake[1], &b, 1) < 0)
 		log_debug("control stop: %s", strerror(errno));
 	pthread_join(ctl->thread, NULL);
-	control_events_detach();
+	events_detach();
 	for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++)
 		conn_close(&ctl->conns[i]);
 	close(ctl->listen_fd);
