@@ -9,11 +9,11 @@
  *
  * Pointer positions are absolute, scaled to 0..0x7FFF over the screen size given with
  * each event. Wheel up/down (RFB buttons 4/5) are wheel-up/wheel-down presses.
- * Keys go by QKeyCode name (keymap.h) or, from clients with the QEMU Extended Key Event
- * pseudo-encoding (-258), by XT key number ({"type":"number"}); the extension is
- * registered with libvncserver by input_qmp_start().
+ * Keys go by QKeyCode name (keymap.h) or, when the client sent one (the QEMU Extended Key
+ * Event, which the front end offers because this sink takes key codes), by XT key number
+ * ({"type":"number"}).
  *
- * Threads: start/stop from main; pointer/key/key_number from client threads.
+ * Threads: start/stop from main; the sink's key and pointer from client threads.
  */
 #ifndef VGPU_INPUT_QMP_H
 #define VGPU_INPUT_QMP_H
@@ -21,28 +21,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "input_sink.h"
+
 #define INPUT_QMP_MOTION_MS 10u
 #define INPUT_QMP_QUEUE 512u
 
 struct input_qmp;
 
 /* Start the I/O thread for the QMP socket at path (connecting in the background). 0 or a
- * negative errno. Only one instance per process (the RFB extension is global). */
+ * negative errno. */
 int input_qmp_start(const char *path, struct input_qmp **out);
 
-/* Join the thread, log what was sent ("N commands, M accepted, K refused"), free. */
+/* Join the thread, log what was sent ("N commands, M accepted, K refused"), free. Only
+ * after the front end that was given its sink has stopped. */
 void input_qmp_stop(struct input_qmp *q);
 
-/* Client threads. x, y within a width x height screen; buttons is the RFB mask. */
-void input_qmp_pointer(struct input_qmp *q, int x, int y, int width, int height,
-		       uint32_t buttons);
-void input_qmp_key(struct input_qmp *q, uint32_t keysym, bool down);
-/* An XT key number (QEMU numbering: 0xE0-prefixed keys as 0x80 | code), 1..0xff. */
-void input_qmp_key_number(struct input_qmp *q, uint32_t keycode, bool down);
-
-/* clientGoneHook (both client threads ended): free the client's record of the -258
- * extension, which libvncserver 0.9.14 never frees. */
-struct _rfbClientRec;
-void input_qmp_client_gone(struct _rfbClientRec *cl);
+/* The sink that queues client input for q. */
+struct input_sink input_qmp_sink(struct input_qmp *q);
 
 #endif

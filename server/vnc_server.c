@@ -16,12 +16,13 @@
 
 #include "auth.h"
 #include "client_encoding.h"
-#include "input_qmp.h"
 #include "events.h"
 #include "fd_budget.h"
+#include "input_source.h"
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "qemu_key_event.h"
 #include "security.h"
 #include "tls.h"
 #include "vnc_server_private.h"
@@ -166,7 +167,7 @@ static void on_client_gone(rfbClientPtr cl)
 	free(cl->wsctx);
 	cl->wsctx = NULL;
 	client_encoding_client_gone(cl);
-	input_qmp_client_gone(cl);
+	qemu_key_event_client_gone(cl);
 	if (!ci)
 		return; /* refused in on_new_client: never counted */
 	push_sent_bytes(cl, ci);
@@ -540,12 +541,18 @@ static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 	struct vnc_server *srv = cl->screen->screenData;
 	if (!vnc_server_client_may_act(cl, "a key event"))
 		return;
-	if (srv->qmp) {
-		input_qmp_key(srv->qmp, (uint32_t)keysym, down != 0);
+	if (srv->sink.key)
+		srv->sink.key(srv->sink.opaque, (uint32_t)keysym, 0, down != 0);
+}
+
+/* A QEMU Extended Key Event (qemu_key_event.h): a key with its XT key number. */
+static void on_key_code(rfbClientPtr cl, uint32_t keysym, uint32_t keycode, bool down)
+{
+	struct vnc_server *srv = cl->screen->screenData;
+	if (!vnc_server_client_may_act(cl, "a QEMU key event"))
 		return;
-	}
-	if (srv->input && srv->input->ops->key)
-		srv->input->ops->key(srv->input, (uint32_t)keysym, down != 0);
+	if (srv->sink.key)
+		srv->sink.key(srv->sink.opaque, keysym, keycode, down);
 }
 
 static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
@@ -558,13 +565,16 @@ static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
 		x = x < 0 ? 0 : (x >= cl->screen->width ? cl->screen->width - 1 : x);
 		y = y < 0 ? 0 : (y >= cl->screen->height ? cl->screen->height - 1 : y);
 	}
-	if (srv->qmp) {
-		input_qmp_pointer(srv->qmp, x, y, cl->screen->width, cl->screen->height,
+	if (srv->sink.pointer)
+		srv->sink.pointer(srv->sink.opaque, x, y, cl->screen->width, cl->screen->height,
 				  (uint32_t)buttons & 0xff);
-		return;
-	}
-	if (srv->input && srv->input->ops->pointer)
-		srv->input->ops->pointer(srv->input, x, y, (uint32_t)buttons & 0xff);
+}
+
+void vnc_server_set_input(struct vnc_server *srv, const struct input_sink *sink)
+{
+	srv->sink = *sink;
+	if (sink->takes_keycodes)
+		qemu_key_event_register(on_key_code);
 }
 
 /* A client's SetDesktopSize. Each size the source is asked for rewrites the guest's EDID
@@ -581,7 +591,7 @@ static int on_set_desktop_size(int width, int height, int n_screens,
 	struct client_info *ci = cl->clientData;
 	if (!vnc_server_client_may_act(cl, "SetDesktopSize"))
 		return rfbExtDesktopSize_ResizeProhibited;
-	if (!srv->input || !srv->input->ops->request_size)
+	if (!srv->source || !srv->source->ops->request_size)
 		return rfbExtDesktopSize_ResizeProhibited;
 	if (n_screens != 1 || width <= 0 || height <= 0 || (uint32_t)width > PLANE_MAX_WIDTH ||
 	    (uint32_t)height > PLANE_MAX_HEIGHT)
@@ -642,7 +652,7 @@ static void set_server_format(rfbScreenInfoPtr s)
 	s->depth = 24;
 }
 
-int vnc_server_create(const struct config *cfg, struct plane_source *input, uint32_t width,
+int vnc_server_create(const struct config *cfg, struct plane_source *src, uint32_t width,
 		      uint32_t height, struct vnc_server **out, char *err, size_t err_len)
 {
 	*out = NULL;
@@ -652,7 +662,8 @@ int vnc_server_create(const struct config *cfg, struct plane_source *input, uint
 		return -ENOMEM;
 	}
 	srv->cfg = cfg;
-	srv->input = input;
+	srv->source = src;
+	srv->sink = input_source_sink(src);
 	srv->listeners.count = 0;
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->idle_since_ms = clock_now_ms();
@@ -1059,9 +1070,4 @@ int vnc_server_disconnect(struct vnc_server *srv, unsigned id)
 	}
 	rfbReleaseClientIterator(it);
 	return r;
-}
-
-void vnc_server_set_qmp(struct vnc_server *srv, struct input_qmp *qmp)
-{
-	srv->qmp = qmp;
 }
