@@ -18,9 +18,6 @@
 #ifndef VGPU_INPUT_QMP_H
 #define VGPU_INPUT_QMP_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "input_sink.h"
 
 #define INPUT_QMP_MOTION_MS 10u

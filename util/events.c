@@ -1,7 +1,6 @@
 /* The event queue between the hooks (any thread) and its listener. See events.h. */
 #include "events.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -12,7 +11,6 @@ static struct {
 	int wake_fd;             /* write end of the listener's pipe; -1 = nobody listens */
 	struct event ring[EVENTS_QUEUE];
 	unsigned head, count;
-	unsigned dropped;
 } Q = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
 
 void events_attach(int wake_fd)
@@ -44,14 +42,6 @@ bool events_pop(struct event *ev)
 	return got;
 }
 
-unsigned events_dropped(void)
-{
-	pthread_mutex_lock(&Q.lock);
-	unsigned n = Q.dropped;
-	pthread_mutex_unlock(&Q.lock);
-	return n;
-}
-
 /* Stamps ev with the time and queues a copy. */
 static void emit(struct event *ev)
 {
@@ -59,20 +49,13 @@ static void emit(struct event *ev)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ev->time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	pthread_mutex_lock(&Q.lock);
-	if (Q.wake_fd < 0) {
-		pthread_mutex_unlock(&Q.lock);
-		return;
+	/* Nobody listening, or a listener that stopped reading: dropped. */
+	if (Q.wake_fd >= 0 && Q.count < EVENTS_QUEUE) {
+		Q.ring[(Q.head + Q.count++) % EVENTS_QUEUE] = *ev;
+		char b = 1;
+		/* A full pipe already wakes the listener (EAGAIN); the event stays queued. */
+		(void)!write(Q.wake_fd, &b, 1);
 	}
-	if (Q.count == EVENTS_QUEUE) {
-		Q.dropped++;
-		pthread_mutex_unlock(&Q.lock);
-		return;
-	}
-	Q.ring[(Q.head + Q.count++) % EVENTS_QUEUE] = *ev;
-	char b = 1;
-	/* A full pipe already wakes the listener: ignore EAGAIN. */
-	if (write(Q.wake_fd, &b, 1) < 0 && errno != EAGAIN)
-		Q.dropped++;
 	pthread_mutex_unlock(&Q.lock);
 }
 

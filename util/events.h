@@ -4,7 +4,7 @@
  * plane that tells the VDI manager: they call the events_* hooks here with plain values,
  * and control/ drains the queue (control_events.c turns each event into a JSON line).
  * The queue is bounded: with nobody attached the hooks do nothing; past EVENTS_QUEUE
- * events not yet taken, new ones are dropped (counted).
+ * events not yet taken, new ones are dropped.
  *
  * Threads: the hooks run on any thread and never block: a mutex held for O(1) time, a
  * copy of the event and a non-blocking one-byte write to the listener's wake fd.
@@ -50,7 +50,5 @@ void events_attach(int wake_fd);
 void events_detach(void);
 /* The oldest queued event into *ev: true, or false when none is queued. */
 bool events_pop(struct event *ev);
-/* Events dropped because the queue was full or the wake write failed. */
-unsigned events_dropped(void);
 
 #endif
