@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "listeners.h"
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 
 /* How often a handshake thread looks at its deadline and at shutdown while it waits. */
 #define HANDSHAKE_POLL_MS 100
@@ -58,8 +58,6 @@ static struct {
 	struct auth_pending *pending;
 	unsigned n_pending;
 } A = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
-
-static atomic_uint_fast64_t auth_failure_count;
 
 /* The handshake this thread is driving: passwordCheck has no other way to learn it. */
 static _Thread_local struct auth_pending *current;
@@ -340,11 +338,6 @@ void auth_require_password(void)
 	pthread_mutex_unlock(&A.lock);
 }
 
-uint64_t auth_failures(void)
-{
-	return atomic_load_explicit(&auth_failure_count, memory_order_relaxed);
-}
-
 bool auth_enabled(void)
 {
 	pthread_mutex_lock(&A.lock);
@@ -500,7 +493,7 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 	if (!usable) {
 		/* Like QEMU's expire_password: no password works; no delay, nothing to guess. */
 		memset(pw, 0, sizeof(pw));
-		atomic_fetch_add_explicit(&auth_failure_count, 1, memory_order_relaxed);
+		metrics_add_auth_failure();
 		log_warn("client %s refused: %s", current ? current->peer : cl->host,
 			 unset ? "no password set yet (set-password on the control socket)"
 			       : "the password has expired");
@@ -538,7 +531,7 @@ rfbBool auth_password_check(rfbClientPtr cl, const char *response, int len)
 		if (ms > AUTH_DELAY_MAX_MS)
 			ms = AUTH_DELAY_MAX_MS;
 	}
-	atomic_fetch_add_explicit(&auth_failure_count, 1, memory_order_relaxed);
+	metrics_add_auth_failure();
 	/* The socket's deadline moves with the delay: the answer is still sent. */
 	if (p)
 		p->deadline_ms += ms;

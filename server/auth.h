@@ -91,9 +91,6 @@ int auth_set_password(const char *pw, uint64_t expires_ms, char *err, size_t err
  * every client is refused). Main, before vnc_server_create. */
 void auth_require_password(void);
 
-/* Wrong or refused passwords since start (for metrics). Any thread. */
-uint64_t auth_failures(void);
-
 /* True when clients must give the VNC password. */
 bool auth_enabled(void);
 

@@ -9,10 +9,11 @@
 #include <time.h>
 #include <xxhash.h>
 
-#include "control.h"
 #include "damage.h"
 #include "dmabuf_cache.h"
+#include "events.h"
 #include "frame_store.h"
+#include "metrics.h"
 #include "clock.h"
 #include "log.h"
 
@@ -159,7 +160,7 @@ static int follow_mode(struct capture *cap, struct vnc_server *srv, const struct
 	damage_invalidate(&cap->damage);
 	atomic_fetch_add_explicit(&cap->stats.mode_changes, 1, memory_order_relaxed);
 	log_mode(p);
-	control_event_mode(p->width, p->height, p->fourcc, p->dmabuf_id);
+	events_mode(p->width, p->height, p->fourcc, p->dmabuf_id);
 	return 0;
 }
 
@@ -193,7 +194,7 @@ static void set_display_off(struct capture *cap, struct vnc_server *srv)
 	if (cap->display != DISPLAY_OFF) {
 		log_info("display off: the device shows no primary plane");
 		frame_store_clear(vnc_server_frame_store(srv));
-		control_event_display_off();
+		events_display_off();
 	}
 	cap->display = DISPLAY_OFF;
 }
@@ -206,7 +207,7 @@ static void capture_primary(struct capture *cap, struct vnc_server *srv)
 	int r = query(cap, PLANE_PRIMARY, &p);
 	if (r < 0) {
 		if (!cap->lost)
-			control_event_device_lost(strerror(-r));
+			events_device_lost(strerror(-r));
 		cap->lost = true;
 		log_ratelimited(&rl_query, 5000, LOG_WARN, "primary plane query failed: %s",
 				strerror(-r));
@@ -357,6 +358,12 @@ void capture_tick(struct capture *cap, struct vnc_server *srv)
 		capture_cursor(cap, srv);
 	else
 		hide_cursor(cap, srv);
+	const struct capture_stats *st = &cap->stats;
+	metrics_set_capture(&(struct metrics_capture){
+		.ticks = atomic_load(&st->ticks), .frames_changed = atomic_load(&st->frames_changed),
+		.tiles_changed = atomic_load(&st->tiles_changed), .tiles_seen = atomic_load(&st->tiles_seen),
+		.frames_rejected = atomic_load(&st->frames_rejected),
+		.mode_changes = atomic_load(&st->mode_changes)});
 }
 
 static void *capture_thread(void *arg)

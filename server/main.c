@@ -19,10 +19,10 @@
 #include "config.h"
 #include "fd_budget.h"
 #include "input_qmp.h"
+#include "input_source.h"
 #include "control.h"
 #include "listeners.h"
 #include "log.h"
-#include "metrics.h"
 #include "metrics_http.h"
 #include "open_h264.h"
 #include "plane_source.h"
@@ -130,14 +130,16 @@ static int run(const struct config *cfg, const sigset_t *signals)
 		log_error("%s", err);
 		goto out;
 	}
+	/* Client input: to QEMU's QMP socket with --qmp, else to the source's own input. */
 	if (cfg->qmp[0]) {
 		r = input_qmp_start(cfg->qmp, &qmp);
 		if (r < 0) {
 			log_error("--qmp: %s", strerror(-r));
 			goto out;
 		}
-		vnc_server_set_qmp(srv, qmp);
 	}
+	struct input_sink sink = qmp ? input_qmp_sink(qmp) : input_source_sink(src);
+	vnc_server_set_input(srv, &sink);
 	/* Fill the framebuffer before the first client can ask for it. */
 	capture_tick(cap, srv);
 	r = vnc_server_start(srv, err, sizeof(err));
@@ -149,7 +151,6 @@ static int run(const struct config *cfg, const sigset_t *signals)
 		log_error("cannot start the capture thread");
 		goto out;
 	}
-	metrics_set_sources(cap, srv);
 	if (cfg->control_path[0] && control_start(cfg, srv, cap, &ctl, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;

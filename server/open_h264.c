@@ -14,6 +14,7 @@
 #include "bytes.h"
 #include "frame_store.h"
 #include "log.h"
+#include "metrics.h"
 #include "plane.h"
 #include "vnc_server.h"
 
@@ -434,12 +435,14 @@ int open_h264_init(const struct config *cfg, char *err, size_t err_len)
 		rfbRegisterProtocolExtension(&request_extension);
 	registered = true;
 	g.ready = true;
+	metrics_set_h264_backend(h264_backend_name(g.backend));
 	return 0;
 }
 
 void open_h264_shutdown(void)
 {
 	g.ready = false;
+	metrics_set_h264_backend("off");
 	h264_hub_destroy(g.hub);
 	g.hub = NULL;
 }

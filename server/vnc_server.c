@@ -16,12 +16,13 @@
 
 #include "auth.h"
 #include "client_encoding.h"
-#include "input_qmp.h"
-#include "control.h"
+#include "events.h"
 #include "fd_budget.h"
+#include "input_source.h"
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "qemu_key_event.h"
 #include "security.h"
 #include "tls.h"
 #include "vnc_server_private.h"
@@ -131,7 +132,31 @@ struct client_info {
 	/* SetDesktopSize budget (the client's input thread only): on_set_desktop_size. */
 	unsigned resize_used;
 	uint64_t resize_ms;
+	/* Bytes sent already pushed to metrics (push_sent_bytes). */
+	atomic_uint_fast64_t bytes_pushed;
 };
+
+/* Push the bytes cl was sent since the last push to metrics (metrics.h): after each
+ * update (its output thread), when it goes and when the control thread lists it. Those
+ * threads may race: the pushed mark only moves forward, so no byte counts twice. */
+static void push_sent_bytes(rfbClientPtr cl, struct client_info *ci)
+{
+	uint64_t now = (uint64_t)rfbStatGetSentBytes(cl);
+	uint64_t was = atomic_load(&ci->bytes_pushed);
+	while (now > was && !atomic_compare_exchange_weak(&ci->bytes_pushed, &was, now))
+		;
+	if (now > was)
+		metrics_add_bytes_sent(now - was);
+}
+
+/* displayFinishedHook: libvncserver calls it at the end of every update it was asked
+ * for, whoever encoded it (client_encoding.c) and whether or not anything was sent. */
+static void on_update_sent(rfbClientPtr cl, int result)
+{
+	(void)result;
+	if (cl->clientData)
+		push_sent_bytes(cl, cl->clientData);
+}
 
 static void on_client_gone(rfbClientPtr cl)
 {
@@ -142,11 +167,11 @@ static void on_client_gone(rfbClientPtr cl)
 	free(cl->wsctx);
 	cl->wsctx = NULL;
 	client_encoding_client_gone(cl);
-	input_qmp_client_gone(cl);
+	qemu_key_event_client_gone(cl);
 	if (!ci)
 		return; /* refused in on_new_client: never counted */
-	metrics_add_gone_bytes((uint64_t)rfbStatGetSentBytes(cl));
-	control_event_client("client-disconnected", ci->id, ci->peer);
+	push_sent_bytes(cl, ci);
+	events_client(EVENT_CLIENT_DISCONNECTED, ci->id, ci->peer);
 	if (ci->sock_dup >= 0)
 		close(ci->sock_dup);
 	log_info("client %u (%s) disconnected after %.1f s%s%s", ci->id, ci->peer,
@@ -165,6 +190,7 @@ static void on_client_gone(rfbClientPtr cl)
 		pthread_detach(pthread_self());
 	if (srv->n_clients > 0)
 		srv->n_clients--;
+	metrics_set_clients(srv->n_clients);
 	if (srv->n_clients == 0)
 		srv->idle_since_ms = clock_now_ms();
 	pthread_mutex_unlock(&srv->lock);
@@ -225,6 +251,7 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	bool full = srv->n_clients >= srv->cfg->max_clients;
 	if (!full) {
 		srv->n_clients++;
+		metrics_set_clients(srv->n_clients);
 		pthread_cond_broadcast(&srv->cond);
 	}
 	pthread_mutex_unlock(&srv->lock);
@@ -246,7 +273,7 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	cl->clientData = ci;
 	log_info("client %u (%s) connected%s", ci->id, ci->peer,
 		 cl->wsctx ? " over WebSocket" : "");
-	control_event_client("client-connected", ci->id, ci->peer);
+	events_client(EVENT_CLIENT_CONNECTED, ci->id, ci->peer);
 	/* On hold: the handshake thread drives the handshake under a deadline and starts
 	 * the client's own threads once it is done (auth.h). */
 	return RFB_CLIENT_ON_HOLD;
@@ -270,7 +297,7 @@ static bool let_in(rfbClientPtr cl)
 	if (!ci)
 		return false;
 	atomic_store(&ci->authenticated, true);
-	control_event_client("client-authenticated", ci->id, ci->peer);
+	events_client(EVENT_CLIENT_AUTHENTICATED, ci->id, ci->peer);
 	while (cl->sock != RFB_INVALID_SOCKET && cl->state == RFB_NORMAL &&
 	       webSocketsHasDataInBuffer(cl))
 		rfbProcessClientMessage(cl);
@@ -514,12 +541,18 @@ static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 	struct vnc_server *srv = cl->screen->screenData;
 	if (!vnc_server_client_may_act(cl, "a key event"))
 		return;
-	if (srv->qmp) {
-		input_qmp_key(srv->qmp, (uint32_t)keysym, down != 0);
+	if (srv->sink.key)
+		srv->sink.key(srv->sink.opaque, (uint32_t)keysym, 0, down != 0);
+}
+
+/* A QEMU Extended Key Event (qemu_key_event.h): a key with its XT key number. */
+static void on_key_code(rfbClientPtr cl, uint32_t keysym, uint32_t keycode, bool down)
+{
+	struct vnc_server *srv = cl->screen->screenData;
+	if (!vnc_server_client_may_act(cl, "a QEMU key event"))
 		return;
-	}
-	if (srv->input && srv->input->ops->key)
-		srv->input->ops->key(srv->input, (uint32_t)keysym, down != 0);
+	if (srv->sink.key)
+		srv->sink.key(srv->sink.opaque, keysym, keycode, down);
 }
 
 static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
@@ -532,13 +565,16 @@ static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
 		x = x < 0 ? 0 : (x >= cl->screen->width ? cl->screen->width - 1 : x);
 		y = y < 0 ? 0 : (y >= cl->screen->height ? cl->screen->height - 1 : y);
 	}
-	if (srv->qmp) {
-		input_qmp_pointer(srv->qmp, x, y, cl->screen->width, cl->screen->height,
+	if (srv->sink.pointer)
+		srv->sink.pointer(srv->sink.opaque, x, y, cl->screen->width, cl->screen->height,
 				  (uint32_t)buttons & 0xff);
-		return;
-	}
-	if (srv->input && srv->input->ops->pointer)
-		srv->input->ops->pointer(srv->input, x, y, (uint32_t)buttons & 0xff);
+}
+
+void vnc_server_set_input(struct vnc_server *srv, const struct input_sink *sink)
+{
+	srv->sink = *sink;
+	if (sink->takes_keycodes)
+		qemu_key_event_register(on_key_code);
 }
 
 /* A client's SetDesktopSize. Each size the source is asked for rewrites the guest's EDID
@@ -555,7 +591,7 @@ static int on_set_desktop_size(int width, int height, int n_screens,
 	struct client_info *ci = cl->clientData;
 	if (!vnc_server_client_may_act(cl, "SetDesktopSize"))
 		return rfbExtDesktopSize_ResizeProhibited;
-	if (!srv->input || !srv->input->ops->request_size)
+	if (!srv->source || !srv->source->ops->request_size)
 		return rfbExtDesktopSize_ResizeProhibited;
 	if (n_screens != 1 || width <= 0 || height <= 0 || (uint32_t)width > PLANE_MAX_WIDTH ||
 	    (uint32_t)height > PLANE_MAX_HEIGHT)
@@ -616,7 +652,7 @@ static void set_server_format(rfbScreenInfoPtr s)
 	s->depth = 24;
 }
 
-int vnc_server_create(const struct config *cfg, struct plane_source *input, uint32_t width,
+int vnc_server_create(const struct config *cfg, struct plane_source *src, uint32_t width,
 		      uint32_t height, struct vnc_server **out, char *err, size_t err_len)
 {
 	*out = NULL;
@@ -626,7 +662,8 @@ int vnc_server_create(const struct config *cfg, struct plane_source *input, uint
 		return -ENOMEM;
 	}
 	srv->cfg = cfg;
-	srv->input = input;
+	srv->source = src;
+	srv->sink = input_source_sink(src);
 	srv->listeners.count = 0;
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->idle_since_ms = clock_now_ms();
@@ -670,6 +707,7 @@ int vnc_server_create(const struct config *cfg, struct plane_source *input, uint
 	s->ptrAddEvent = on_pointer;
 	s->setDesktopSizeHook = on_set_desktop_size;
 	s->displayHook = client_encoding_display_hook;
+	s->displayFinishedHook = on_update_sent;
 	client_encoding_register();
 	s->setTranslateFunction = set_translate;
 	if (auth_enabled()) {
@@ -998,6 +1036,7 @@ size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *o
 			snprintf(st->peer, sizeof(st->peer), "%s", ci->peer);
 			st->encoding = cl->onHold ? "handshake" : path_name(cl);
 			st->bytes_sent = (uint64_t)rfbStatGetSentBytes(cl);
+			push_sent_bytes(cl, ci); /* metrics covers what is listed */
 			st->connected_s = (double)(now - ci->connected_ms) / 1000.0;
 			int updates = rfbStatGetMessageCountSent(cl, rfbFramebufferUpdate);
 			uint64_t since = ci->sample_ms ? ci->sample_ms : ci->connected_ms;
@@ -1011,23 +1050,6 @@ size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *o
 	}
 	rfbReleaseClientIterator(it);
 	return n;
-}
-
-void vnc_server_client_totals(struct vnc_server *srv, unsigned *clients, uint64_t *bytes)
-{
-	unsigned n = 0;
-	uint64_t b = 0;
-	rfbClientIteratorPtr it = rfbGetClientIterator(srv->screen);
-	rfbClientPtr cl;
-	while ((cl = rfbClientIteratorNext(it))) {
-		if (!cl->clientData || cl->sock == RFB_INVALID_SOCKET)
-			continue;
-		n++;
-		b += (uint64_t)rfbStatGetSentBytes(cl);
-	}
-	rfbReleaseClientIterator(it);
-	*clients = n;
-	*bytes = b;
 }
 
 int vnc_server_disconnect(struct vnc_server *srv, unsigned id)
@@ -1048,9 +1070,4 @@ int vnc_server_disconnect(struct vnc_server *srv, unsigned id)
 	}
 	rfbReleaseClientIterator(it);
 	return r;
-}
-
-void vnc_server_set_qmp(struct vnc_server *srv, struct input_qmp *qmp)
-{
-	srv->qmp = qmp;
 }

@@ -24,9 +24,10 @@ struct vnc_server;
 struct _rfbScreenInfo;
 
 /* Create the screen at the given size (the first mode, or a placeholder when the display
- * is off) with the settings in cfg. input receives client keyboard/pointer events (may be
- * NULL). Messages go to err. */
-int vnc_server_create(const struct config *cfg, struct plane_source *input, uint32_t width,
+ * is off) with the settings in cfg. src (may be NULL) takes clients' SetDesktopSize
+ * requests and, unless vnc_server_set_input() picks another sink, their keyboard and
+ * pointer input (input_source.h). Messages go to err. */
+int vnc_server_create(const struct config *cfg, struct plane_source *src, uint32_t width,
 		      uint32_t height, struct vnc_server **out, char *err, size_t err_len);
 
 /* Open the listeners and start serving. 0 or a negative errno, message in err. */
@@ -109,9 +110,6 @@ struct vnc_client_stat {
  * are (may exceed max). Holds libvncserver's client list lock for O(clients). */
 size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *out, size_t max);
 
-/* Any thread: connected clients and the bytes they have been sent (for metrics). */
-void vnc_server_client_totals(struct vnc_server *srv, unsigned *clients, uint64_t *bytes);
-
 /* Control thread: close client id (its socket is shut down; its threads end it and
  * client-disconnected follows). 0 or -ENOENT. */
 int vnc_server_disconnect(struct vnc_server *srv, unsigned id);
@@ -120,10 +118,12 @@ int vnc_server_disconnect(struct vnc_server *srv, unsigned id);
  * while no client is connected or in its handshake; 0 while one is. */
 uint64_t vnc_server_idle_ms(struct vnc_server *srv);
 
-/* Main, before vnc_server_start(): send client input to QMP (input_qmp.h) instead of the
- * plane source's ops. The caller stops qmp after vnc_server_destroy(). */
-struct input_qmp;
-void vnc_server_set_qmp(struct vnc_server *srv, struct input_qmp *qmp);
+/* Main, before vnc_server_start(): where authenticated clients' keyboard and pointer input
+ * goes (input_sink.h; copied). A sink that takes key codes makes the server offer the
+ * QEMU Extended Key Event (qemu_key_event.h). What the sink holds must outlive
+ * vnc_server_destroy(). */
+struct input_sink;
+void vnc_server_set_input(struct vnc_server *srv, const struct input_sink *sink);
 
 /* The libvncserver screen, for tests and extensions. */
 struct _rfbScreenInfo *vnc_server_screen(struct vnc_server *srv);

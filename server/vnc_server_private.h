@@ -9,14 +9,15 @@
 #include <stdatomic.h>
 
 #include "frame_store.h"
+#include "input_sink.h"
 #include "listeners.h"
 #include "vnc_server.h"
 
 struct vnc_server {
 	rfbScreenInfoPtr screen;
 	const struct config *cfg;
-	struct plane_source *input;
-	struct input_qmp *qmp; /* --qmp: input goes there instead of to input (set before start) */
+	struct plane_source *source; /* its request_size takes clients' SetDesktopSize */
+	struct input_sink sink;       /* client input (set before start) */
 	struct listeners listeners;
 	/* Per listener (same index), from vnc_server_start: TCP (TLS applies), not loopback. */
 	bool listen_tcp[CONFIG_MAX_LISTEN];

@@ -2,11 +2,8 @@
 #include "metrics_http.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +15,7 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "poll_thread.h"
 
 struct http_conn {
 	int fd;
@@ -30,9 +28,7 @@ struct http_conn {
 
 struct metrics_http {
 	int listen_fd;
-	int wake[2];
-	atomic_bool stop;
-	pthread_t thread;
+	struct poll_thread pt; /* woken to stop */
 	struct http_conn conns[METRICS_HTTP_MAX_CONN];
 };
 
@@ -89,15 +85,22 @@ static void handle_request(struct http_conn *c)
 	free(text);
 }
 
+/* After a recv() or send() of n: true if it moved bytes; false if it would block, or the
+ * connection ended (then it is closed). */
+static bool hc_moved(struct http_conn *c, ssize_t n)
+{
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return false;
+	if (n <= 0)
+		hc_close(c);
+	return n > 0;
+}
+
 static void hc_read(struct http_conn *c)
 {
 	ssize_t n = recv(c->fd, c->req + c->len, METRICS_HTTP_MAX_REQ - c->len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (!hc_moved(c, n))
 		return;
-	if (n <= 0) {
-		hc_close(c);
-		return;
-	}
 	c->len += (size_t)n;
 	c->req[c->len] = '\0';
 	if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n")) {
@@ -111,12 +114,8 @@ static void hc_write(struct http_conn *c)
 {
 	ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (!hc_moved(c, n))
 		return;
-	if (n <= 0) {
-		hc_close(c);
-		return;
-	}
 	c->out_off += (size_t)n;
 	if (c->out_off == c->out_len)
 		hc_close(c);
@@ -126,10 +125,10 @@ static void *http_thread(void *arg)
 {
 	struct metrics_http *mh = arg;
 	struct pollfd pfd[2 + METRICS_HTTP_MAX_CONN];
-	while (!atomic_load(&mh->stop)) {
+	while (!poll_thread_stopping(&mh->pt)) {
 		unsigned map[METRICS_HTTP_MAX_CONN], n = 2;
 		uint64_t now = clock_now_ms();
-		pfd[0] = (struct pollfd){.fd = mh->wake[0], .events = POLLIN};
+		pfd[0] = (struct pollfd){.fd = mh->pt.wake_fd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = mh->listen_fd, .events = POLLIN};
 		for (unsigned i = 0; i < METRICS_HTTP_MAX_CONN; i++) {
 			struct http_conn *c = &mh->conns[i];
@@ -197,7 +196,8 @@ int metrics_http_start(const struct config *cfg, struct metrics_http **out, char
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	mh->listen_fd = mh->wake[0] = mh->wake[1] = -1;
+	mh->listen_fd = -1;
+	poll_thread_init(&mh->pt);
 	for (unsigned i = 0; i < METRICS_HTTP_MAX_CONN; i++)
 		mh->conns[i].fd = -1;
 	char port[16];
@@ -214,13 +214,15 @@ int metrics_http_start(const struct config *cfg, struct metrics_http **out, char
 	int one = 1;
 	if (mh->listen_fd < 0 ||
 	    setsockopt(mh->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(mh->listen_fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(mh->listen_fd, 16) < 0 ||
-	    pipe2(mh->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+	    bind(mh->listen_fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(mh->listen_fd, 16) < 0)
 		r = -errno;
-		snprintf(err, err_len, "metrics on %s:%d: %s", a->host, a->port, strerror(errno));
+	else
+		r = poll_thread_open(&mh->pt);
+	if (r < 0) {
+		snprintf(err, err_len, "metrics on %s:%d: %s", a->host, a->port, strerror(-r));
 		goto fail;
 	}
-	r = -pthread_create(&mh->thread, NULL, http_thread, mh);
+	r = poll_thread_start(&mh->pt, http_thread, mh);
 	if (r < 0) {
 		snprintf(err, err_len, "cannot start the metrics thread: %s", strerror(-r));
 		goto fail;
@@ -240,10 +242,7 @@ fail:
 		freeaddrinfo(ai);
 	if (mh->listen_fd >= 0)
 		close(mh->listen_fd);
-	if (mh->wake[0] >= 0) {
-		close(mh->wake[0]);
-		close(mh->wake[1]);
-	}
+	poll_thread_stop(&mh->pt);
 	free(mh);
 	return r;
 }
@@ -252,15 +251,9 @@ void metrics_http_stop(struct metrics_http *mh)
 {
 	if (!mh)
 		return;
-	atomic_store(&mh->stop, true);
-	char b = 0;
-	if (write(mh->wake[1], &b, 1) < 0)
-		log_debug("metrics stop: %s", strerror(errno));
-	pthread_join(mh->thread, NULL);
+	poll_thread_stop(&mh->pt);
 	for (unsigned i = 0; i < METRICS_HTTP_MAX_CONN; i++)
 		hc_close(&mh->conns[i]);
 	close(mh->listen_fd);
-	close(mh->wake[0]);
-	close(mh->wake[1]);
 	free(mh);
 }

@@ -9,15 +9,15 @@
  *
  * Threads: control_start/stop on main. The control thread (poll) owns the listening
  * socket and every connection; it never blocks: sockets are non-blocking, a connection
- * whose output backs up past a bound is closed. The control_event_* hooks run on any
- * thread (client threads, the capture thread): they take a mutex for O(1) time, queue a
- * line and wake the control thread; with no control socket they do nothing.
+ * whose output backs up past a bound is closed. Events come from the front end and the
+ * capture thread through util/events.h (any thread, never blocking: a bounded queue that
+ * wakes the control thread; with no control socket they are not queued), and become
+ * event lines here (control_events.c).
  */
 #ifndef VGPU_CONTROL_H
 #define VGPU_CONTROL_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 struct capture;
 struct config;
@@ -39,11 +39,5 @@ int control_start(const struct config *cfg, struct vnc_server *srv, struct captu
 		  struct control **out, char *err, size_t err_len);
 /* Stop the thread, close every connection, unlink PATH. NULL is fine. */
 void control_stop(struct control *ctl);
-
-/* Events, any thread. */
-void control_event_client(const char *event, unsigned id, const char *peer);
-void control_event_mode(uint32_t width, uint32_t height, uint32_t fourcc, uint32_t dmabuf_id);
-void control_event_display_off(void);
-void control_event_device_lost(const char *why);
 
 #endif

@@ -2,12 +2,9 @@
 #include "control.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <stdatomic.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +18,7 @@
 #include "capture.h"
 #include "config.h"
 #include "control_events.h"
+#include "events.h"
 #include "fd_budget.h"
 #include "frame_store.h"
 #include "clock.h"
@@ -28,6 +26,7 @@
 #include "metrics.h"
 #include "unix_path.h"
 #include "open_h264.h"
+#include "poll_thread.h"
 #include "vnc_server.h"
 
 #define MAX_FDS_HELD 4u   /* SCM_RIGHTS fds a connection may hold for add-client */
@@ -58,9 +57,7 @@ struct control {
 	struct capture *cap;
 	char path[108];
 	int listen_fd;
-	int wake[2];              /* [0] read by the thread; [1] events and stop */
-	atomic_bool stop;
-	pthread_t thread;
+	struct poll_thread pt;    /* woken by events (events.h) and to stop */
 	struct conn conns[CONTROL_MAX_CONNECTIONS];
 	unsigned serial;
 };
@@ -503,9 +500,9 @@ static void *control_thread(void *arg)
 {
 	struct control *ctl = arg;
 	struct pollfd pfd[2 + CONTROL_MAX_CONNECTIONS];
-	while (!atomic_load(&ctl->stop)) {
+	while (!poll_thread_stopping(&ctl->pt)) {
 		unsigned map[CONTROL_MAX_CONNECTIONS], n = 2;
-		pfd[0] = (struct pollfd){.fd = ctl->wake[0], .events = POLLIN};
+		pfd[0] = (struct pollfd){.fd = ctl->pt.wake_fd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = ctl->listen_fd, .events = POLLIN};
 		for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++) {
 			struct conn *c = &ctl->conns[i];
@@ -517,13 +514,10 @@ static void *control_thread(void *arg)
 		}
 		if (poll(pfd, n, 1000) < 0)
 			continue;
-		if (pfd[0].revents & POLLIN) {
-			char drain[256];
-			while (read(ctl->wake[0], drain, sizeof(drain)) > 0)
-				;
-		}
+		if (pfd[0].revents & POLLIN)
+			poll_thread_drain(&ctl->pt);
 		char *ev;
-		while ((ev = control_events_pop())) {
+		while ((ev = control_events_next())) {
 			for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++)
 				if (ctl->conns[i].fd >= 0 && ctl->conns[i].subscribed)
 					conn_put(&ctl->conns[i], ev);
@@ -557,15 +551,15 @@ int control_start(const struct config *cfg, struct vnc_server *srv, struct captu
 	ctl->cfg = cfg;
 	ctl->srv = srv;
 	ctl->cap = cap;
-	ctl->wake[0] = ctl->wake[1] = -1;
+	poll_thread_init(&ctl->pt);
 	for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++)
 		ctl->conns[i].fd = -1;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", cfg->control_path);
 	int r;
 	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (ctl->listen_fd < 0 || pipe2(ctl->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-		r = -errno;
-		snprintf(err, err_len, "control socket: %s", strerror(errno));
+	r = ctl->listen_fd < 0 ? -errno : poll_thread_open(&ctl->pt);
+	if (r < 0) {
+		snprintf(err, err_len, "control socket: %s", strerror(-r));
 		goto fail;
 	}
 	r = unix_path_clear_stale(ctl->path);
@@ -589,10 +583,10 @@ int control_start(const struct config *cfg, struct vnc_server *srv, struct captu
 		snprintf(err, err_len, "control socket %s: %s", ctl->path, strerror(-r));
 		goto fail;
 	}
-	control_events_attach(ctl->wake[1]);
-	r = -pthread_create(&ctl->thread, NULL, control_thread, ctl);
+	events_attach(ctl->pt.signal_fd);
+	r = poll_thread_start(&ctl->pt, control_thread, ctl);
 	if (r < 0) {
-		control_events_detach();
+		events_detach();
 		unlink(ctl->path);
 		snprintf(err, err_len, "cannot start the control thread: %s", strerror(-r));
 		goto fail;
@@ -603,10 +597,7 @@ int control_start(const struct config *cfg, struct vnc_server *srv, struct captu
 fail:
 	if (ctl->listen_fd >= 0)
 		close(ctl->listen_fd);
-	if (ctl->wake[0] >= 0) {
-		close(ctl->wake[0]);
-		close(ctl->wake[1]);
-	}
+	poll_thread_stop(&ctl->pt);
 	free(ctl);
 	return r;
 }
@@ -615,17 +606,12 @@ void control_stop(struct control *ctl)
 {
 	if (!ctl)
 		return;
-	atomic_store(&ctl->stop, true);
-	char b = 0;
-	if (write(ctl->wake[1], &b, 1) < 0)
-		log_debug("control stop: %s", strerror(errno));
-	pthread_join(ctl->thread, NULL);
-	control_events_detach();
+	/* No more events into the pipe before it is closed. */
+	events_detach();
+	poll_thread_stop(&ctl->pt);
 	for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++)
 		conn_close(&ctl->conns[i]);
 	close(ctl->listen_fd);
-	close(ctl->wake[0]);
-	close(ctl->wake[1]);
 	unlink(ctl->path);
 	free(ctl);
 }

@@ -4,8 +4,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <rfb/rfb.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +15,7 @@
 #include "keymap.h"
 #include "clock.h"
 #include "log.h"
-#include "vnc_server.h"
 
-#define QEMU_EXTENDED_KEY_EVENT (-258)
 #define ITEM_MAX 448
 #define REPLY_TIMEOUT_MS 2000
 #define RETRY_MS 1000
@@ -51,8 +47,6 @@ struct input_qmp {
 	unsigned sent, accepted, refused;
 };
 
-static struct input_qmp *the_qmp; /* for the RFB extension */
-
 /* ---- client side: queueing ------------------------------------------------------------ */
 
 /* Lock held. */
@@ -80,9 +74,9 @@ static int scale(int v, int size)
 	return (int)(((int64_t)v * 0x7fff) / (size - 1));
 }
 
-void input_qmp_pointer(struct input_qmp *q, int x, int y, int width, int height,
-		       uint32_t buttons)
+static void qmp_pointer(void *opaque, int x, int y, int width, int height, uint32_t buttons)
 {
+	struct input_qmp *q = opaque;
 	static const char *const names[5] = {"left", "middle", "right", "wheel-up",
 					     "wheel-down"};
 	int sx = scale(x, width), sy = scale(y, height);
@@ -143,7 +137,7 @@ static int key_event(char *buf, size_t len, const char *type, const char *value,
 			down ? "true" : "false", type, value);
 }
 
-void input_qmp_key(struct input_qmp *q, uint32_t keysym, bool down)
+static void key_by_keysym(struct input_qmp *q, uint32_t keysym, bool down)
 {
 	enum keymap_shift shift;
 	const char *qcode = keymap_qcode(keysym, &shift);
@@ -171,7 +165,7 @@ void input_qmp_key(struct input_qmp *q, uint32_t keysym, bool down)
 	pthread_mutex_unlock(&q->lock);
 }
 
-void input_qmp_key_number(struct input_qmp *q, uint32_t keycode, bool down)
+static void key_by_number(struct input_qmp *q, uint32_t keycode, bool down)
 {
 	char num[16], ev[ITEM_MAX];
 	snprintf(num, sizeof(num), "%u", keycode);
@@ -179,6 +173,23 @@ void input_qmp_key_number(struct input_qmp *q, uint32_t keycode, bool down)
 	pthread_mutex_lock(&q->lock);
 	push(q, ev);
 	pthread_mutex_unlock(&q->lock);
+}
+
+/* An XT key number in QEMU's numbering (0xE0-prefixed keys as 0x80 | code) is 1..0xff:
+ * sent as it is. Without a usable one (a plain KeyEvent, or 0 or out of range from a
+ * client), the keysym goes through the keymap. */
+static void qmp_key(void *opaque, uint32_t keysym, uint32_t keycode, bool down)
+{
+	if (keycode >= 1 && keycode <= 0xff)
+		key_by_number(opaque, keycode, down);
+	else
+		key_by_keysym(opaque, keysym, down);
+}
+
+struct input_sink input_qmp_sink(struct input_qmp *q)
+{
+	return (struct input_sink){
+		.key = qmp_key, .pointer = qmp_pointer, .takes_keycodes = true, .opaque = q};
 }
 
 /* ---- the QMP connection (I/O thread) --------------------------------------------------- */
@@ -377,80 +388,6 @@ static void *io_thread(void *arg)
 	return NULL;
 }
 
-/* ---- the QEMU Extended Key Event pseudo-encoding ---------------------------------------- */
-
-static int ext_encodings[] = {QEMU_EXTENDED_KEY_EVENT, 0};
-
-/* Client input thread (SetEncodings): acknowledge with an empty -258 rectangle, once. */
-static rfbBool ext_enable(rfbClientPtr cl, void **data, int encoding)
-{
-	if (encoding != QEMU_EXTENDED_KEY_EVENT)
-		return FALSE;
-	if (*data)
-		return TRUE;
-	*data = (void *)1;
-	/* FramebufferUpdate, one rectangle 0,0 0x0 of encoding -258 (0xfffffefe). */
-	static const char msg[sz_rfbFramebufferUpdateMsg + sz_rfbFramebufferUpdateRectHeader] = {
-		rfbFramebufferUpdate, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,
-		(char)0xff, (char)0xff, (char)0xfe, (char)0xfe};
-	/* The output thread holds sendMutex for a whole update: ours goes between two. */
-	LOCK(cl->sendMutex);
-	int w = rfbWriteExact(cl, msg, sizeof(msg));
-	UNLOCK(cl->sendMutex);
-	if (w < 0)
-		rfbCloseClient(cl);
-	return TRUE;
-}
-
-/* Client input thread: message 255 subtype 0, the rest after the type byte. */
-static rfbBool ext_message(rfbClientPtr cl, void *data, const rfbClientToServerMsg *msg)
-{
-	(void)data;
-	if (msg->type != 255)
-		return FALSE;
-	uint8_t b[11];
-	if (rfbReadExact(cl, (char *)b, sizeof(b)) <= 0) {
-		rfbCloseClient(cl);
-		return TRUE;
-	}
-	uint32_t down = (uint32_t)b[1] << 8 | b[2];
-	uint32_t keysym = (uint32_t)b[3] << 24 | (uint32_t)b[4] << 16 | (uint32_t)b[5] << 8 | b[6];
-	uint32_t keycode = (uint32_t)b[7] << 24 | (uint32_t)b[8] << 16 | (uint32_t)b[9] << 8 | b[10];
-	if (b[0] != 0 || down > 1) {
-		log_warn("client sent a malformed QEMU key event (subtype %u, down %u): closing",
-			 b[0], down);
-		rfbCloseClient(cl);
-		return TRUE;
-	}
-	if (!the_qmp || !vnc_server_client_may_act(cl, "a QEMU key event"))
-		return TRUE;
-	if (keycode >= 1 && keycode <= 0xff)
-		input_qmp_key_number(the_qmp, keycode, down != 0);
-	else
-		input_qmp_key(the_qmp, keysym, down != 0); /* no usable code: by keysym */
-	return TRUE;
-}
-
-static rfbProtocolExtension ext_key_event = {
-	.pseudoEncodings = ext_encodings,
-	.enablePseudoEncoding = ext_enable,
-	.handleMessage = ext_message,
-};
-
-void input_qmp_client_gone(struct _rfbClientRec *cl)
-{
-	rfbExtensionData **link = &cl->extensions;
-	while (*link) {
-		rfbExtensionData *e = *link;
-		if (e->extension != &ext_key_event) {
-			link = &e->next;
-			continue;
-		}
-		*link = e->next;
-		free(e); /* data is only a flag */
-	}
-}
-
 /* ---- start and stop ------------------------------------------------------------------- */
 
 int input_qmp_start(const char *path, struct input_qmp **out)
@@ -480,12 +417,6 @@ int input_qmp_start(const char *path, struct input_qmp **out)
 		free(q);
 		return -r;
 	}
-	static bool registered;
-	the_qmp = q;
-	if (!registered) {
-		registered = true;
-		rfbRegisterProtocolExtension(&ext_key_event);
-	}
 	*out = q;
 	return 0;
 }
@@ -499,7 +430,6 @@ void input_qmp_stop(struct input_qmp *q)
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL);
-	the_qmp = NULL;
 	if (q->fd >= 0)
 		close(q->fd);
 	log_info("qmp %s: %u commands sent, %u accepted, %u refused, %u events dropped",

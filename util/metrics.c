@@ -1,17 +1,10 @@
-/* Encode histograms and the Prometheus text. See metrics.h. */
+/* The pushed counters, the encode histograms and the Prometheus text. See metrics.h. */
 #include "metrics.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "auth.h"
-#include "capture.h"
-#include "open_h264.h"
-#include "vnc_server.h"
 
 static const double bucket_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
 #define N_BUCKETS (sizeof(bucket_le) / sizeof(bucket_le[0]))
@@ -23,9 +16,13 @@ struct histogram {
 };
 
 static struct histogram hist[METRICS_ENC_COUNT];
-static atomic_uint_fast64_t gone_bytes;
-static struct capture *_Atomic src_cap;
-static struct vnc_server *_Atomic src_srv;
+static struct {
+	atomic_uint_fast64_t ticks, frames_changed, tiles_changed, tiles_seen, frames_rejected,
+		mode_changes;
+} capture;
+static atomic_uint_fast64_t bytes_sent, auth_failures;
+static atomic_uint clients;
+static const char *_Atomic h264_backend = "off";
 
 void metrics_observe_encode(enum metrics_encoder enc, double seconds)
 {
@@ -41,20 +38,39 @@ void metrics_observe_encode(enum metrics_encoder enc, double seconds)
 	atomic_fetch_add_explicit(&h->sum_ns, (uint64_t)(seconds * 1e9), memory_order_relaxed);
 }
 
-void metrics_add_gone_bytes(uint64_t bytes)
+#define SET(field, v) atomic_store_explicit(&(field), (v), memory_order_relaxed)
+#define GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
+
+/* Sequentially consistent, ticks first, and read back in the opposite order: a render
+ * never sees more changed frames than ticks (or more changed tiles than tiles seen). */
+void metrics_set_capture(const struct metrics_capture *t)
 {
-	atomic_fetch_add_explicit(&gone_bytes, bytes, memory_order_relaxed);
+	atomic_store(&capture.ticks, t->ticks);
+	atomic_store(&capture.tiles_seen, t->tiles_seen);
+	atomic_store(&capture.frames_changed, t->frames_changed);
+	atomic_store(&capture.tiles_changed, t->tiles_changed);
+	atomic_store(&capture.frames_rejected, t->frames_rejected);
+	atomic_store(&capture.mode_changes, t->mode_changes);
 }
 
-uint64_t metrics_gone_bytes(void)
+void metrics_add_bytes_sent(uint64_t bytes)
 {
-	return atomic_load_explicit(&gone_bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&bytes_sent, bytes, memory_order_relaxed);
 }
 
-void metrics_set_sources(struct capture *cap, struct vnc_server *srv)
+void metrics_set_clients(unsigned n)
 {
-	atomic_store(&src_cap, cap);
-	atomic_store(&src_srv, srv);
+	SET(clients, n);
+}
+
+void metrics_add_auth_failure(void)
+{
+	atomic_fetch_add_explicit(&auth_failures, 1, memory_order_relaxed);
+}
+
+void metrics_set_h264_backend(const char *name)
+{
+	SET(h264_backend, name ? name : "off");
 }
 
 struct buf {
@@ -122,18 +138,12 @@ char *metrics_render(size_t *len)
 	if (!b.p)
 		return NULL;
 	b.p[0] = '\0';
-	struct capture *cap = atomic_load(&src_cap);
-	struct vnc_server *srv = atomic_load(&src_srv);
-	uint64_t ticks = 0, changed = 0, tiles = 0, tiles_total = 0, rejected = 0, modes = 0;
-	if (cap) {
-		const struct capture_stats *st = capture_stats(cap);
-		ticks = atomic_load_explicit(&st->ticks, memory_order_relaxed);
-		changed = atomic_load_explicit(&st->frames_changed, memory_order_relaxed);
-		tiles = atomic_load_explicit(&st->tiles_changed, memory_order_relaxed);
-		tiles_total = atomic_load_explicit(&st->tiles_seen, memory_order_relaxed);
-		rejected = atomic_load_explicit(&st->frames_rejected, memory_order_relaxed);
-		modes = atomic_load_explicit(&st->mode_changes, memory_order_relaxed);
-	}
+	uint64_t rejected = atomic_load(&capture.frames_rejected);
+	uint64_t modes = atomic_load(&capture.mode_changes);
+	uint64_t tiles = atomic_load(&capture.tiles_changed);
+	uint64_t changed = atomic_load(&capture.frames_changed);
+	uint64_t tiles_total = atomic_load(&capture.tiles_seen);
+	uint64_t ticks = atomic_load(&capture.ticks);
 	counter(&b, "vgpu_vnc_frames_captured_total", "Planes queried and read (capture ticks).",
 		ticks);
 	counter(&b, "vgpu_vnc_frames_changed_total", "Capture ticks that found damage.", changed);
@@ -152,18 +162,13 @@ char *metrics_render(size_t *len)
 		"# TYPE vgpu_vnc_encode_seconds histogram\n");
 	histogram(&b, "tight-jpeg", &hist[METRICS_ENC_TIGHT_JPEG]);
 	char h264[64];
-	snprintf(h264, sizeof(h264), "h264-%s", open_h264_backend_name());
+	snprintf(h264, sizeof(h264), "h264-%s", GET(h264_backend));
 	histogram(&b, h264, &hist[METRICS_ENC_H264]);
-	uint64_t live_bytes = 0;
-	unsigned clients = 0;
-	if (srv)
-		vnc_server_client_totals(srv, &clients, &live_bytes);
-	counter(&b, "vgpu_vnc_bytes_sent_total", "Bytes sent to VNC clients.",
-		live_bytes + metrics_gone_bytes());
+	counter(&b, "vgpu_vnc_bytes_sent_total", "Bytes sent to VNC clients.", GET(bytes_sent));
 	put(&b, "# HELP vgpu_vnc_clients VNC clients connected now.\n"
-		"# TYPE vgpu_vnc_clients gauge\nvgpu_vnc_clients %u\n", clients);
+		"# TYPE vgpu_vnc_clients gauge\nvgpu_vnc_clients %u\n", GET(clients));
 	counter(&b, "vgpu_vnc_auth_failures_total", "Wrong, unset or expired passwords.",
-		auth_failures());
+		GET(auth_failures));
 	if (b.failed) {
 		free(b.p);
 		return NULL;
