@@ -107,10 +107,10 @@ static bool on_request(rfbClientPtr cl, struct client_encoding *ce,
 	/* What libvncserver does with a request (rfbserver.c, rfbFramebufferUpdateRequest). */
 	sraRgnOr(cl->requestedRegion, rect);
 	if (!msg->incremental) {
+		/* All of it afresh, and the screen's size too for ExtendedDesktopSize. */
 		sraRgnOr(cl->modifiedRegion, rect);
 		sraRgnSubtract(cl->copyRegion, rect);
-		if (cl->useExtDesktopSize)
-			cl->newFBSizePending = TRUE;
+		cl->newFBSizePending = cl->useExtDesktopSize ? TRUE : cl->newFBSizePending;
 	}
 	TSIGNAL(cl->updateCond);
 	UNLOCK(cl->updateMutex);
@@ -338,15 +338,10 @@ static bool applies(rfbClientPtr cl, struct client_encoding *ce)
 }
 
 const struct client_encoding_ops open_h264_ops = {
-	.name = "h264",
-	.title = "Open H.264",
-	.path = CLIENT_PATH_H264,
+	.name = "h264", .title = "Open H.264", .path = CLIENT_PATH_H264,
 	.pseudo_encoding = RFB_ENCODING_OPEN_H264,
-	.new_state = new_state,
-	.applies = applies,
-	.send_update = send_update,
-	.on_request = on_request,
-	.free_state = free_state,
+	.new_state = new_state, .free_state = free_state,
+	.applies = applies, .send_update = send_update, .on_request = on_request,
 };
 
 /* ---- start and stop ------------------------------------------------------------------- */

@@ -776,12 +776,8 @@ static void path_free_state(void *state)
 }
 
 const struct client_encoding_ops tight_jpeg_ops = {
-	.name = "tight-jpeg",
-	.title = "Tight-JPEG",
-	.path = CLIENT_PATH_TIGHT_JPEG,
-	.new_state = path_new_state,
-	.applies = path_applies,
-	.send_update = tight_jpeg_send_update,
+	.name = "tight-jpeg", .title = "Tight-JPEG", .path = CLIENT_PATH_TIGHT_JPEG,
+	.new_state = path_new_state, .free_state = path_free_state,
+	.applies = path_applies, .send_update = tight_jpeg_send_update,
 	.on_request = path_on_request,
-	.free_state = path_free_state,
 };
