@@ -18,6 +18,7 @@
 #include "capture.h"
 #include "config.h"
 #include "fd_budget.h"
+#include "frame_store.h"
 #include "input_qmp.h"
 #include "input_source.h"
 #include "control.h"
@@ -96,21 +97,27 @@ static int run(const struct config *cfg, const sigset_t *signals)
 		log_error("%s", err);
 		return 2;
 	}
+	/* The frame store: what the screen shows now. The capture thread publishes to it;
+	 * the encoders that import the plane read it. Ours, until everyone is stopped. */
+	struct frame_store frames;
+	frame_store_init(&frames);
 	/* The H.264 back end is chosen once, before any client: --encoder vpl where VPL
-	 * cannot run is a runtime failure. It also registers its protocol extension, which
-	 * must come before the server creates client state. */
-	r = open_h264_init(cfg, err, sizeof(err));
+	 * cannot run is a runtime failure. */
+	r = open_h264_init(cfg, &frames, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
+		frame_store_destroy(&frames);
 		return 1;
 	}
 	r = plane_source_open(cfg->source, &src, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
+		open_h264_shutdown();
+		frame_store_destroy(&frames);
 		return r == -EINVAL ? 2 : 1;
 	}
 	log_info("source %s (%s)", cfg->source, src->ops->name);
-	if (capture_create(src, cfg->fps, &cap) < 0) {
+	if (capture_create(src, cfg->fps, &frames, &cap) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -125,7 +132,7 @@ static int run(const struct config *cfg, const sigset_t *signals)
 	/* With a control socket the manager sets the password: until it does, none works. */
 	if (cfg->control_path[0])
 		auth_require_password();
-	r = vnc_server_create(cfg, src, w, h, &srv, err, sizeof(err));
+	r = vnc_server_create(cfg, src, &frames, w, h, &srv, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		goto out;
@@ -196,6 +203,7 @@ out:
 	capture_destroy(cap);
 	plane_source_destroy(src);
 	open_h264_shutdown();
+	frame_store_destroy(&frames);
 	return status;
 }
 

@@ -8,6 +8,7 @@
 #include "capture.h"
 #include "config.h"
 #include "damage.h"
+#include "frame_store.h"
 #include "log.h"
 #include "pixel_copy.h"
 #include "plane.h"
@@ -29,6 +30,7 @@ struct capture_rig {
 	struct config cfg;
 	struct vnc_server *srv;
 	struct capture *cap;
+	struct frame_store frames;
 };
 
 void capture_rig_destroy(struct capture_rig *rig)
@@ -37,6 +39,7 @@ void capture_rig_destroy(struct capture_rig *rig)
 		return;
 	capture_destroy(rig->cap);
 	vnc_server_destroy(rig->srv);
+	frame_store_destroy(&rig->frames);
 	for (unsigned i = 0; i <= METHOD_FUSED; i++)
 		free(rig->shadow[i]);
 	damage_destroy(&rig->damage);
@@ -53,10 +56,10 @@ static int make_server(struct capture_rig *rig, struct plane_source *src)
 		return -EINVAL;
 	log_set_level(rig->cfg.log_level);
 	char err[256];
-	int r = capture_create(src, 30, &rig->cap);
+	int r = capture_create(src, 30, &rig->frames, &rig->cap);
 	if (r == 0)
-		r = vnc_server_create(&rig->cfg, src, rig->width, rig->height, &rig->srv, err,
-				      sizeof(err));
+		r = vnc_server_create(&rig->cfg, src, &rig->frames, rig->width, rig->height,
+				      &rig->srv, err, sizeof(err));
 	return r;
 }
 
@@ -66,6 +69,7 @@ int capture_rig_create(struct plane_source *src, uint32_t width, uint32_t height
 	struct capture_rig *rig = calloc(1, sizeof(*rig));
 	if (!rig)
 		return -ENOMEM;
+	frame_store_init(&rig->frames);
 	rig->width = width;
 	rig->height = height;
 	rig->row_bytes = (size_t)width * 4;

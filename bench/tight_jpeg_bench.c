@@ -41,6 +41,7 @@
 
 #include "capture.h"
 #include "config.h"
+#include "frame_store.h"
 #include "log.h"
 #include "plane_source.h"
 #include "plane_source_open.h"
@@ -205,6 +206,7 @@ struct bench {
 	struct config cfg;
 	struct plane_source *src;
 	struct capture *cap;
+	struct frame_store frames;
 	struct vnc_server *srv;
 	rfbScreenInfoPtr screen;
 	struct fake ours, lib;
@@ -228,10 +230,12 @@ static int setup(struct bench *b, const char *scene)
 		return r;
 	}
 	synthetic_source_set_tick(b->src, 0);
-	if ((r = capture_create(b->src, 30, &b->cap)) < 0)
+	frame_store_init(&b->frames);
+	if ((r = capture_create(b->src, 30, &b->frames, &b->cap)) < 0)
 		return r;
 	capture_initial_size(b->cap, &w, &h);
-	if ((r = vnc_server_create(&b->cfg, NULL, w, h, &b->srv, err, sizeof(err))) < 0) {
+	if ((r = vnc_server_create(&b->cfg, NULL, &b->frames, w, h, &b->srv, err, sizeof(err))) <
+	    0) {
 		fprintf(stderr, "%s\n", err);
 		return r;
 	}
@@ -253,6 +257,7 @@ static void teardown(struct bench *b)
 	fake_free(&b->lib);
 	vnc_server_destroy(b->srv);
 	capture_destroy(b->cap);
+	frame_store_destroy(&b->frames);
 	b->src->ops->destroy(b->src);
 }
 

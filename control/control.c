@@ -305,7 +305,7 @@ static void cmd_query_source(struct control *ctl, struct conn *c, json_t *req)
 	struct frame_snapshot snap;
 	json_t *r = ok();
 	json_object_set_new(r, "source", json_string(ctl->cfg->source));
-	if (frame_store_snapshot(vnc_server_frame_store(ctl->srv), &snap) == 0) {
+	if (frame_store_snapshot(capture_frame_store(ctl->cap), &snap) == 0) {
 		char fcc[5], mode[32];
 		if (snap.fd >= 0)
 			close(snap.fd);

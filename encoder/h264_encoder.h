@@ -32,8 +32,9 @@ struct h264_encoder_config {
 				  * N sliced threads, hence N slices (noVNC cannot decode those) */
 };
 
-/* One frame to encode. CPU back ends read pixels; the VPL back end imports the dma-buf
- * (dmabuf_fd >= 0) and needs no pixels. Both may be given. */
+/* One frame to encode. A back end that takes pixels (H264_TAKES_PIXELS) reads them; one
+ * that takes a dma-buf (H264_TAKES_DMABUF) imports dmabuf_fd and needs no pixels. Both
+ * may be given. */
 struct h264_frame {
 	const uint8_t *pixels;   /* XRGB8888 / XBGR8888 (see pixels_fourcc), or NULL */
 	size_t stride;
@@ -58,8 +59,13 @@ struct h264_packet {
 
 struct h264_encoder;
 
+/* What a back end encodes from (h264_encoder_impl.caps). */
+#define H264_TAKES_PIXELS 1u /* h264_frame.pixels: it reads (or uploads) memory */
+#define H264_TAKES_DMABUF 2u /* h264_frame.dmabuf_fd: it imports the plane, zero copy */
+
 struct h264_encoder_impl {
-	const char *name;
+	const char *name; /* its --encoder word (h264_backend_parse) */
+	unsigned caps;    /* H264_TAKES_*: the frames it can encode */
 	/* 0, -ENODEV (not available here: no device, no runtime), or another -errno; why
 	 * says what was missing, for the log. */
 	int (*create)(const struct h264_encoder_config *cfg, struct h264_encoder **out, char *why,
@@ -68,8 +74,6 @@ struct h264_encoder_impl {
 	/* Encode one frame; force_idr makes it an IDR with SPS/PPS. 0 or -errno. */
 	int (*encode)(struct h264_encoder *enc, const struct h264_frame *frame, bool force_idr,
 		      struct h264_packet *out);
-	/* Change quality without a new stream where the back end can; -ENOTSUP otherwise. */
-	int (*set_quality)(struct h264_encoder *enc, unsigned quality);
 };
 
 /* Every implementation embeds this first. */

@@ -233,19 +233,10 @@ static int vpl_encode(struct h264_encoder *base, const struct h264_frame *f, boo
 	return 0;
 }
 
-static int vpl_set_quality(struct h264_encoder *base, unsigned quality)
-{
-	struct vpl_encoder *e = (struct vpl_encoder *)base;
-	int r = h264_vpl_pipeline_set_qp(&e->pipe, h264_vpl_quality_qp(quality));
-	if (r == 0)
-		e->base.cfg.quality = quality;
-	return r;
-}
-
 const struct h264_encoder_impl h264_vpl_impl = {
 	.name = "vpl",
 	.create = vpl_create,
 	.destroy = vpl_destroy,
 	.encode = vpl_encode,
-	.set_quality = vpl_set_quality,
+	.caps = H264_TAKES_DMABUF,
 };

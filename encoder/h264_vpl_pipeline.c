@@ -379,25 +379,3 @@ int h264_vpl_pipeline_run(struct h264_vpl_pipeline *p, mfxFrameSurface1 *in, boo
 	}
 	return run_encode(p, in, idr);
 }
-
-int h264_vpl_pipeline_set_qp(struct h264_vpl_pipeline *p, unsigned qp)
-{
-	if (qp == p->qp || !p->enc_open) {
-		p->qp = qp; /* a pipeline opened later takes it */
-		return 0;
-	}
-	mfxInfoMFX saved = p->par.enc.mfx;
-	p->par.enc.mfx.QPI = p->par.enc.mfx.QPP = p->par.enc.mfx.QPB = (mfxU16)qp;
-	mfxStatus st = MFXVideoENCODE_Reset(p->session, &p->par.enc);
-	if (st < MFX_ERR_NONE) {
-		p->par.enc.mfx = saved;
-		log_warn("VPL encoder: MFXVideoENCODE_Reset to QP %u: %s (%d); keeping QP %u", qp,
-			 h264_vpl_status_str(st), (int)st, p->qp);
-		return -ENOTSUP;
-	}
-	p->qp = qp;
-	/* The PPS may carry the new initial QP: refresh the copy put before bare IDRs
-	 * (RepeatPPS sends it with every frame anyway). */
-	int r = read_back(p);
-	return r < 0 ? r : 0;
-}

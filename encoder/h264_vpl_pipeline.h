@@ -63,8 +63,4 @@ const mfxFrameInfo *h264_vpl_pipeline_input_info(const struct h264_vpl_pipeline 
  * p->bs. 0, -EBUSY, -ETIMEDOUT, -EIO. Failures are logged, rate-limited. */
 int h264_vpl_pipeline_run(struct h264_vpl_pipeline *p, mfxFrameSurface1 *in, bool idr);
 
-/* A new QP on the open encoder (Reset), or for the next open. 0, or -ENOTSUP if the
- * runtime refuses the Reset (the stream goes on at the old QP). */
-int h264_vpl_pipeline_set_qp(struct h264_vpl_pipeline *p, unsigned qp);
-
 #endif

@@ -257,22 +257,10 @@ static int x264_encode(struct h264_encoder *base, const struct h264_frame *frame
 	return 0;
 }
 
-static int x264_set_quality(struct h264_encoder *base, unsigned quality)
-{
-	struct x264_encoder *e = (struct x264_encoder *)base;
-	x264_param_t p;
-	x264_encoder_parameters(e->x, &p);
-	p.rc.f_rf_constant = h264_x264_crf(quality);
-	if (x264_encoder_reconfig(e->x, &p) < 0)
-		return -ENOTSUP;
-	e->base.cfg.quality = quality;
-	return 0;
-}
-
 const struct h264_encoder_impl h264_x264_impl = {
 	.name = "x264",
 	.create = x264_create,
 	.destroy = x264_destroy,
 	.encode = x264_encode,
-	.set_quality = x264_set_quality,
+	.caps = H264_TAKES_PIXELS,
 };

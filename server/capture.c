@@ -24,6 +24,7 @@ enum display_state { DISPLAY_UNKNOWN, DISPLAY_ON, DISPLAY_OFF };
 
 struct capture {
 	struct plane_source *src;
+	struct frame_store *frames; /* the caller's; this thread publishes to it */
 	unsigned fps;
 	struct dmabuf_cache primary_cache;
 	struct dmabuf_cache cursor_cache;
@@ -55,12 +56,14 @@ struct capture {
 	uint64_t size_requests;  /* request_size calls, for the log */
 };
 
-int capture_create(struct plane_source *src, unsigned fps, struct capture **out)
+int capture_create(struct plane_source *src, unsigned fps, struct frame_store *frames,
+		   struct capture **out)
 {
 	struct capture *cap = calloc(1, sizeof(*cap));
 	if (!cap)
 		return -ENOMEM;
 	cap->src = src;
+	cap->frames = frames;
 	cap->fps = fps ? fps : 30;
 	if (dmabuf_cache_init(&cap->primary_cache, src, DMABUF_CACHE_DEFAULT_CAPACITY) < 0 ||
 	    dmabuf_cache_init(&cap->cursor_cache, src, 2) < 0) {
@@ -82,6 +85,11 @@ void capture_destroy(struct capture *cap)
 	free(cap->changed);
 	free(cap->rects);
 	free(cap);
+}
+
+struct frame_store *capture_frame_store(const struct capture *cap)
+{
+	return cap->frames;
 }
 
 const struct capture_stats *capture_stats(const struct capture *cap)
@@ -189,11 +197,11 @@ static size_t changed_rects(struct capture *cap)
 	return n;
 }
 
-static void set_display_off(struct capture *cap, struct vnc_server *srv)
+static void set_display_off(struct capture *cap)
 {
 	if (cap->display != DISPLAY_OFF) {
 		log_info("display off: the device shows no primary plane");
-		frame_store_clear(vnc_server_frame_store(srv));
+		frame_store_clear(cap->frames);
 		events_display_off();
 	}
 	cap->display = DISPLAY_OFF;
@@ -215,7 +223,7 @@ static void capture_primary(struct capture *cap, struct vnc_server *srv)
 	}
 	cap->lost = false;
 	if (p.dmabuf_id == 0 && !p.is_region) {
-		set_display_off(cap, srv);
+		set_display_off(cap);
 		return;
 	}
 	if (plane_info_validate(&p, why, sizeof(why)) < 0) {
@@ -257,7 +265,7 @@ static void capture_primary(struct capture *cap, struct vnc_server *srv)
 	dmabuf_buffer_end_read(buf);
 	/* Publish the new generation before telling clients, so that an encoder woken by the
 	 * damage always finds the frame it was woken for. */
-	frame_store_publish(vnc_server_frame_store(srv), &p, buf->fd, n > 0);
+	frame_store_publish(cap->frames, &p, buf->fd, n > 0);
 	atomic_fetch_add_explicit(&cap->stats.tiles_seen, damage_tile_count(&cap->damage),
 				  memory_order_relaxed);
 	if (n) {

@@ -40,7 +40,11 @@ struct capture_stats {
 #define CAPTURE_RESIZE_INTERVAL_MS 1000u
 #define CAPTURE_RESIZE_REPEAT_MS 10000u
 
-int capture_create(struct plane_source *src, unsigned fps, struct capture **out);
+/* frames: the caller's frame store (frame_store.h), kept until capture_destroy(); the
+ * capture thread publishes every frame shown to it before it tells the server. */
+struct frame_store;
+int capture_create(struct plane_source *src, unsigned fps, struct frame_store *frames,
+		   struct capture **out);
 void capture_destroy(struct capture *cap);
 
 /* The size of the first mode (query the primary plane once), or 0x0 if there is none yet. */
@@ -53,5 +57,8 @@ int capture_start(struct capture *cap, struct vnc_server *srv);
 void capture_stop(struct capture *cap);
 
 const struct capture_stats *capture_stats(const struct capture *cap);
+
+/* The frame store given to capture_create(). */
+struct frame_store *capture_frame_store(const struct capture *cap);
 
 #endif

@@ -6,10 +6,28 @@
 
 #include "cursor.h"
 #include "log.h"
-#include "open_h264.h"
-#include "tight_jpeg.h"
 
-static int pseudo_encodings[] = {RFB_ENCODING_OPEN_H264, 0};
+/* The paths in priority order (client_encoding_register), and the pseudo-encodings they
+ * take from SetEncodings, 0-terminated for libvncserver. */
+static struct {
+	const struct client_encoding_ops *const *paths;
+	size_t n;
+	int pseudo_encodings[CLIENT_PATH_COUNT + 1];
+} g;
+
+static bool library_applies(rfbClientPtr cl, struct client_encoding *ce)
+{
+	(void)cl;
+	(void)ce;
+	return true;
+}
+
+const struct client_encoding_ops client_encoding_library = {
+	.name = "library",
+	.title = "libvncserver",
+	.path = CLIENT_PATH_LIBRARY,
+	.applies = library_applies,
+};
 
 /* The client's input thread: every FramebufferUpdateRequest, after libvncserver clipped
  * it to the screen and vnc_server.c's guard made it non-empty, before libvncserver adds
@@ -22,8 +40,11 @@ static void on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
 		return;
 	if (ce->next_request_hook)
 		ce->next_request_hook(cl, msg);
-	tight_jpeg_on_request(cl, ce->tjpeg);
-	if (open_h264_on_request(cl, ce, msg)) {
+	bool registered = false;
+	for (size_t i = 0; i < g.n; i++)
+		if (g.paths[i]->on_request && g.paths[i]->on_request(cl, ce, msg))
+			registered = true;
+	if (registered) {
 		/* Registered already, between updates. libvncserver adds what is left here
 		 * outside that order, so leave it what can never be sent: one pixel just
 		 * outside the screen, incremental. The modified and copy regions lie inside
@@ -40,39 +61,52 @@ static void on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
 	}
 }
 
-/* The handshake thread, before the client's threads start. */
-static rfbBool ext_new_client(rfbClientPtr cl, void **data)
-{
-	struct client_encoding *ce = calloc(1, sizeof(*ce));
-	*data = ce;
-	if (!ce)
-		return FALSE;
-	ce->next_request_hook = cl->clientFramebufferUpdateRequestHook;
-	cl->clientFramebufferUpdateRequestHook = on_request;
-	return TRUE;
-}
-
-static rfbBool ext_enable_pseudo_encoding(rfbClientPtr cl, void **data, int encoding)
-{
-	(void)cl;
-	struct client_encoding *ce = *data;
-	if (encoding != RFB_ENCODING_OPEN_H264 || !ce)
-		return FALSE;
-	ce->lists_h264 = true;
-	return TRUE;
-}
-
 static void free_state(rfbClientPtr cl, struct client_encoding *ce)
 {
 	if (!ce)
 		return;
 	drawn_cursor_free(cl, &ce->drawn_cursor);
 	cursor_release(ce->cursor);
-	if (ce->h264)
-		open_h264_client_free(ce->h264);
-	if (ce->tjpeg)
-		tight_jpeg_client_free(ce->tjpeg);
+	for (size_t i = 0; i < g.n; i++) {
+		const struct client_encoding_ops *p = g.paths[i];
+		if (p->free_state && ce->state[p->path])
+			p->free_state(ce->state[p->path]);
+	}
 	free(ce);
+}
+
+/* The handshake thread, before the client's threads start: the client's state and each
+ * path's, so that its threads find them made and never write the pointers. */
+static rfbBool ext_new_client(rfbClientPtr cl, void **data)
+{
+	struct client_encoding *ce = calloc(1, sizeof(*ce));
+	*data = ce;
+	if (!ce)
+		return FALSE;
+	atomic_init(&ce->served_by, &client_encoding_library);
+	for (size_t i = 0; i < g.n; i++) {
+		const struct client_encoding_ops *p = g.paths[i];
+		if (p->new_state)
+			ce->state[p->path] = p->new_state(cl);
+	}
+	ce->next_request_hook = cl->clientFramebufferUpdateRequestHook;
+	cl->clientFramebufferUpdateRequestHook = on_request;
+	return TRUE;
+}
+
+/* The input thread, for SetEncodings. */
+static rfbBool ext_enable_pseudo_encoding(rfbClientPtr cl, void **data, int encoding)
+{
+	(void)cl;
+	struct client_encoding *ce = *data;
+	if (!ce || encoding == 0)
+		return FALSE;
+	for (size_t i = 0; i < g.n; i++)
+		if (g.paths[i]->pseudo_encoding == encoding) {
+			ce->listed[g.paths[i]->path] = true;
+			return TRUE;
+		}
+	return FALSE;
 }
 
 /* No close(): libvncserver 0.9.14 calls it from rfbCloseClient, on whichever thread
@@ -82,7 +116,7 @@ static void free_state(rfbClientPtr cl, struct client_encoding *ce)
  * have ended. */
 static rfbProtocolExtension extension = {
 	.newClient = ext_new_client,
-	.pseudoEncodings = pseudo_encodings,
+	.pseudoEncodings = g.pseudo_encodings,
 	.enablePseudoEncoding = ext_enable_pseudo_encoding,
 };
 
@@ -101,13 +135,20 @@ void client_encoding_client_gone(rfbClientPtr cl)
 	}
 }
 
-void client_encoding_register(void)
+void client_encoding_register(const struct client_encoding_ops *const *paths, size_t n)
 {
 	static bool registered;
-	if (!registered) {
-		tight_jpeg_register(); /* before ours: its newClient runs after ours */
+	if (n > CLIENT_PATH_COUNT)
+		n = CLIENT_PATH_COUNT;
+	g.paths = paths;
+	g.n = n;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (paths[i]->pseudo_encoding)
+			g.pseudo_encodings[k++] = paths[i]->pseudo_encoding;
+	g.pseudo_encodings[k] = 0;
+	if (!registered)
 		rfbRegisterProtocolExtension(&extension);
-	}
 	registered = true;
 }
 
@@ -116,13 +157,10 @@ struct client_encoding *client_encoding_get(rfbClientPtr cl)
 	return rfbGetExtensionClientData(cl, &extension);
 }
 
-enum client_path client_encoding_choose(rfbClientPtr cl, const struct client_encoding *ce)
+const char *client_encoding_served_by(rfbClientPtr cl)
 {
-	if (ce && ce->lists_h264 && open_h264_available())
-		return CLIENT_PATH_H264;
-	if (tight_jpeg_applies(cl))
-		return CLIENT_PATH_TIGHT_JPEG;
-	return CLIENT_PATH_LIBRARY;
+	struct client_encoding *ce = client_encoding_get(cl);
+	return ce ? atomic_load(&ce->served_by)->name : client_encoding_library.name;
 }
 
 sraRegionPtr client_encoding_take_update(rfbClientPtr cl)
@@ -140,31 +178,36 @@ sraRegionPtr client_encoding_take_update(rfbClientPtr cl)
 	return region;
 }
 
+void client_encoding_give_back(rfbClientPtr cl, sraRegionPtr region)
+{
+	LOCK(cl->updateMutex);
+	sraRgnOr(cl->modifiedRegion, region);
+	sraRgnOr(cl->requestedRegion, region);
+	UNLOCK(cl->updateMutex);
+}
+
 void client_encoding_display_hook(rfbClientPtr cl)
 {
 	struct client_encoding *ce = client_encoding_get(cl);
 	if (!ce)
 		return;
 	/* First, so that a DesktopSize message below already sees the client's copy. */
-	drawn_cursor_prepare(cl, ce);
+	drawn_cursor_prepare(cl, &ce->drawn_cursor, &ce->takes_cursor);
 	/* A size change goes first, as the library's own DesktopSize update; our frame at
 	 * the new size follows on the client's next request. */
 	if (cl->useNewFBSize && cl->newFBSizePending)
 		return;
-	enum client_path path = client_encoding_choose(cl, ce);
-	if (path != ce->path) {
-		static const char *const names[] = {"libvncserver", "Tight-JPEG", "Open H.264"};
-		log_debug("client %p: updates now through %s", (void *)cl, names[path]);
-		ce->path = path;
+	const struct client_encoding_ops *path = &client_encoding_library;
+	for (size_t i = 0; i < g.n; i++)
+		if (g.paths[i]->applies(cl, ce)) {
+			path = g.paths[i];
+			break;
+		}
+	if (path != atomic_load(&ce->served_by)) {
+		log_debug("client %p: updates now through %s", (void *)cl, path->title);
+		atomic_store(&ce->served_by, path);
 	}
-	switch (path) {
-	case CLIENT_PATH_H264:
-		open_h264_send_update(cl, ce);
-		break;
-	case CLIENT_PATH_TIGHT_JPEG:
-		tight_jpeg_send_update(cl, ce);
-		break;
-	case CLIENT_PATH_LIBRARY:
-		break;
-	}
+	/* False: the path left the update to libvncserver, which goes on with it. */
+	if (path->send_update)
+		path->send_update(cl, ce);
 }

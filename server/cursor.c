@@ -1,16 +1,10 @@
-/* The cursor plane as libvncserver's cursor: RichCursor / XCursor for clients that take a
- * cursor encoding, drawn into a private copy of the frame for those that do not. How a
- * cursor is built, shared and freed: cursor.h. */
+/* The guest's cursor as libvncserver cursors, reference-counted: cursor.h. */
 #include "cursor.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client_encoding.h"
-#include "drawn_cursor.h"
-#include "log.h"
-#include "vnc_server_private.h"
 
 /* Our cursors: libvncserver's struct first, so that a cursor pointer is a pointer to its
  * record. `cleanup` stays FALSE: libvncserver never frees one of ours (rfbSetCursor
@@ -57,16 +51,6 @@ rfbCursorPtr cursor_hold(rfbScreenInfoPtr screen, rfbCursorPtr *held)
 	cursor_release(*held);
 	*held = c;
 	return c;
-}
-
-/* screen->getCursorPtr, which rfbSendCursorShape() calls on the client's output thread.
- * The client keeps its reference until its next cursor shape (or until it is gone), which
- * covers the whole send. A client without our state (out of memory when it connected)
- * gets "no cursor" rather than a cursor that could be freed under it. */
-static rfbCursorPtr cursor_for_client(rfbClientPtr cl)
-{
-	struct client_encoding *ce = client_encoding_get(cl);
-	return ce ? cursor_hold(cl->screen, &ce->cursor) : NULL;
 }
 
 /* A 1x1 cursor with an empty mask is how libvncserver says "no cursor". */
@@ -153,104 +137,4 @@ rfbCursorPtr cursor_build(const uint8_t *pixels, size_t stride, uint32_t width, 
 {
 	return pixels ? make_cursor(pixels, stride, width, height, x_hot, y_hot)
 		      : make_empty_cursor();
-}
-
-void cursor_free_all(struct vnc_server *srv)
-{
-	rfbScreenInfoPtr s = srv->screen;
-	if (!s)
-		return;
-	rfbCursorPtr c = s->cursor;
-	s->cursor = NULL;
-	cursor_release(c);
-}
-
-/* Where a cursor covers the screen with the hotspot at x, y; w = 0 for none. */
-static void cursor_rect(const rfbCursor *c, int x, int y, int out[4])
-{
-	if (!c || c->width <= 1) {
-		out[0] = out[1] = out[2] = out[3] = 0;
-		return;
-	}
-	out[0] = x - c->xhot;
-	out[1] = y - c->yhot;
-	out[2] = c->width;
-	out[3] = c->height;
-}
-
-void vnc_server_set_cursor(struct vnc_server *srv, const uint8_t *pixels, size_t stride,
-			   uint32_t width, uint32_t height, uint32_t x_hot, uint32_t y_hot)
-{
-	rfbCursorPtr c = cursor_build(pixels, stride, width, height, x_hot, y_hot);
-	if (!c) {
-		log_warn("cursor: out of memory for a %ux%u cursor; keeping the old one", width,
-			 height);
-		return;
-	}
-	rfbScreenInfoPtr s = srv->screen;
-	/* Ours to free: see cursor.h. The first call installs the hook before any client. */
-	if (s->getCursorPtr != cursor_for_client)
-		s->getCursorPtr = cursor_for_client;
-	/* What rfbSetCursor() does, except for the flag that sends the new shape: only
-	 * clients that take cursor shapes get it. libvncserver reads that flag on the output
-	 * thread without a lock, after our displayHook; a drawn-cursor client that found it
-	 * set would be sent a cursor shape it never asked for. drawn_cursor_prepare() decides
-	 * takes_cursor under the client's updateMutex, the lock held here. */
-	LOCK(s->cursorMutex);
-	rfbCursorPtr old = s->cursor;
-	int old_rect[4], new_rect[4];
-	cursor_rect(old, s->cursorX, s->cursorY, old_rect);
-	cursor_rect(c, s->cursorX, s->cursorY, new_rect);
-	s->cursor = c;
-	UNLOCK(s->cursorMutex);
-	/* The screen's reference; clients sending the old shape hold their own. */
-	cursor_release(old);
-	drawn_cursor_mark(s, old_rect, new_rect);
-
-	rfbClientIteratorPtr it = rfbGetClientIterator(s);
-	rfbClientPtr cl;
-	while ((cl = rfbClientIteratorNext(it))) {
-		struct client_encoding *ce = client_encoding_get(cl);
-		LOCK(cl->updateMutex);
-		if (ce && ce->takes_cursor)
-			cl->cursorWasChanged = TRUE;
-		TSIGNAL(cl->updateCond);
-		UNLOCK(cl->updateMutex);
-	}
-	rfbReleaseClientIterator(it);
-}
-
-void vnc_server_move_cursor(struct vnc_server *srv, int x, int y)
-{
-	rfbScreenInfoPtr s = srv->screen;
-	if (x < 0)
-		x = 0;
-	if (y < 0)
-		y = 0;
-	if (x >= s->width)
-		x = s->width - 1;
-	if (y >= s->height)
-		y = s->height - 1;
-	int old_rect[4], new_rect[4];
-	LOCK(s->cursorMutex);
-	cursor_rect(s->cursor, s->cursorX, s->cursorY, old_rect);
-	cursor_rect(s->cursor, x, y, new_rect);
-	bool moved = s->cursorX != x || s->cursorY != y;
-	s->cursorX = x;
-	s->cursorY = y;
-	UNLOCK(s->cursorMutex);
-	if (!moved)
-		return;
-	drawn_cursor_mark(s, old_rect, new_rect);
-	rfbClientIteratorPtr it = rfbGetClientIterator(s);
-	rfbClientPtr cl;
-	while ((cl = rfbClientIteratorNext(it))) {
-		LOCK(cl->updateMutex);
-		/* Clients with PointerPos get the position; for clients that see a drawn cursor,
-		 * libvncserver notices the move itself and redraws the old and new areas. */
-		cl->cursorWasMoved = TRUE;
-		TSIGNAL(cl->updateCond);
-		UNLOCK(cl->updateMutex);
-	}
-	rfbReleaseClientIterator(it);
 }

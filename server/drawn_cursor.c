@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client_encoding.h"
 
 /* Copy a rectangle of the shared framebuffer into the client's copy. */
 static void copy_rect(struct drawn_cursor *dc, const rfbScreenInfo *s, int x1, int y1, int x2,
@@ -70,36 +69,34 @@ static void end_override(rfbClientPtr cl, struct drawn_cursor *dc)
  * libvncserver from sending such a client a cursor shape (or drawing the cursor into the
  * shared framebuffer) during this update: the capture thread only flags new shapes for
  * clients with takes_cursor, read under the same lock (cursor.c). */
-static bool decide_locked(rfbClientPtr cl, struct client_encoding *ce)
+static bool decide_locked(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_cursor)
 {
-	struct drawn_cursor *dc = &ce->drawn_cursor;
 	if (dc->active) {
 		/* A new SetEncodings resets the flag to what the client asked for: with a
 		 * RichCursor it now takes shapes itself; without, we override again. */
 		if (cl->useRichCursorEncoding) {
 			end_override(cl, dc);
-			ce->takes_cursor = true;
+			*takes_cursor = true;
 			cl->cursorWasChanged = TRUE;
 			return false;
 		}
 	} else {
-		ce->takes_cursor = cl->enableCursorShapeUpdates;
-		if (ce->takes_cursor)
+		*takes_cursor = cl->enableCursorShapeUpdates;
+		if (*takes_cursor)
 			return false;
 	}
-	ce->takes_cursor = false;
+	*takes_cursor = false;
 	cl->enableCursorShapeUpdates = TRUE;
 	cl->cursorWasChanged = FALSE;
 	cl->cursorWasMoved = FALSE;
 	return true;
 }
 
-void drawn_cursor_prepare(rfbClientPtr cl, struct client_encoding *ce)
+void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_cursor)
 {
-	struct drawn_cursor *dc = &ce->drawn_cursor;
 	rfbScreenInfoPtr s = cl->screen;
 	LOCK(cl->updateMutex);
-	bool draw = decide_locked(cl, ce);
+	bool draw = decide_locked(cl, dc, takes_cursor);
 	UNLOCK(cl->updateMutex);
 	if (!draw)
 		return;
@@ -140,7 +137,7 @@ void drawn_cursor_prepare(rfbClientPtr cl, struct client_encoding *ce)
 	cl->scaledScreen = &dc->copy;
 }
 
-void drawn_cursor_mark(rfbScreenInfoPtr screen, const int old_rect[4], const int new_rect[4])
+sraRegionPtr drawn_cursor_area(const int old_rect[4], const int new_rect[4])
 {
 	sraRegionPtr region = sraRgnCreate();
 	const int *rects[2] = {old_rect, new_rect};
@@ -154,23 +151,9 @@ void drawn_cursor_mark(rfbScreenInfoPtr screen, const int old_rect[4], const int
 	}
 	if (sraRgnEmpty(region)) {
 		sraRgnDestroy(region);
-		return;
+		return NULL;
 	}
-	rfbClientIteratorPtr it = rfbGetClientIterator(screen);
-	rfbClientPtr cl;
-	while ((cl = rfbClientIteratorNext(it))) {
-		struct client_encoding *ce = client_encoding_get(cl);
-		if (!ce)
-			continue;
-		LOCK(cl->updateMutex);
-		if (!ce->takes_cursor) {
-			sraRgnOr(cl->modifiedRegion, region);
-			TSIGNAL(cl->updateCond);
-		}
-		UNLOCK(cl->updateMutex);
-	}
-	rfbReleaseClientIterator(it);
-	sraRgnDestroy(region);
+	return region;
 }
 
 void drawn_cursor_free(rfbClientPtr cl, struct drawn_cursor *dc)

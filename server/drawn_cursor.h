@@ -9,20 +9,20 @@
  * framebuffer instead (cl->scaledScreen, which every libvncserver encoder reads), in
  * which the cursor is blended over the regions being sent.
  *
- * drawn_cursor_prepare() runs on the client's output thread from the displayHook;
- * drawn_cursor_mark() on the capture thread when the cursor moves or changes. Whether a
- * client takes cursor shapes (client_encoding's takes_cursor) is decided by the first and
- * read by the second under the client's updateMutex; the capture thread flags new cursor
- * shapes only for clients that take them (cursor.c), so libvncserver, which reads that
- * flag after the displayHook without a lock, never sends one to a client we draw for.
+ * drawn_cursor_prepare() runs on the client's output thread from the displayHook. It
+ * decides whether the client takes cursor shapes (client_encoding's takes_cursor), under
+ * the client's updateMutex; the capture thread reads that under the same lock when the
+ * cursor moves or changes (vnc_server_cursor.c): it marks drawn_cursor_area() modified
+ * for clients we draw for and flags new cursor shapes only for clients that take them,
+ * so libvncserver, which reads that flag after the displayHook without a lock, never
+ * sends one to a client we draw for.
  */
 #ifndef VGPU_DRAWN_CURSOR_H
 #define VGPU_DRAWN_CURSOR_H
 
 #include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
 #include <stdbool.h>
-
-struct client_encoding;
 
 struct drawn_cursor {
 	bool active;             /* we override cl->enableCursorShapeUpdates */
@@ -31,13 +31,14 @@ struct drawn_cursor {
 	int width, height;       /* of fb */
 };
 
-/* Before each update: decide whether the client needs a drawn cursor and, if so, bring
- * its private framebuffer up to date over the region about to be sent. */
-void drawn_cursor_prepare(rfbClientPtr cl, struct client_encoding *ce);
+/* Before each update: decide whether the client takes cursor shapes (*takes_cursor,
+ * written under cl->updateMutex) or needs a drawn cursor and, if so, bring its private
+ * framebuffer up to date over the region about to be sent. */
+void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_cursor);
 
-/* Capture thread: the cursor moved or changed from old to new (x, y, w, h; w = 0 for
- * none): clients with a drawn cursor get both areas redrawn. */
-void drawn_cursor_mark(rfbScreenInfoPtr screen, const int old_rect[4], const int new_rect[4]);
+/* The area to redraw when the cursor moved or changed from old to new (x, y, w, h; w = 0
+ * for none): a region the caller destroys, or NULL when both are empty. */
+sraRegionPtr drawn_cursor_area(const int old_rect[4], const int new_rect[4]);
 
 /* Client gone: free the copy. */
 void drawn_cursor_free(rfbClientPtr cl, struct drawn_cursor *dc);

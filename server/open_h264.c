@@ -16,15 +16,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "plane.h"
-#include "vnc_server.h"
 
-/* After taking damage with nothing newer to send, how long to wait for the capture
- * thread to publish the picture that damage belongs to (see serve()). */
-#define PUBLISH_WAIT_US 2000
-#define PUBLISH_POLL_US 100
-
-/* A client's state: client_encoding's h264 pointer. Made when the client connects (our
- * extension's newClient) and freed by open_h264_client_free() once both of the client's
+/* A client's state: its slot in client_encoding (CLIENT_PATH_H264). Made when the client
+ * connects (new_state) and freed by free_state() once both of the client's
  * threads have ended, so the request hook (input thread) and serve() (output thread)
  * can use it without a lock. */
 struct open_h264_client {
@@ -43,10 +37,10 @@ struct open_h264_client {
 static struct {
 	bool ready;                /* written by init/shutdown, before/after every client */
 	enum h264_backend backend; /* resolved: VPL or X264 */
+	unsigned caps;             /* its H264_TAKES_* */
 	struct h264_hub *hub;
+	struct frame_store *frames; /* the caller's (open_h264_init) */
 } g;
-
-static struct h264_hub_stats no_stats;
 
 /* ---- framing ----------------------------------------------------------------------- */
 
@@ -96,15 +90,16 @@ unsigned open_h264_quality(int tight_quality, int turbo_quality)
  * holds the client's sendMutex for the whole update, so registering under it orders
  * every request before or after an update, never inside. The input thread may wait for
  * that update's writes; libvncserver's own input-side messages take the same lock. */
-bool open_h264_on_request(rfbClientPtr cl, struct client_encoding *ce,
-			  const rfbFramebufferUpdateRequestMsg *msg)
+static bool on_request(rfbClientPtr cl, struct client_encoding *ce,
+		       const rfbFramebufferUpdateRequestMsg *msg)
 {
-	struct open_h264_client *st = ce->h264;
+	struct open_h264_client *st = ce->state[CLIENT_PATH_H264];
 	if (!st)
 		return false;
 	if (!msg->incremental)
 		atomic_fetch_add(&st->nonincremental, 1);
-	if (!ce->lists_h264 || msg->w == 0 || msg->h == 0) /* lists_h264: this thread's */
+	/* listed: this thread's (SetEncodings). */
+	if (!ce->listed[CLIENT_PATH_H264] || msg->w == 0 || msg->h == 0)
 		return false;
 	sraRegionPtr rect = sraRgnCreateRect(msg->x, msg->y, msg->x + msg->w, msg->y + msg->h);
 	LOCK(cl->sendMutex);
@@ -112,10 +107,10 @@ bool open_h264_on_request(rfbClientPtr cl, struct client_encoding *ce,
 	/* What libvncserver does with a request (rfbserver.c, rfbFramebufferUpdateRequest). */
 	sraRgnOr(cl->requestedRegion, rect);
 	if (!msg->incremental) {
+		/* All of it afresh, and the screen's size too for ExtendedDesktopSize. */
 		sraRgnOr(cl->modifiedRegion, rect);
 		sraRgnSubtract(cl->copyRegion, rect);
-		if (cl->useExtDesktopSize)
-			cl->newFBSizePending = TRUE;
+		cl->newFBSizePending = cl->useExtDesktopSize ? TRUE : cl->newFBSizePending;
 	}
 	TSIGNAL(cl->updateCond);
 	UNLOCK(cl->updateMutex);
@@ -124,27 +119,17 @@ bool open_h264_on_request(rfbClientPtr cl, struct client_encoding *ce,
 	return true;
 }
 
-/* libvncserver runs the newClient of the extension registered last first, so this one
- * (registered by open_h264_init(), before vnc_server_create() registers client_encoding's)
- * runs after client_encoding's has made the client's state, and hangs ours on it, on the
- * handshake thread before the client's own threads start. It returns FALSE: libvncserver
- * then keeps no per-client record for this extension (which it would never free). */
-static rfbBool ext_new_client(rfbClientPtr cl, void **data)
+/* The handshake thread (client_encoding.c's newClient): the client's state, before its
+ * threads start, so the request hook (input thread) and serve() (output thread) find it. */
+static void *new_state(rfbClientPtr cl)
 {
-	*data = NULL;
-	struct client_encoding *ce = client_encoding_get(cl);
-	if (!ce || ce->h264)
-		return FALSE;
-	ce->h264 = calloc(1, sizeof(*ce->h264));
-	return FALSE;
+	(void)cl;
+	return calloc(1, sizeof(struct open_h264_client));
 }
 
-static rfbProtocolExtension request_extension = {
-	.newClient = ext_new_client,
-};
-
-void open_h264_client_free(struct open_h264_client *st)
+static void free_state(void *state)
 {
+	struct open_h264_client *st = state;
 	if (!st)
 		return;
 	if (st->stream)
@@ -157,7 +142,6 @@ void open_h264_client_free(struct open_h264_client *st)
 
 struct frame_source {
 	rfbClientPtr cl;
-	struct frame_store *store;
 	int fd; /* the snapshot's dup, -1 if none */
 };
 
@@ -172,15 +156,15 @@ static int source_get(void *opaque, struct h264_frame *f, uint64_t *gen)
 	f->pixels_fourcc = 0;
 	f->dmabuf_fd = -1;
 	src->fd = -1;
-	if (g.backend != H264_BACKEND_VPL) {
-		*gen = frame_store_generation(src->store);
+	if (!(g.caps & H264_TAKES_DMABUF)) {
+		*gen = frame_store_generation(g.frames);
 		return 0;
 	}
-	/* VPL imports the plane's dma-buf; the shadow framebuffer rides along (XRGB8888) for
-	 * a back end that wants pixels after all. A plane of another size is a mode change
+	/* The back end imports the plane's dma-buf; the shadow framebuffer rides along
+	 * (XRGB8888) for one that takes pixels too. A plane of another size is a mode change
 	 * in progress: pixels only, until the store catches up. */
 	struct frame_snapshot snap;
-	int r = frame_store_snapshot(src->store, &snap);
+	int r = frame_store_snapshot(g.frames, &snap);
 	*gen = snap.generation;
 	if (r == 0 && snap.fd >= 0 && snap.plane.width == (uint32_t)s->width &&
 	    snap.plane.height == (uint32_t)s->height) {
@@ -242,16 +226,6 @@ static void send_empty(rfbClientPtr cl)
 	write_all(cl, empty, sizeof(empty));
 }
 
-/* Give the request back to libvncserver, which then sends this update itself: the
- * region it is about to send is the damage it copied before calling the displayHook. */
-static void give_back(rfbClientPtr cl, sraRegionPtr region)
-{
-	LOCK(cl->updateMutex);
-	sraRgnOr(cl->modifiedRegion, region);
-	sraRgnOr(cl->requestedRegion, region);
-	UNLOCK(cl->updateMutex);
-}
-
 static void remark(rfbClientPtr cl, sraRegionPtr region)
 {
 	LOCK(cl->updateMutex);
@@ -302,36 +276,26 @@ static bool serve(rfbClientPtr cl, const struct client_encoding *ce, struct open
 	if (!region)
 		return true; /* nothing asked for has changed: pseudo-rectangles only */
 
-	struct frame_store *store = vnc_server_frame_store(cl->screen->screenData);
+	/* The capture thread publishes a picture before it marks its damage (capture.c), so
+	 * the generation read after taking the damage is at least the damage's picture. */
 	struct h264_need need = {
-		.gen = frame_store_generation(store),
+		.gen = frame_store_generation(g.frames),
 		.damage = true,
 		.reset = nonincremental != c->nonincremental_seen,
 	};
 	c->nonincremental_seen = nonincremental;
-	struct frame_source fsrc = {.cl = cl, .store = store, .fd = -1};
+	struct frame_source fsrc = {.cl = cl, .fd = -1};
 	struct h264_source src = {.get = source_get, .put = source_put, .opaque = &fsrc};
 	struct h264_batch b = {.aus = c->batch, .cap = OPEN_H264_MAX_FRAMES};
 	char why[256];
 	int r = h264_stream_update(g.hub, c->stream, &c->pos, &need, &src, &b, why, sizeof(why));
-	/* Damage with nothing newer to send: the damage may belong to a picture the capture
-	 * thread has marked but not yet published (frame_store_publish() runs after the
-	 * damage is marked). Wait for it briefly rather than lose it. */
-	for (int waited = 0; r == 0 && b.n == 0 && waited < PUBLISH_WAIT_US;
-	     waited += PUBLISH_POLL_US) {
-		usleep(PUBLISH_POLL_US);
-		uint64_t gen = frame_store_generation(store);
-		if (gen > need.gen) {
-			need.gen = gen;
-			r = h264_stream_update(g.hub, c->stream, &c->pos, &need, &src, &b, why,
-					       sizeof(why));
-		}
-	}
 	if (r < 0) {
 		log_warn("h264: client %p: %s; serving it with libvncserver's encodings from now on",
 			 (void *)cl, why);
 		c->failed = true;
-		give_back(cl, region);
+		/* libvncserver then sends this update itself: the region it is about to send is
+		 * the damage it copied before calling the displayHook. */
+		client_encoding_give_back(cl, region);
 		sraRgnDestroy(region);
 		return false;
 	}
@@ -351,22 +315,34 @@ static bool serve(rfbClientPtr cl, const struct client_encoding *ce, struct open
 	h264_batch_release(&b);
 	/* A newer picture than what we sent exists already: its damage may be what we just
 	 * took, so keep it for the client's next request. */
-	if (frame_store_generation(store) > b.newest_gen)
+	if (frame_store_generation(g.frames) > b.newest_gen)
 		remark(cl, region);
 	sraRgnDestroy(region);
 	return true;
 }
 
-bool open_h264_send_update(rfbClientPtr cl, struct client_encoding *ce)
+static bool send_update(rfbClientPtr cl, struct client_encoding *ce)
 {
-	if (!g.ready)
+	struct open_h264_client *st = ce->state[CLIENT_PATH_H264];
+	/* No state: out of memory when the client connected; libvncserver serves it. */
+	if (!g.ready || !st)
 		return false;
-	/* No state yet: open_h264_init() ran after the client connected. It works without
-	 * the request hook; a non-incremental request then just gets the next picture. */
-	if (!ce->h264 && !(ce->h264 = calloc(1, sizeof(*ce->h264))))
-		return false;
-	return serve(cl, ce, ce->h264);
+	return serve(cl, ce, st);
 }
+
+/* For a client that listed encoding 50, once open_h264_init() succeeded. */
+static bool applies(rfbClientPtr cl, struct client_encoding *ce)
+{
+	(void)cl;
+	return ce->listed[CLIENT_PATH_H264] && g.ready;
+}
+
+const struct client_encoding_ops open_h264_ops = {
+	.name = "h264", .title = "Open H.264", .path = CLIENT_PATH_H264,
+	.pseudo_encoding = RFB_ENCODING_OPEN_H264,
+	.new_state = new_state, .free_state = free_state,
+	.applies = applies, .send_update = send_update, .on_request = on_request,
+};
 
 /* ---- start and stop ------------------------------------------------------------------- */
 
@@ -375,21 +351,17 @@ const char *open_h264_backend_name(void)
 	return g.ready ? h264_backend_name(g.backend) : "off";
 }
 
-bool open_h264_available(void)
+static void observe_encode(double seconds)
 {
-	return g.ready;
+	metrics_observe_encode(METRICS_ENC_H264, seconds);
 }
 
-const struct h264_hub_stats *open_h264_stats(void)
+int open_h264_init(const struct config *cfg, struct frame_store *frames, char *err,
+		   size_t err_len)
 {
-	return g.hub ? h264_hub_stats(g.hub) : &no_stats;
-}
-
-int open_h264_init(const struct config *cfg, char *err, size_t err_len)
-{
-	static bool registered;
 	if (g.ready)
 		return 0;
+	g.frames = frames;
 	/* A trial encoder decides once: VPL needs its runtime and a VA display, which either
 	 * are here or not for the life of the process. */
 	struct h264_encoder_config ec = {
@@ -408,7 +380,10 @@ int open_h264_init(const struct config *cfg, char *err, size_t err_len)
 		log_warn("H.264: %s; clients that ask for H.264 get other encodings", why);
 		return 0;
 	}
-	g.backend = enc->impl == &h264_x264_impl ? H264_BACKEND_X264 : H264_BACKEND_VPL;
+	/* Streams make their encoders with the back end that worked here (its name is its
+	 * --encoder word), and feed it what it takes. */
+	h264_backend_parse(enc->impl->name, &g.backend);
+	g.caps = enc->impl->caps;
 	h264_encoder_destroy(enc);
 	log_info("H.264: %s", why);
 	if (g.backend == H264_BACKEND_X264 && cfg->x264_threads > 1)
@@ -419,6 +394,7 @@ int open_h264_init(const struct config *cfg, char *err, size_t err_len)
 		.backend = g.backend,
 		.fps = cfg->fps,
 		.threads = cfg->x264_threads,
+		.observe_encode = observe_encode,
 		.limits = {
 			.max_frames = OPEN_H264_MAX_FRAMES,
 			.max_bytes = OPEN_H264_MAX_BYTES,
@@ -431,9 +407,6 @@ int open_h264_init(const struct config *cfg, char *err, size_t err_len)
 		snprintf(err, err_len, "H.264: %s", strerror(-r));
 		return r;
 	}
-	if (!registered)
-		rfbRegisterProtocolExtension(&request_extension);
-	registered = true;
 	g.ready = true;
 	metrics_set_h264_backend(h264_backend_name(g.backend));
 	return 0;

@@ -10,13 +10,16 @@
  * it as a RichCursor from libvncserver, and a client that lists 50 but no cursor encoding
  * is left to libvncserver, which would otherwise have to draw the cursor into the picture.
  *
+ * The path is open_h264_ops (client_encoding.h): it applies to clients that listed
+ * encoding 50 once open_h264_init() succeeded.
+ *
  * Threads: open_h264_init() and open_h264_shutdown() run on the main thread, before the
- * first client and after the last. open_h264_send_update() runs on a client's output
+ * first client and after the last. The path's send_update runs on a client's output
  * thread inside the screen's displayHook, holding the client's sendMutex, which is what
  * keeps our FramebufferUpdate whole on the wire; it blocks only on the shared stream's
- * lock while another client encodes. open_h264_on_request() runs on the client's input
- * thread: it counts non-incremental requests and lets a new request in only after the
- * update in progress.
+ * lock while another client encodes. Its on_request runs on the client's input thread:
+ * it counts non-incremental requests and lets a new request in only after the update in
+ * progress.
  */
 #ifndef VGPU_OPEN_H264_H
 #define VGPU_OPEN_H264_H
@@ -43,13 +46,16 @@
 #define OPEN_H264_MAX_BYTES (8u << 20)
 #define OPEN_H264_REPLAY_MAX_BYTES (1u << 20)
 
-/* Choose the H.264 back end once (--encoder; auto = VPL if it works here, else x264),
- * log which and why, and register the extension that gives each client its state. Call it before vnc_server_create(): libvncserver runs the newClient of
- * the extension registered last first, and ours needs client_encoding's state. 0 (also
- * for auto when no back end works: H.264 is then off, and said so); -ENODEV when
- * --encoder vpl was asked for and VPL cannot run here, or another negative errno when
- * the back end asked for does not work: err says why, and the server should exit 1. */
-int open_h264_init(const struct config *cfg, char *err, size_t err_len);
+/* Choose the H.264 back end once (--encoder; auto = VPL if it works here, else x264) and
+ * log which and why. Pictures come from the shadow framebuffer and, for a back end that
+ * imports dma-bufs, from frames (the caller's, kept until after open_h264_shutdown()).
+ * Call it before the first client. 0 (also for auto when no back end works: H.264 is
+ * then off, and said so); -ENODEV when --encoder vpl was asked for and VPL cannot run
+ * here, or another negative errno when the back end asked for does not work: err says
+ * why, and the server should exit 1. */
+struct frame_store;
+int open_h264_init(const struct config *cfg, struct frame_store *frames, char *err,
+		   size_t err_len);
 
 /* After the last client: free what open_h264_init() made. */
 void open_h264_shutdown(void);
@@ -57,26 +63,12 @@ void open_h264_shutdown(void);
 /* The H.264 back end in use ("vpl", "x264"), or "off". Any thread after init. */
 const char *open_h264_backend_name(void);
 
-/* True once open_h264_init() succeeded. */
-bool open_h264_available(void);
-
-/* displayHook, for a client that listed encoding 50: send it what changed as H.264.
- * False when libvncserver should serve this client instead (it takes no cursor shapes,
- * the encoder failed); the request is then left for the library. */
-bool open_h264_send_update(rfbClientPtr cl, struct client_encoding *ce);
-
-/* Input thread, from client_encoding.c's request hook: count a non-incremental request
- * and, for a client that listed encoding 50, register the request under the client's
- * sendMutex (between updates). True when it did: libvncserver must then add nothing
- * that could arrive inside an update. */
-bool open_h264_on_request(rfbClientPtr cl, struct client_encoding *ce,
-			  const rfbFramebufferUpdateRequestMsg *msg);
-
-/* client_encoding_client_gone(): both of the client's threads have ended. */
-void open_h264_client_free(struct open_h264_client *st);
-
-/* The counters of the shared streams (all zero before init). */
-const struct h264_hub_stats *open_h264_stats(void);
+/* The path. Its send_update sends what changed as H.264, or returns false when
+ * libvncserver should serve this client instead (it takes no cursor shapes, the encoder
+ * failed); the request is then left for the library. Its on_request counts
+ * non-incremental requests and, for a client that listed encoding 50, registers the
+ * request under the client's sendMutex (between updates). */
+extern const struct client_encoding_ops open_h264_ops;
 
 /* Write the message header: a FramebufferUpdate with one rectangle (0, 0, w, h) of
  * encoding 50, data length len and flags. Returns OPEN_H264_HEADER_SIZE. */

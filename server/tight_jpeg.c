@@ -24,7 +24,6 @@
 #include "tight_jpeg_refresh.h"
 #include "tight_jpeg_waker.h"
 #include "tight_jpeg_wire.h"
-#include "vnc_server.h"
 
 /* How long a client waits for another client's encode of the same rectangle before it
  * encodes the rectangle itself: far above one encode, far below a client's patience. */
@@ -35,6 +34,7 @@
 #define SMALL_UPDATE_TILES 32u
 
 static _Atomic uint32_t refresh_delay_ms = TIGHT_REFRESH_DEFAULT_MS;
+static struct frame_store *frames; /* tight_jpeg_set_frame_store(), before any client */
 
 struct tight_jpeg_client {
 	atomic_uint refs;    /* the owner (client_encoding) + a send in progress */
@@ -78,6 +78,11 @@ static struct {
 	struct tight_jpeg_client *head;
 	struct tight_cache *cache;
 } registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void tight_jpeg_set_frame_store(struct frame_store *fs)
+{
+	frames = fs;
+}
 
 void tight_jpeg_set_refresh_ms(uint32_t ms)
 {
@@ -237,35 +242,6 @@ void tight_jpeg_on_request(rfbClientPtr cl, struct tight_jpeg_client *st)
 	}
 }
 
-/* On the handshake thread, before the client's threads start: our state. libvncserver
- * runs the newClient of the extension registered last first, so client_encoding's
- * (registered after this one) has made the client's state already. It returns FALSE:
- * libvncserver then keeps no per-client record for it (it would never free one). */
-static rfbBool ext_new_client(rfbClientPtr cl, void **data)
-{
-	struct client_encoding *ce = client_encoding_get(cl);
-	struct tight_jpeg_client *st;
-
-	*data = NULL;
-	if (!ce || ce->tjpeg || !(st = client_new(cl)))
-		return FALSE;
-	ce->tjpeg = st;
-	return FALSE;
-}
-
-static rfbProtocolExtension request_extension = {
-	.newClient = ext_new_client,
-};
-
-void tight_jpeg_register(void)
-{
-	static bool registered;
-
-	if (!registered)
-		rfbRegisterProtocolExtension(&request_extension);
-	registered = true;
-}
-
 /* Size the tile arrays for a width x height screen. A new size starts from scratch: the
  * client gets the whole new screen anyway. 0 or -ENOMEM. */
 static int ensure_grid(struct tight_jpeg_client *st, uint32_t width, uint32_t height)
@@ -399,7 +375,8 @@ static bool out_large(rfbClientPtr cl, const uint8_t *p, size_t n)
 
 static uint64_t frame_generation(rfbClientPtr cl)
 {
-	return frame_store_generation(vnc_server_frame_store(cl->screen->screenData));
+	(void)cl;
+	return frame_store_generation(frames);
 }
 
 struct update {
@@ -615,9 +592,6 @@ static struct tight_cache *share_begin(struct tight_jpeg_client *st,
 	int key = p->quality << 8 | p->subsamp;
 	struct tight_cache *cache = NULL;
 
-	/* Sharing needs the frame store's generation (struct vnc_server as screenData). */
-	if (!st->cl->screen->screenData)
-		return NULL;
 	pthread_mutex_lock(&registry.lock);
 	st->share_key = key;
 	st->share_ms = now;
@@ -663,15 +637,6 @@ static bool send_rects(struct tight_jpeg_client *st, struct update *u, size_t n)
 	return true;
 }
 
-/* Put a taken region back for libvncserver to send (this path cannot). */
-static void give_back(rfbClientPtr cl, sraRegionPtr region)
-{
-	LOCK(cl->updateMutex);
-	sraRgnOr(cl->modifiedRegion, region);
-	sraRgnOr(cl->requestedRegion, region);
-	UNLOCK(cl->updateMutex);
-}
-
 /* Send the client's pending update. False if this path cannot serve it (it is left to
  * libvncserver) or the client went away. */
 static bool send_update(struct tight_jpeg_client *st, rfbClientPtr cl,
@@ -695,7 +660,7 @@ static bool send_update(struct tight_jpeg_client *st, rfbClientPtr cl,
 		return true;
 	if (s->width <= 0 || s->height <= 0 || ensure_grid(st, (uint32_t)s->width,
 							     (uint32_t)s->height) < 0) {
-		give_back(cl, region);
+		client_encoding_give_back(cl, region);
 		sraRgnDestroy(region);
 		return false;
 	}
@@ -764,17 +729,12 @@ static bool send_update(struct tight_jpeg_client *st, rfbClientPtr cl,
 bool tight_jpeg_send_update(rfbClientPtr cl, struct client_encoding *ce)
 {
 	struct tight_jpeg_params params;
-	struct tight_jpeg_client *st = ce->tjpeg;
+	struct tight_jpeg_client *st = ce->state[CLIENT_PATH_TIGHT_JPEG];
 
-	/* Settings come from the client's input thread at any time: read them once. */
-	if (!params_of(cl, &params))
+	/* Settings come from the client's input thread at any time: read them once. No
+	 * state: out of memory when the client connected. */
+	if (!params_of(cl, &params) || !st)
 		return false;
-	if (!st) {
-		st = client_new(cl);
-		if (!st)
-			return false;
-		ce->tjpeg = st;
-	}
 	/* Our own reference for the send: the state then outlives a free of the owner's
 	 * while we send (libvncserver calls extension close()s inside rfbCloseClient, which
 	 * a failed write calls; client_encoding.c frees later, but this path does not depend
@@ -787,3 +747,37 @@ bool tight_jpeg_send_update(rfbClientPtr cl, struct client_encoding *ce)
 	client_release(st);
 	return ok;
 }
+
+/* ---- the path (client_encoding.h) ---------------------------------------------------- */
+
+/* The handshake thread, before the client's threads start. */
+static void *path_new_state(rfbClientPtr cl)
+{
+	return client_new(cl);
+}
+
+static bool path_applies(rfbClientPtr cl, struct client_encoding *ce)
+{
+	(void)ce;
+	return tight_jpeg_applies(cl);
+}
+
+static bool path_on_request(rfbClientPtr cl, struct client_encoding *ce,
+			    const rfbFramebufferUpdateRequestMsg *msg)
+{
+	(void)msg;
+	tight_jpeg_on_request(cl, ce->state[CLIENT_PATH_TIGHT_JPEG]);
+	return false; /* libvncserver adds the request, now after the update in progress */
+}
+
+static void path_free_state(void *state)
+{
+	tight_jpeg_client_free(state);
+}
+
+const struct client_encoding_ops tight_jpeg_ops = {
+	.name = "tight-jpeg", .title = "Tight-JPEG", .path = CLIENT_PATH_TIGHT_JPEG,
+	.new_state = path_new_state, .free_state = path_free_state,
+	.applies = path_applies, .send_update = tight_jpeg_send_update,
+	.on_request = path_on_request,
+};

@@ -22,7 +22,9 @@
  * exact count (LastRect only past 65535 rectangles, if the client takes it). Clients with
  * equal JPEG settings share encoded rectangles (tight_jpeg_cache.h).
  *
- * Threads: the state is made on the handshake thread (an extension's newClient);
+ * The path is tight_jpeg_ops (client_encoding.h); the functions below are its parts.
+ *
+ * Threads: the state is made on the handshake thread (client_encoding's newClient);
  * tight_jpeg_on_request runs on the client's input thread (client_encoding.c's request
  * hook).
  * tight_jpeg_applies and tight_jpeg_send_update run on the client's output thread, in the
@@ -42,9 +44,12 @@
 
 struct tight_jpeg_client;
 
-/* Register the extension that gives each new client our state; once, before
- * client_encoding's own extension (client_encoding_register). */
-void tight_jpeg_register(void);
+extern const struct client_encoding_ops tight_jpeg_ops;
+
+/* The frame store whose generation keys the rectangles clients share; before the first
+ * client (vnc_server_create). The caller keeps it. */
+struct frame_store;
+void tight_jpeg_set_frame_store(struct frame_store *fs);
 
 /* Input thread, for each FramebufferUpdateRequest before libvncserver adds it: once this
  * path has served the client, wait for the update in progress (see tight_jpeg.c). */

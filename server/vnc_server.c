@@ -20,10 +20,13 @@
 #include "fd_budget.h"
 #include "input_source.h"
 #include "clock.h"
+#include "cursor.h"
 #include "log.h"
 #include "metrics.h"
+#include "open_h264.h"
 #include "qemu_key_event.h"
 #include "security.h"
+#include "tight_jpeg.h"
 #include "tls.h"
 #include "vnc_server_private.h"
 #include "ws_guard.h"
@@ -652,8 +655,16 @@ static void set_server_format(rfbScreenInfoPtr s)
 	s->depth = 24;
 }
 
-int vnc_server_create(const struct config *cfg, struct plane_source *src, uint32_t width,
-		      uint32_t height, struct vnc_server **out, char *err, size_t err_len)
+/* The update paths, in priority order (client_encoding.h). */
+static const struct client_encoding_ops *const paths[] = {
+	&open_h264_ops,
+	&tight_jpeg_ops,
+	&client_encoding_library,
+};
+
+int vnc_server_create(const struct config *cfg, struct plane_source *src,
+		      struct frame_store *frames, uint32_t width, uint32_t height,
+		      struct vnc_server **out, char *err, size_t err_len)
 {
 	*out = NULL;
 	struct vnc_server *srv = calloc(1, sizeof(*srv));
@@ -668,7 +679,6 @@ int vnc_server_create(const struct config *cfg, struct plane_source *src, uint32
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->idle_since_ms = clock_now_ms();
 	pthread_cond_init(&srv->cond, NULL);
-	frame_store_init(&srv->frames);
 
 	int r = auth_init(cfg, err, err_len);
 	if (r < 0) {
@@ -708,7 +718,8 @@ int vnc_server_create(const struct config *cfg, struct plane_source *src, uint32
 	s->setDesktopSizeHook = on_set_desktop_size;
 	s->displayHook = client_encoding_display_hook;
 	s->displayFinishedHook = on_update_sent;
-	client_encoding_register();
+	tight_jpeg_set_frame_store(frames);
+	client_encoding_register(paths, sizeof(paths) / sizeof(paths[0]));
 	s->setTranslateFunction = set_translate;
 	if (auth_enabled()) {
 		/* libvncserver offers VNC authentication when this is set; auth.c keeps the
@@ -814,12 +825,14 @@ void vnc_server_destroy(struct vnc_server *srv)
 		return;
 	vnc_server_stop(srv);
 	if (srv->screen) {
-		cursor_free_all(srv);
+		/* The screen's reference to its cursor (cursor.h); the clients' are gone. */
+		rfbCursorPtr c = srv->screen->cursor;
+		srv->screen->cursor = NULL;
+		cursor_release(c);
 		srv->screen->frameBuffer = NULL;
 		rfbScreenCleanup(srv->screen);
 	}
 	free(srv->fb);
-	frame_store_destroy(&srv->frames);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->cond);
 	free(srv);
@@ -972,11 +985,6 @@ void vnc_server_mark_modified(struct vnc_server *srv, const uint32_t *rects, siz
 	sraRgnDestroy(region);
 }
 
-struct frame_store *vnc_server_frame_store(struct vnc_server *srv)
-{
-	return &srv->frames;
-}
-
 struct _rfbScreenInfo *vnc_server_screen(struct vnc_server *srv)
 {
 	return srv->screen;
@@ -1004,21 +1012,6 @@ uint64_t vnc_server_idle_ms(struct vnc_server *srv)
 
 /* ---- control socket and metrics ------------------------------------------------------ */
 
-static const char *path_name(rfbClientPtr cl)
-{
-	struct client_encoding *ce = client_encoding_get(cl);
-	if (!ce)
-		return "library";
-	switch (ce->path) {
-	case CLIENT_PATH_TIGHT_JPEG:
-		return "tight-jpeg";
-	case CLIENT_PATH_H264:
-		return "h264";
-	default:
-		return "library";
-	}
-}
-
 size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *out, size_t max)
 {
 	size_t n = 0;
@@ -1034,7 +1027,7 @@ size_t vnc_server_list_clients(struct vnc_server *srv, struct vnc_client_stat *o
 			memset(st, 0, sizeof(*st));
 			st->id = ci->id;
 			snprintf(st->peer, sizeof(st->peer), "%s", ci->peer);
-			st->encoding = cl->onHold ? "handshake" : path_name(cl);
+			st->encoding = cl->onHold ? "handshake" : client_encoding_served_by(cl);
 			st->bytes_sent = (uint64_t)rfbStatGetSentBytes(cl);
 			push_sent_bytes(cl, ci); /* metrics covers what is listed */
 			st->connected_s = (double)(now - ci->connected_ms) / 1000.0;

@@ -26,9 +26,15 @@ struct _rfbScreenInfo;
 /* Create the screen at the given size (the first mode, or a placeholder when the display
  * is off) with the settings in cfg. src (may be NULL) takes clients' SetDesktopSize
  * requests and, unless vnc_server_set_input() picks another sink, their keyboard and
- * pointer input (input_source.h). Messages go to err. */
-int vnc_server_create(const struct config *cfg, struct plane_source *src, uint32_t width,
-		      uint32_t height, struct vnc_server **out, char *err, size_t err_len);
+ * pointer input (input_source.h). frames is the caller's frame store (frame_store.h),
+ * which the capture thread publishes to; the server hands it to the encodings that read
+ * it, and the caller keeps it until after vnc_server_destroy(). Updates go through Open
+ * H.264 (open_h264_init() before this), Tight-JPEG or libvncserver's encodings, in that
+ * order of preference (client_encoding.h). Messages go to err. */
+struct frame_store;
+int vnc_server_create(const struct config *cfg, struct plane_source *src,
+		      struct frame_store *frames, uint32_t width, uint32_t height,
+		      struct vnc_server **out, char *err, size_t err_len);
 
 /* Open the listeners and start serving. 0 or a negative errno, message in err. */
 int vnc_server_start(struct vnc_server *srv, char *err, size_t err_len);
@@ -73,9 +79,6 @@ void vnc_server_set_cursor(struct vnc_server *srv, const uint8_t *pixels, size_t
 			   uint32_t width, uint32_t height, uint32_t x_hot, uint32_t y_hot);
 /* Capture thread: where the pointer hotspot is on the screen. */
 void vnc_server_move_cursor(struct vnc_server *srv, int x, int y);
-
-/* The current plane and its dma-buf, for encoders that import it (frame_store.h). */
-struct frame_store *vnc_server_frame_store(struct vnc_server *srv);
 
 /* Any thread (the control socket's add_client): serve an already-connected client socket,
  * which the server now owns, exactly like one it accepted (handshake thread, deadline,

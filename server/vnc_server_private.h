@@ -1,4 +1,4 @@
-/* The vnc_server structure, shared by the files of the front end (vnc_server.c, cursor.c).
+/* The vnc_server structure, for vnc_server.c.
  * Not for other modules: they use vnc_server.h. */
 #ifndef VGPU_VNC_SERVER_PRIVATE_H
 #define VGPU_VNC_SERVER_PRIVATE_H
@@ -8,10 +8,9 @@
 #include <rfb/rfbregion.h>
 #include <stdatomic.h>
 
-#include "frame_store.h"
+#include "config.h"
 #include "input_sink.h"
 #include "listeners.h"
-#include "vnc_server.h"
 
 struct vnc_server {
 	rfbScreenInfoPtr screen;
@@ -22,7 +21,6 @@ struct vnc_server {
 	/* Per listener (same index), from vnc_server_start: TCP (TLS applies), not loopback. */
 	bool listen_tcp[CONFIG_MAX_LISTEN];
 	bool listen_remote[CONFIG_MAX_LISTEN];
-	struct frame_store frames;
 
 	/* Viewers: guarded by lock; cond wakes the capture thread. */
 	pthread_mutex_t lock;
@@ -43,8 +41,5 @@ struct vnc_server {
 	uint32_t width, height;
 	bool started;
 };
-
-/* cursor.c: drop the screen's cursor (at destroy, after the clients are gone). */
-void cursor_free_all(struct vnc_server *srv);
 
 #endif

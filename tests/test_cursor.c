@@ -17,12 +17,14 @@
 
 #include "config.h"
 #include "cursor.h"
+#include "frame_store.h"
 #include "vnc_server.h"
 
 #define SCREEN_W 320
 #define SCREEN_H 240
 
 static struct config cfg;
+static struct frame_store frames;
 
 static struct vnc_server *make_server(void)
 {
@@ -33,7 +35,12 @@ static struct vnc_server *make_server(void)
 	fclose(null);
 	struct vnc_server *srv = NULL;
 	char err[256];
-	assert_int_equal(vnc_server_create(&cfg, NULL, SCREEN_W, SCREEN_H, &srv, err, sizeof(err)),
+	static bool frames_made;
+	if (!frames_made)
+		frame_store_init(&frames);
+	frames_made = true;
+	assert_int_equal(vnc_server_create(&cfg, NULL, &frames, SCREEN_W, SCREEN_H, &srv, err,
+					   sizeof(err)),
 			 0);
 	return srv;
 }

@@ -229,6 +229,7 @@ static void round_trip(unsigned w, unsigned h, unsigned q, bool xbgr, unsigned n
 	char why[256];
 	assert_int_equal(h264_x264_impl.create(&cfg, &enc, why, sizeof(why)), 0);
 	assert_ptr_equal(enc->impl, &h264_x264_impl);
+	assert_int_equal(enc->impl->caps, H264_TAKES_PIXELS);
 	struct dec d;
 	dec_open(&d);
 	uint8_t *px = malloc((size_t)w * h * 4);

@@ -54,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct config cfg;
 static struct vnc_server *srv;
+static struct frame_store frames; /* what the encoders read; published below */
 static struct plane_info plane = {.drm_plane_type = PLANE_PRIMARY,
 				  .fourcc = PLANE_FORMAT_XRGB8888, .width = W, .height = H,
 				  .stride = W * 4, .size = W * H * 4, .dmabuf_id = 1};
@@ -143,9 +144,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* FUZZ_CLIENT_DEBUG=1 shows the server's log while reproducing an input. */
 	log_set_level(getenv("FUZZ_CLIENT_DEBUG") ? LOG_DEBUG : LOG_ERROR);
 	/* A password: clients go through VNC authentication (checked by the harness). */
+	frame_store_init(&frames);
 	if (auth_set_password("fuzz", 0, err, sizeof(err)) < 0 ||
-	    open_h264_init(&cfg, err, sizeof(err)) < 0 ||
-	    vnc_server_create(&cfg, &sink, W, H, &srv, err, sizeof(err)) < 0) {
+	    open_h264_init(&cfg, &frames, err, sizeof(err)) < 0 ||
+	    vnc_server_create(&cfg, &sink, &frames, W, H, &srv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_client: %s\n", err);
 		abort();
 	}
@@ -273,7 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 	}
 	must_be_accepted("a client came out of the handshake");
 	cl->onHold = FALSE; /* no threads here: its messages are processed below */
-	struct frame_store *fs = vnc_server_frame_store(srv);
+	struct frame_store *fs = &frames;
 	for (int i = 0; i < MAX_MESSAGES && cl->sock != RFB_INVALID_SOCKET &&
 			cl->state != RFB_SHUTDOWN; i++) {
 		rfbProcessClientMessage(cl);

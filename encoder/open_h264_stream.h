@@ -69,6 +69,8 @@ struct h264_hub_config {
 	int (*create)(enum h264_backend backend, const struct h264_encoder_config *cfg,
 		      struct h264_encoder **out, char *why, size_t why_len);
 	uint64_t (*now_ms)(void);
+	/* Told how long each encode took (client output threads; may be NULL). */
+	void (*observe_encode)(double seconds);
 };
 
 /* Counters over all streams, readable from any thread. */

@@ -12,7 +12,6 @@
 
 #include "clock.h"
 #include "log.h"
-#include "metrics.h"
 
 struct h264_stream {
 	struct h264_stream *next; /* hub list; hub lock */
@@ -189,7 +188,8 @@ static int encode(struct h264_hub *hub, struct h264_stream *s, const struct h264
 	double t0 = 1e3 * clock_now_s();
 	r = h264_encoder_encode(s->enc, &frame, force_idr, &pkt);
 	double ms = 1e3 * clock_now_s() - t0;
-	metrics_observe_encode(METRICS_ENC_H264, ms / 1000.0);
+	if (hub->cfg.observe_encode)
+		hub->cfg.observe_encode(ms / 1000.0);
 	src->put(src->opaque, &frame);
 	if (r < 0) {
 		snprintf(why, why_len, "%s encoder failed: %s", s->enc->impl->name, strerror(-r));
