@@ -15,6 +15,7 @@
 #include "frame_store.h"
 #include "log.h"
 #include "plane.h"
+#include "rfb_wire.h"
 #include "vnc_server.h"
 
 /* After taking damage with nothing newer to send, how long to wait for the capture
@@ -52,15 +53,8 @@ static struct h264_hub_stats no_stats;
 size_t open_h264_header(uint8_t out[OPEN_H264_HEADER_SIZE], uint16_t width, uint16_t height,
 			uint32_t len, uint32_t flags)
 {
-	uint8_t *p = out;
-	*p++ = rfbFramebufferUpdate;
-	*p++ = 0;                   /* padding */
-	p = put_be16(p, 1);            /* one rectangle */
-	p = put_be16(p, 0);            /* x */
-	p = put_be16(p, 0);            /* y */
-	p = put_be16(p, width);
-	p = put_be16(p, height);
-	p = put_be32(p, (uint32_t)RFB_ENCODING_OPEN_H264);
+	uint8_t *p = rfb_wire_fbu_header(out, 1);
+	p = rfb_wire_rect_header(p, 0, 0, width, height, RFB_ENCODING_OPEN_H264);
 	p = put_be32(p, len);
 	p = put_be32(p, flags);
 	return (size_t)(p - out);
