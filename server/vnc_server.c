@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "security.h"
+#include "tight_jpeg.h"
 #include "tls.h"
 #include "vnc_server_private.h"
 #include "ws_guard.h"
@@ -632,6 +633,7 @@ int vnc_server_create(const struct config *cfg, struct plane_source *input, uint
 	srv->idle_since_ms = clock_now_ms();
 	pthread_cond_init(&srv->cond, NULL);
 	frame_store_init(&srv->frames);
+	tight_jpeg_set_frame_store(&srv->frames);
 
 	int r = auth_init(cfg, err, err_len);
 	if (r < 0) {
