@@ -47,7 +47,7 @@
 #include "plane_source_open.h"
 #include "synthetic.h"
 #include "tight_jpeg.h"
-#include "tight_jpeg_encode.h"
+#include "tight_jpeg_encoder.h"
 #include "vnc_server.h"
 
 struct opts {
@@ -210,7 +210,7 @@ struct bench {
 	struct vnc_server *srv;
 	rfbScreenInfoPtr screen;
 	struct fake ours, lib;
-	struct tight_jpeg_encoder raw; /* the same TurboJPEG binding as ours */
+	struct tight_jpeg_compressor raw; /* the same TurboJPEG binding as ours */
 	struct tight_jpeg_params params;
 };
 
@@ -262,14 +262,14 @@ static void teardown(struct bench *b)
 }
 
 /* The raw baseline: one tjCompress2 of the whole framebuffer (through the path's own
- * binding to libturbojpeg: tight_jpeg_encode is that one call and nothing else). */
+ * binding to libturbojpeg: tight_jpeg_compress is that one call and nothing else). */
 static double raw_jpeg(struct bench *b, unsigned long *len)
 {
 	rfbScreenInfoPtr s = b->screen;
 	const uint8_t *out;
 	size_t n;
 	double t0 = now_ms();
-	if (tight_jpeg_encode(&b->raw, (const uint8_t *)s->frameBuffer,
+	if (tight_jpeg_compress(&b->raw, (const uint8_t *)s->frameBuffer,
 			      (size_t)s->paddedWidthInBytes, (uint32_t)s->width,
 			      (uint32_t)s->height, &b->params, &out, &n) < 0) {
 		fprintf(stderr, "tjCompress2 failed\n");
@@ -582,6 +582,6 @@ int main(int argc, char **argv)
 	       "the same client settings; raw: one tjCompress2 of the whole frame, no write. "
 	       "ms: mean per changed frame without the slowest 5 %%; KB = KiB per changed frame "
 	       "written; ratios: median of the per-frame ratios.\n");
-	tight_jpeg_encoder_destroy(&b.raw);
+	tight_jpeg_compressor_destroy(&b.raw);
 	return 0;
 }

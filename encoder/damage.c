@@ -356,6 +356,34 @@ void damage_tile_rect(const struct damage *d, size_t i, uint32_t *x, uint32_t *y
 	*h = d->height - *y < DAMAGE_TILE ? d->height - *y : DAMAGE_TILE;
 }
 
+size_t damage_tile_runs(uint32_t width, uint32_t height, const uint8_t *flags, uint32_t *rects)
+{
+	uint32_t cols = (width + DAMAGE_TILE - 1) / DAMAGE_TILE;
+	uint32_t rows = (height + DAMAGE_TILE - 1) / DAMAGE_TILE;
+	size_t n = 0;
+
+	for (uint32_t ty = 0; ty < rows; ty++) {
+		const uint8_t *f = flags + (size_t)ty * cols;
+		uint32_t y = ty * DAMAGE_TILE;
+
+		for (uint32_t tx = 0; tx < cols; tx++) {
+			if (!f[tx])
+				continue;
+			uint32_t end = tx + 1;
+			while (end < cols && f[end])
+				end++;
+			uint32_t *r = rects + 4 * n++;
+			uint32_t x_end = end * DAMAGE_TILE < width ? end * DAMAGE_TILE : width;
+			r[0] = tx * DAMAGE_TILE;
+			r[1] = y;
+			r[2] = x_end - r[0];
+			r[3] = height - y < DAMAGE_TILE ? height - y : DAMAGE_TILE;
+			tx = end - 1;
+		}
+	}
+	return n;
+}
+
 /* Changed tiles of tile row ty that were not copied while hashing: copy them now, from
  * cache, as runs of adjacent tiles (one call a run). */
 static void copy_rest(const struct damage *d, uint32_t ty, const uint8_t *out,

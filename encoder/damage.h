@@ -63,4 +63,10 @@ static inline size_t damage_tile_count(const struct damage *d)
 void damage_tile_rect(const struct damage *d, size_t i, uint32_t *x, uint32_t *y, uint32_t *w,
 		      uint32_t *h);
 
+/* The flagged tiles of a width x height frame (flags[i] != 0; DAMAGE_TILE tiles, row-major)
+ * as rectangles: one per run of adjacent flagged tiles in a tile row, clipped to the frame,
+ * x, y, w, h in rects (4 values a run; room for one run per tile is always enough).
+ * Returns the number of runs. Pure; any thread. */
+size_t damage_tile_runs(uint32_t width, uint32_t height, const uint8_t *flags, uint32_t *rects);
+
 #endif

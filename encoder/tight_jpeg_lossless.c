@@ -1,11 +1,72 @@
-/* Tight basic (palette or copy filter + zlib stream 3). See tight_jpeg_lossless.h. */
+/* The lossless refresh: timing, Tight basic (palette or copy filter + zlib stream 3), and
+ * the timer thread. See tight_jpeg_lossless.h. */
 #include "tight_jpeg_lossless.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "tight_jpeg_wire.h"
+#include "clock.h"
+#include "rfb_wire.h"
+
+/* ---- when: refresh timing ---- */
+
+bool tight_refresh_due(uint64_t since, uint64_t now_ms, uint32_t delay_ms, uint32_t slack_ms)
+{
+	if (since == TIGHT_REFRESH_NOT_LOSSY || delay_ms == 0)
+		return false;
+	/* A timestamp from the future (clock read on another thread a moment later) is not
+	 * due; subtracting first would wrap around. */
+	if (now_ms < since)
+		return false;
+	return now_ms - since + slack_ms >= delay_ms;
+}
+
+size_t tight_refresh_scan(const uint64_t *since, size_t n, uint64_t now_ms, uint32_t delay_ms,
+			  uint32_t slack_ms, uint8_t *due, uint64_t *next_ms)
+{
+	uint64_t next = TIGHT_REFRESH_NEVER;
+	size_t n_due = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool d = tight_refresh_due(since[i], now_ms, delay_ms, slack_ms);
+
+		if (due)
+			due[i] = d;
+		if (d) {
+			n_due++;
+		} else if (since[i] != TIGHT_REFRESH_NOT_LOSSY && delay_ms) {
+			uint64_t at = since[i] + delay_ms;
+
+			if (at < next)
+				next = at;
+		}
+	}
+	*next_ms = next;
+	return n_due;
+}
+
+void tight_refresh_record(uint64_t *since, const uint8_t *sent, size_t n, uint64_t now_ms)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (sent[i] == TIGHT_REFRESH_LOSSY)
+			since[i] = now_ms;
+		else if (sent[i] == TIGHT_REFRESH_EXACT)
+			since[i] = TIGHT_REFRESH_NOT_LOSSY;
+	}
+}
+
+void tight_refresh_mark_all_lossy(uint64_t *since, size_t n, uint64_t now_ms)
+{
+	/* A tile already lossy keeps its older time: its refresh is not put off. */
+	for (size_t i = 0; i < n; i++)
+		if (since[i] > now_ms)
+			since[i] = now_ms;
+}
+
+/* ---- what: Tight basic rectangles ---- */
 
 /* Below this many filtered bytes the data goes uncompressed, without a length: the
  * protocol's TIGHT_MIN_TO_COMPRESS, which the client applies to decide how to read. */
@@ -228,16 +289,139 @@ int tight_lossless_encode(struct tight_lossless *s, const uint8_t *px, size_t st
 			tight_lossless_reset(s);
 			return r;
 		}
-		if (z_len > TIGHT_WIRE_MAX_COMPACT ||
+		if (z_len > RFB_WIRE_TIGHT_MAX_COMPACT ||
 		    reserve(&s->out, &s->out_cap, n + 3 + z_len) < 0) {
 			tight_lossless_reset(s);
 			return -ENOMEM;
 		}
-		n += tight_wire_compact_len(s->out + n, (uint32_t)z_len);
+		n = (size_t)(rfb_wire_tight_compact_len(s->out + n, (uint32_t)z_len) - s->out);
 		memcpy(s->out + n, s->zbuf, z_len);
 		n += z_len;
 	}
 	*data = s->out;
 	*len = n;
 	return 0;
+}
+
+/* ---- the timer ---- */
+
+static pthread_mutex_t waker_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t waker_cond; /* CLOCK_MONOTONIC; set up once */
+static pthread_once_t waker_once = PTHREAD_ONCE_INIT;
+static struct tight_waker_entry *waker_head;
+static unsigned waker_n;
+/* Each thread serves one generation; removing the last entry ends the generation, so a
+ * thread that has not noticed yet never serves entries added after that. */
+static uint64_t waker_gen;
+static bool waker_running;
+
+static void waker_cond_init(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&waker_cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+static void *timer_thread(void *arg)
+{
+	uint64_t gen = (uint64_t)(uintptr_t)arg;
+
+	pthread_mutex_lock(&waker_lock);
+	while (waker_gen == gen) {
+		uint64_t now = clock_now_ms(), next = TIGHT_WAKER_NEVER;
+
+		for (struct tight_waker_entry *e = waker_head; e; e = e->next) {
+			if (e->deadline <= now)
+				e->deadline = e->fire(e, now);
+			if (e->deadline < next)
+				next = e->deadline;
+		}
+		if (next == TIGHT_WAKER_NEVER) {
+			pthread_cond_wait(&waker_cond, &waker_lock);
+		} else {
+			struct timespec at = {.tv_sec = (time_t)(next / 1000),
+					      .tv_nsec = (long)(next % 1000) * 1000000L};
+			pthread_cond_timedwait(&waker_cond, &waker_lock, &at);
+		}
+	}
+	pthread_mutex_unlock(&waker_lock);
+	return NULL;
+}
+
+int tight_waker_add(struct tight_waker_entry *e)
+{
+	pthread_once(&waker_once, waker_cond_init);
+	pthread_mutex_lock(&waker_lock);
+	if (!waker_running) {
+		pthread_t t;
+		pthread_attr_t attr;
+		int r;
+
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(&t, &attr, timer_thread, (void *)(uintptr_t)waker_gen);
+		pthread_attr_destroy(&attr);
+		if (r != 0) {
+			pthread_mutex_unlock(&waker_lock);
+			return -EAGAIN;
+		}
+		waker_running = true;
+	}
+	e->deadline = TIGHT_WAKER_NEVER;
+	e->prev = NULL;
+	e->next = waker_head;
+	if (waker_head)
+		waker_head->prev = e;
+	waker_head = e;
+	e->linked = true;
+	waker_n++;
+	pthread_mutex_unlock(&waker_lock);
+	return 0;
+}
+
+void tight_waker_remove(struct tight_waker_entry *e)
+{
+	pthread_mutex_lock(&waker_lock);
+	if (e->linked) {
+		if (e->prev)
+			e->prev->next = e->next;
+		else
+			waker_head = e->next;
+		if (e->next)
+			e->next->prev = e->prev;
+		e->linked = false;
+		e->prev = e->next = NULL;
+		if (--waker_n == 0) {
+			waker_gen++;
+			waker_running = false;
+			pthread_cond_broadcast(&waker_cond);
+		}
+	}
+	pthread_mutex_unlock(&waker_lock);
+}
+
+void tight_waker_schedule(struct tight_waker_entry *e, uint64_t deadline_ms)
+{
+	pthread_mutex_lock(&waker_lock);
+	if (e->linked) {
+		bool earlier = deadline_ms < e->deadline;
+
+		e->deadline = deadline_ms;
+		if (earlier)
+			pthread_cond_broadcast(&waker_cond);
+	}
+	pthread_mutex_unlock(&waker_lock);
+}
+
+unsigned tight_waker_count(bool *thread_running)
+{
+	pthread_mutex_lock(&waker_lock);
+	unsigned n = waker_n;
+	if (thread_running)
+		*thread_running = waker_running;
+	pthread_mutex_unlock(&waker_lock);
+	return n;
 }

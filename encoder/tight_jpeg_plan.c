@@ -1,9 +1,10 @@
-/* Tiles -> rectangles, and the solid-tile check. See tight_jpeg_plan.h. */
+/* Tiles -> kinds -> rectangles, and the solid and colour-count tests. See tight_jpeg_plan.h. */
 #include "tight_jpeg_plan.h"
 
 #include <string.h>
 
-#include "tight_jpeg_wire.h"
+#include "rfb_wire.h"
+#include "tight_jpeg_lossless.h"
 
 void tight_plan_grid_init(struct tight_plan_grid *g, uint32_t width, uint32_t height,
 			  uint32_t tile)
@@ -35,7 +36,7 @@ bool tight_plan_fits(uint8_t kind, uint32_t w, uint32_t h)
 		/* libjpeg-turbo's worst case (tjBufSize), 4:4:4 being the worst subsampling:
 		 * 8x8 MCUs, 6 bytes a pixel, 2 KiB of headers. */
 		uint64_t worst = (uint64_t)((w + 7) & ~7u) * ((h + 7) & ~7u) * 6 + 2048;
-		return w <= TIGHT_PLAN_MAX_WIDTH && worst <= TIGHT_WIRE_MAX_COMPACT;
+		return w <= TIGHT_PLAN_MAX_WIDTH && worst <= RFB_WIRE_TIGHT_MAX_COMPACT;
 	}
 	case TIGHT_PLAN_LOSSLESS:
 	case TIGHT_PLAN_PALETTE:
@@ -176,4 +177,52 @@ unsigned tight_plan_tile_colours(const uint8_t *px, size_t stride, uint32_t w, u
 		}
 	}
 	return n;
+}
+
+/* ---- the per-tile decision ---- */
+
+uint32_t tight_classify_gray(uint32_t rgb)
+{
+	uint32_t r = rgb >> 16 & 0xff, g = rgb >> 8 & 0xff, b = rgb & 0xff;
+	uint32_t y = (19595 * r + 38470 * g + 7471 * b + 32768) >> 16;
+
+	return y << 16 | y << 8 | y;
+}
+
+void tight_classify_tiles(const struct tight_plan_grid *g, const uint8_t *fb, size_t pitch,
+			  const uint64_t *since, const struct tight_classify_opts *o, uint8_t *kind,
+			  uint32_t *rgb, uint16_t *colours, uint8_t *sent,
+			  uint32_t slots[TIGHT_PLAN_COLOUR_SLOTS])
+{
+	for (uint32_t ty = 0; ty < g->rows; ty++) {
+		for (uint32_t tx = 0; tx < g->cols; tx++) {
+			size_t i = (size_t)ty * g->cols + tx;
+			uint32_t x, y, w, h, c;
+			unsigned n = 0;
+
+			sent[i] = TIGHT_REFRESH_UNSENT;
+			if (kind[i] == TIGHT_PLAN_NONE)
+				continue;
+			tight_plan_tile_rect(g, tx, ty, &x, &y, &w, &h);
+			const uint8_t *px = fb + (size_t)y * pitch + (size_t)x * 4;
+			if (tight_plan_tile_solid(px, pitch, w, h, &c)) {
+				kind[i] = TIGHT_PLAN_FILL;
+				rgb[i] = o->grayscale ? tight_classify_gray(c) : c;
+				sent[i] = TIGHT_REFRESH_EXACT;
+			} else if (o->palette_max &&
+				   (n = tight_plan_tile_colours(px, pitch, w, h, o->palette_max,
+								slots)) <= o->palette_max) {
+				kind[i] = TIGHT_PLAN_PALETTE;
+				colours[i] = (uint16_t)n;
+				sent[i] = TIGHT_REFRESH_EXACT;
+			} else if (tight_refresh_due(since[i], o->now_ms, o->delay_ms,
+						     o->slack_ms)) {
+				kind[i] = TIGHT_PLAN_LOSSLESS;
+				sent[i] = TIGHT_REFRESH_EXACT;
+			} else {
+				kind[i] = TIGHT_PLAN_JPEG;
+				sent[i] = TIGHT_REFRESH_LOSSY;
+			}
+		}
+	}
 }

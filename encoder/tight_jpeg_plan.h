@@ -1,14 +1,19 @@
-/* Rectangle planning for the Tight-JPEG path: which rectangles an update is sent as.
+/* Which rectangles a Tight-JPEG update is sent as: the per-tile decision and the merge.
  *
  * The unit is the damage tile (DAMAGE_TILE, 64x64): the capture thread reports damage by
- * tile, and each tile of an update is classified on its own: one colour -> fill; a few
- * colours (text, window decorations) -> palette, which is exact and far smaller than
- * JPEG for such content (what TurboVNC's encoder does too); else JPEG, or lossless when
- * its lossless refresh is due. Sending every tile as its own JPEG
- * would cost ~600 bytes of JPEG headers (and a compressor start) per tile, so tiles are
- * merged: first horizontal runs of equal kind (and equal colour for fills) within a tile
- * row, then runs with the same columns and kind in consecutive rows grow downwards.
- * Rectangles stay within what clients decode:
+ * tile, and each tile of an update is classified on its own (tight_classify_tiles): one
+ * colour -> fill (in grayscale, the colour's luma, as a gray JPEG of it would show); a few
+ * colours (text, window decorations) -> palette, which is exact and far smaller than JPEG
+ * for such content (what TurboVNC's encoder does too); lossy since long enough
+ * (tight_jpeg_lossless.h) -> lossless; else JPEG. The cheap tests go first: a tile with
+ * content fails the solid test within a row or so, a photographic one the colour count
+ * within a few dozen pixels.
+ *
+ * Sending every tile as its own JPEG would cost ~600 bytes of JPEG headers (and a
+ * compressor start) per tile, so tiles are merged (tight_plan_rects): first horizontal
+ * runs of equal kind (and equal colour for fills) within a tile row, then runs with the
+ * same columns and kind in consecutive rows grow downwards. Rectangles stay within what
+ * clients decode:
  *   - JPEG: at most 2048 pixels wide (the Tight row limit of TigerVNC's and TurboVNC's
  *     decoders; noVNC and libvncclient take any width) and small enough that the worst
  *     case JPEG (tjBufSize for 4:4:4) fits a 22-bit compact length (< 4 MiB);
@@ -18,7 +23,8 @@
  *     rectangle still takes the palette filter);
  *   - fill: any size.
  *
- * Pure functions, no allocation; any thread.
+ * Pure functions, no allocation: they read the pixels and the lossy times and write the
+ * caller's arrays. Any thread.
  */
 #ifndef VGPU_TIGHT_JPEG_PLAN_H
 #define VGPU_TIGHT_JPEG_PLAN_H
@@ -86,5 +92,26 @@ bool tight_plan_tile_solid(const uint8_t *px, size_t stride, uint32_t w, uint32_
  * dozen pixels; runs of one colour (text rows) are skipped without hashing. */
 unsigned tight_plan_tile_colours(const uint8_t *px, size_t stride, uint32_t w, uint32_t h,
 				 unsigned max, uint32_t slots[TIGHT_PLAN_COLOUR_SLOTS]);
+
+/* ---- the per-tile decision ---- */
+
+struct tight_classify_opts {
+	uint64_t now_ms;
+	uint32_t delay_ms, slack_ms; /* lossless refresh; delay 0 = off */
+	unsigned palette_max;        /* 0 = no palette tiles; at most 255 */
+	bool grayscale;              /* fills get the colour's luma */
+};
+
+/* For tiles i with kind[i] != TIGHT_PLAN_NONE on entry (row-major, g->cols * g->rows):
+ * kind[i] = FILL (rgb[i]), PALETTE (colours[i]), LOSSLESS or JPEG, and sent[i] the
+ * matching enum tight_refresh_sent (UNSENT for tiles not in the update). fb: XRGB8888
+ * with pitch bytes a row; since: the lossy times; slots: scratch. */
+void tight_classify_tiles(const struct tight_plan_grid *g, const uint8_t *fb, size_t pitch,
+			  const uint64_t *since, const struct tight_classify_opts *o, uint8_t *kind,
+			  uint32_t *rgb, uint16_t *colours, uint8_t *sent,
+			  uint32_t slots[TIGHT_PLAN_COLOUR_SLOTS]);
+
+/* 0xRRGGBB -> its full-range JPEG luma as a gray 0xYYYYYY. */
+uint32_t tight_classify_gray(uint32_t rgb);
 
 #endif

@@ -176,25 +176,7 @@ static int follow_mode(struct capture *cap, struct vnc_server *srv, const struct
  * one (a fully changed 1080p frame is 17 rectangles, not 510). */
 static size_t changed_rects(struct capture *cap)
 {
-	const struct damage *d = &cap->damage;
-	size_t n = 0;
-	for (uint32_t ty = 0; ty < d->rows; ty++) {
-		const uint8_t *c = cap->changed + (size_t)ty * d->cols;
-		for (uint32_t tx = 0; tx < d->cols; tx++) {
-			if (!c[tx])
-				continue;
-			uint32_t end = tx + 1, x_last, y_last, w_last, h_last;
-			while (end < d->cols && c[end])
-				end++;
-			uint32_t *r = cap->rects + 4 * n++;
-			damage_tile_rect(d, (size_t)ty * d->cols + tx, &r[0], &r[1], &r[2], &r[3]);
-			damage_tile_rect(d, (size_t)ty * d->cols + end - 1, &x_last, &y_last, &w_last,
-					 &h_last);
-			r[2] = x_last + w_last - r[0];
-			tx = end - 1;
-		}
-	}
-	return n;
+	return damage_tile_runs(cap->damage.width, cap->damage.height, cap->changed, cap->rects);
 }
 
 static void set_display_off(struct capture *cap)

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "plane.h"
+#include "rfb_wire.h"
 
 /* A client's state: its slot in client_encoding (CLIENT_PATH_H264). Made when the client
  * connects (new_state) and freed by free_state() once both of the client's
@@ -47,15 +48,8 @@ static struct {
 size_t open_h264_header(uint8_t out[OPEN_H264_HEADER_SIZE], uint16_t width, uint16_t height,
 			uint32_t len, uint32_t flags)
 {
-	uint8_t *p = out;
-	*p++ = rfbFramebufferUpdate;
-	*p++ = 0;                   /* padding */
-	p = put_be16(p, 1);            /* one rectangle */
-	p = put_be16(p, 0);            /* x */
-	p = put_be16(p, 0);            /* y */
-	p = put_be16(p, width);
-	p = put_be16(p, height);
-	p = put_be32(p, (uint32_t)RFB_ENCODING_OPEN_H264);
+	uint8_t *p = rfb_wire_fbu_header(out, 1);
+	p = rfb_wire_rect_header(p, 0, 0, width, height, RFB_ENCODING_OPEN_H264);
 	p = put_be32(p, len);
 	p = put_be32(p, flags);
 	return (size_t)(p - out);

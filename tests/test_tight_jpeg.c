@@ -1,5 +1,6 @@
 /* The Tight-JPEG path's pure parts: wire bytes, JPEG parameters, rectangle planning, solid
  * tiles, lossless refresh decisions. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,12 +10,11 @@
 #include <string.h>
 #include <turbojpeg.h>
 
-#include "tight_jpeg_classify.h"
-#include "tight_jpeg_encode.h"
-#include "tight_jpeg_params.h"
+#include "byte_sink.h"
+#include "rfb_wire.h"
+#include "tight_jpeg_encoder.h"
+#include "tight_jpeg_lossless.h"
 #include "tight_jpeg_plan.h"
-#include "tight_jpeg_refresh.h"
-#include "tight_jpeg_wire.h"
 
 #define J TIGHT_PLAN_JPEG
 #define F TIGHT_PLAN_FILL
@@ -28,7 +28,7 @@ static void check_compact(uint32_t len, const uint8_t *want, size_t want_n)
 {
 	uint8_t out[3] = {0xee, 0xee, 0xee};
 
-	assert_int_equal(tight_wire_compact_len(out, len), want_n);
+	assert_int_equal(rfb_wire_tight_compact_len(out, len) - out, want_n);
 	assert_memory_equal(out, want, want_n);
 }
 
@@ -43,50 +43,26 @@ static void test_compact_length_one_two_three_bytes(void **state)
 	check_compact(16383, (const uint8_t[]){0xff, 0x7f}, 2);
 	check_compact(16384, (const uint8_t[]){0x80, 0x80, 0x01}, 3);
 	check_compact(300000, (const uint8_t[]){0xe0, 0xa7, 0x12}, 3);
-	check_compact(TIGHT_WIRE_MAX_COMPACT, (const uint8_t[]){0xff, 0xff, 0xff}, 3);
+	check_compact(4000000, (const uint8_t[]){0x80, 0x92, 0xf4}, 3);
+	check_compact(RFB_WIRE_TIGHT_MAX_COMPACT, (const uint8_t[]){0xff, 0xff, 0xff}, 3);
 }
 
-static void test_jpeg_rect_prefix(void **state)
+static void test_update_header_rect_header_last_rect(void **state)
 {
 	(void)state;
-	uint8_t out[TIGHT_WIRE_PREFIX_MAX];
-	/* x 1, y 2, w 64, h 32, encoding 7 (Tight), 0x90 = JPEG, length 300 = 0xac 0x02. */
-	const uint8_t want[] = {0x00, 0x01, 0x00, 0x02, 0x00, 0x40, 0x00, 0x20,
-				0x00, 0x00, 0x00, 0x07, 0x90, 0xac, 0x02};
-	assert_int_equal(tight_wire_jpeg_prefix(out, 1, 2, 64, 32, 300), sizeof(want));
-	assert_memory_equal(out, want, sizeof(want));
-
-	/* Short and long lengths change only the tail. */
-	assert_int_equal(tight_wire_jpeg_prefix(out, 0, 0, 1, 1, 5), 14);
-	assert_int_equal(out[12], 0x90);
-	assert_int_equal(out[13], 5);
-	assert_int_equal(tight_wire_jpeg_prefix(out, 0x1234, 0xfedc, 2048, 320, 4000000), 16);
-	const uint8_t want_long[] = {0x12, 0x34, 0xfe, 0xdc, 0x08, 0x00, 0x01, 0x40,
-				     0x00, 0x00, 0x00, 0x07, 0x90, 0x80, 0x92, 0xf4};
-	assert_memory_equal(out, want_long, sizeof(want_long));
-}
-
-static void test_fill_rect_is_rgb_tpixel(void **state)
-{
-	(void)state;
-	uint8_t out[TIGHT_WIRE_FILL_SIZE];
-	const uint8_t want[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-				0x00, 0x00, 0x00, 0x07, 0x80, 0x12, 0x34, 0x56};
-	assert_int_equal(tight_wire_fill(out, 0x0102, 0x0304, 0x0506, 0x0708, 0x123456),
-			 sizeof(want));
-	assert_memory_equal(out, want, sizeof(want));
-}
-
-static void test_update_header_and_last_rect(void **state)
-{
-	(void)state;
-	uint8_t out[TIGHT_WIRE_RECT_HEADER];
-	assert_int_equal(tight_wire_fbu_header(out, 3), 4);
+	uint8_t out[RFB_WIRE_RECT_HEADER];
+	assert_int_equal(rfb_wire_fbu_header(out, 3) - out, 4);
 	assert_memory_equal(out, ((const uint8_t[]){0, 0, 0, 3}), 4);
-	assert_int_equal(tight_wire_fbu_header(out, 0xffff), 4);
+	assert_int_equal(rfb_wire_fbu_header(out, 0xffff) - out, 4);
 	assert_memory_equal(out, ((const uint8_t[]){0, 0, 0xff, 0xff}), 4);
+	const uint8_t tight[] = {0x12, 0x34, 0xfe, 0xdc, 0x08, 0x00, 0x01, 0x40,
+				 0x00, 0x00, 0x00, 0x07};
+	assert_int_equal(rfb_wire_rect_header(out, 0x1234, 0xfedc, 2048, 320,
+					      RFB_WIRE_ENCODING_TIGHT) - out, 12);
+	assert_memory_equal(out, tight, 12);
 	const uint8_t last[] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x20};
-	assert_int_equal(tight_wire_last_rect(out), 12);
+	assert_int_equal(rfb_wire_rect_header(out, 0, 0, 0, 0, RFB_WIRE_ENCODING_LAST_RECT) - out,
+			 12);
 	assert_memory_equal(out, last, 12);
 }
 
@@ -320,7 +296,7 @@ static void test_plan_respects_limits(void **state)
 	expect_rect(&p, 1, 0, 320, 2048, 320, J);
 	expect_rect(&p, 2, 0, 640, 2048, 320, J);
 	expect_rect(&p, 3, 0, 960, 2048, 64, J);
-	assert_true(tjBufSize(2048, 320, TJSAMP_444) <= TIGHT_WIRE_MAX_COMPACT);
+	assert_true(tjBufSize(2048, 320, TJSAMP_444) <= RFB_WIRE_TIGHT_MAX_COMPACT);
 	assert_false(tight_plan_fits(J, 2048, 384));
 	plan_free(&p);
 
@@ -658,7 +634,7 @@ static void test_encode_from_pitch(void **state)
 	(void)state;
 	size_t pitch;
 	uint8_t *fb = five_tiles(&pitch);
-	struct tight_jpeg_encoder e = {0};
+	struct tight_jpeg_compressor e = {0};
 	const struct tight_jpeg_params p = {.quality = 100, .subsamp = TJSAMP_444};
 	const uint8_t *jpeg;
 	size_t len;
@@ -666,7 +642,7 @@ static void test_encode_from_pitch(void **state)
 	int w, h, sub;
 
 	/* Tile 0 (solid) and 1 (stripes), as one 128 x 64 block out of a 320-wide frame. */
-	assert_int_equal(tight_jpeg_encode(&e, fb, pitch, 128, 64, &p, &jpeg, &len), 0);
+	assert_int_equal(tight_jpeg_compress(&e, fb, pitch, 128, 64, &p, &jpeg, &len), 0);
 	tjhandle d = tjInitDecompress();
 	assert_non_null(d);
 	/* Only functions that libvncserver's look-alike TurboJPEG also has: this program
@@ -677,7 +653,7 @@ static void test_encode_from_pitch(void **state)
 	assert_int_equal(h, 64);
 	assert_int_equal(sub, TJSAMP_444);
 	/* The solid tile decodes to its colour, within JPEG's rounding. */
-	assert_int_equal(tight_jpeg_encode(&e, fb, pitch, 64, 64, &p, &jpeg, &len), 0);
+	assert_int_equal(tight_jpeg_compress(&e, fb, pitch, 64, 64, &p, &jpeg, &len), 0);
 	assert_int_equal(tjDecompress2(d, jpeg, len, out, 64, 64 * 4, 64, TJPF_BGRX, 0), 0);
 	for (int i = 0; i < 64 * 64; i++) {
 		assert_true(abs(out[i * 4 + 2] - 0x33) <= 1);
@@ -691,17 +667,251 @@ static void test_encode_from_pitch(void **state)
 	assert_true(tight_jpeg_rect_hash(fb, pitch, 64, 64) !=
 		    tight_jpeg_rect_hash(fb + 64 * 4, pitch, 64, 64));
 	tjDestroy(d);
-	tight_jpeg_encoder_destroy(&e);
+	tight_jpeg_compressor_destroy(&e);
 	free(fb);
+}
+
+/* ---- whole updates through the encoder --------------------------------------------- */
+
+/* A sink into memory; fail_after: how many writes succeed (-1: all). */
+struct buf_sink {
+	uint8_t *data;
+	size_t len, cap;
+	int fail_after;
+};
+
+static int buf_write(void *opaque, const void *p, size_t n)
+{
+	struct buf_sink *b = opaque;
+
+	if (b->fail_after == 0)
+		return -1;
+	if (b->fail_after > 0)
+		b->fail_after--;
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->data = realloc(b->data, b->cap);
+		assert_non_null(b->data);
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static const struct tight_jpeg_settings q100 = {
+	.jpeg = {.quality = 100, .subsamp = TJSAMP_444}, .compress_level = 1, .refresh_ms = 1000};
+static const uint32_t all_five[] = {0, 0, 5 * 64, 64};
+
+/* An encoder, the five tiles and a sink. */
+struct fixture {
+	size_t pitch;
+	uint8_t *fb;
+	struct tight_jpeg_encoder *e;
+	struct buf_sink b;
+	struct tight_jpeg_update_stats st;
+};
+
+static void fixture_init(struct fixture *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->fb = five_tiles(&x->pitch);
+	x->b.fail_after = -1;
+	assert_int_equal(tight_jpeg_encoder_create(&x->e), 0);
+}
+
+static void fixture_free(struct fixture *x)
+{
+	tight_jpeg_encoder_destroy(x->e);
+	free(x->b.data);
+	free(x->fb);
+}
+
+static int update(struct fixture *x, const uint32_t *region, size_t n, uint64_t now)
+{
+	const struct tight_jpeg_frame f = {.pixels = x->fb, .stride = x->pitch,
+					   .width = 5 * 64, .height = 64};
+	const struct byte_sink sink = {.write = buf_write, .opaque = &x->b};
+
+	x->b.len = 0;
+	return tight_jpeg_encoder_update(x->e, &f, region, n, &q100, now, &sink, &x->st);
+}
+
+/* The update's counts: messages, then fill, palette, JPEG and lossless rectangles. */
+static void expect_counts(const struct tight_jpeg_update_stats *st, const unsigned want[5])
+{
+	const unsigned got[5] = {st->messages, st->fill_rects, st->palette_rects, st->jpeg_rects,
+				 st->lossless_rects};
+	assert_memory_equal(got, want, sizeof(got));
+}
+
+static uint32_t be16(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
+}
+
+/* The rectangle at *at: checks its header, returns its control byte, moves past it. */
+static uint8_t expect_tight_rect(const struct buf_sink *b, size_t *at, uint32_t x, uint32_t y,
+				 uint32_t w, uint32_t h)
+{
+	const uint8_t *p = b->data + *at;
+
+	assert_true(*at + 13 <= b->len);
+	assert_int_equal(be16(p), x);
+	assert_int_equal(be16(p + 2), y);
+	assert_int_equal(be16(p + 4), w);
+	assert_int_equal(be16(p + 6), h);
+	assert_memory_equal(p + 8, ((const uint8_t[]){0, 0, 0, 7}), 4);
+	*at += 13;
+	return p[12];
+}
+
+static size_t compact_len(const struct buf_sink *b, size_t *at)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < 3; i++) {
+		uint8_t c = b->data[(*at)++];
+		len |= (size_t)(i < 2 ? c & 0x7f : c) << (7 * i);
+		if (i == 2 || !(c & 0x80))
+			break;
+	}
+	return len;
+}
+
+/* Tight basic data after the control byte (stream 3): skip filter, palette, data. */
+static void skip_basic(const struct buf_sink *b, size_t *at, uint8_t ctl, size_t raw)
+{
+	if (ctl & 0x40) {
+		assert_int_equal(b->data[(*at)++], 0x01); /* the palette filter */
+		*at += 3 * ((size_t)b->data[*at] + 1) + 1;
+	}
+	if (raw >= 12)
+		*at += compact_len(b, at);
+	else
+		*at += raw;
+}
+
+/* One update of the five tiles: fill, palette, JPEG (two tiles merged), fill, with the
+ * exact count in the header and the bytes the statistics say. */
+static void test_update_bytes(void **state)
+{
+	(void)state;
+	struct fixture x;
+	struct buf_sink *b = &x.b;
+	size_t at = 4;
+
+	fixture_init(&x);
+	assert_int_equal(update(&x, all_five, 1, 10000), 0);
+	assert_memory_equal(b->data, ((const uint8_t[]){0, 0, 0, 4}), 4);
+	assert_int_equal(expect_tight_rect(b, &at, 0, 0, 64, 64), 0x80);
+	assert_memory_equal(b->data + at, ((const uint8_t[]){0x33, 0x66, 0x99}), 3);
+	at += 3;
+	/* Palette on stream 3, reset on its first use, three colours; 64 bytes a row. */
+	size_t pal = at;
+	uint8_t ctl = expect_tight_rect(b, &at, 64, 0, 64, 64);
+	assert_int_equal(ctl, 0x30 | 0x40 | 0x08);
+	skip_basic(b, &at, ctl, 64 * 64);
+	assert_int_equal(b->data[pal + 14], 2);
+	assert_int_equal(at - pal, x.st.palette_bytes);
+	assert_int_equal(expect_tight_rect(b, &at, 128, 0, 128, 64), 0x90);
+	size_t jlen = compact_len(b, &at);
+	assert_int_equal(jlen, x.st.jpeg_bytes);
+	tjhandle d = tjInitDecompress();
+	int w, h, sub;
+	assert_non_null(d);
+	assert_int_equal(tjDecompressHeader2(d, b->data + at, jlen, &w, &h, &sub), 0);
+	assert_true(w == 128 && h == 64 && sub == TJSAMP_444);
+	tjDestroy(d);
+	at += jlen;
+	assert_int_equal(expect_tight_rect(b, &at, 256, 0, 64, 64), 0x80);
+	assert_memory_equal(b->data + at, ((const uint8_t[]){0x33, 0x66, 0x99}), 3);
+	assert_int_equal(at + 3, b->len);
+	expect_counts(&x.st, (const unsigned[]){1, 2, 1, 1, 0});
+	assert_int_equal(x.st.n_retry, 0);
+	assert_int_equal(x.st.next_refresh_ms, 11000); /* the JPEG's tiles, after 1 s */
+	fixture_free(&x);
+}
+
+static void collect(void *opaque, const uint32_t r[4])
+{
+	uint32_t *out = opaque;
+
+	assert_int_equal(out[0], 0); /* one rectangle expected */
+	memcpy(out + 1, r, 4 * sizeof(*r));
+	out[0] = 1;
+}
+
+/* The JPEG tiles fall due after the delay: the timer is told which, as one rectangle, and
+ * the next update sends them losslessly (copy filter, same stream: no reset). */
+static void test_update_refresh_and_timer(void **state)
+{
+	(void)state;
+	struct fixture x;
+	const uint32_t jpeg_tiles[] = {128, 0, 128, 64};
+	uint32_t got[5] = {0};
+	size_t at = 4;
+
+	fixture_init(&x);
+	assert_int_equal(update(&x, all_five, 1, 10000), 0);
+	assert_int_equal(tight_jpeg_encoder_due(x.e, 10500, collect, got), 11000);
+	assert_int_equal(got[0], 0);
+	assert_int_equal(tight_jpeg_encoder_due(x.e, 11000, collect, got), TIGHT_REFRESH_NEVER);
+	assert_memory_equal(got, ((const uint32_t[]){1, 128, 0, 128, 64}), sizeof(got));
+
+	/* The timer's region comes back as the update. */
+	assert_int_equal(update(&x, jpeg_tiles, 1, 11000), 0);
+	assert_memory_equal(x.b.data, ((const uint8_t[]){0, 0, 0, 1}), 4);
+	uint8_t ctl = expect_tight_rect(&x.b, &at, 128, 0, 128, 64);
+	assert_int_equal(ctl, 0x30);
+	skip_basic(&x.b, &at, ctl, 128 * 64 * 3);
+	assert_int_equal(at, x.b.len);
+	expect_counts(&x.st, (const unsigned[]){1, 0, 0, 0, 1});
+	assert_int_equal(x.st.lossless_bytes, at - 4);
+	assert_int_equal(x.st.next_refresh_ms, TIGHT_REFRESH_NEVER);
+
+	/* Something else drew on the screen: everything gets a refresh, even the fills. */
+	tight_jpeg_encoder_forget(x.e, 12000);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(tight_jpeg_encoder_due(x.e, 13000, collect, got), TIGHT_REFRESH_NEVER);
+	assert_memory_equal(got, ((const uint32_t[]){1, 0, 0, 5 * 64, 64}), sizeof(got));
+	fixture_free(&x);
+}
+
+/* A region off the frame is still answered (no rectangles); a sink that fails stops the
+ * update with -EIO; a frame the encoder cannot take is refused before any byte. */
+static void test_update_answers_and_stops(void **state)
+{
+	(void)state;
+	struct fixture x;
+	const uint32_t off[] = {5 * 64, 0, 100, 100, 0, 64, 10, 10};
+
+	fixture_init(&x);
+	assert_int_equal(update(&x, off, 2, 1000), 0);
+	assert_int_equal(x.b.len, 4);
+	assert_memory_equal(x.b.data, ((const uint8_t[]){0, 0, 0, 0}), 4);
+	assert_int_equal(x.st.messages, 1);
+	assert_int_equal(update(&x, NULL, 0, 1000), 0);
+	assert_int_equal(x.b.len, 4);
+
+	x.b.fail_after = 0;
+	assert_int_equal(update(&x, all_five, 1, 1000), -EIO);
+	x.b.fail_after = -1;
+	const struct tight_jpeg_frame narrow = {.pixels = x.fb, .stride = 4, .width = 5 * 64,
+						.height = 64};
+	const struct byte_sink sink = {.write = buf_write, .opaque = &x.b};
+	x.b.len = 0;
+	assert_int_equal(tight_jpeg_encoder_update(x.e, &narrow, all_five, 1, &q100, 1000, &sink,
+						   &x.st),
+			 -EINVAL);
+	assert_int_equal(x.b.len, 0);
+	fixture_free(&x);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compact_length_one_two_three_bytes),
-		cmocka_unit_test(test_jpeg_rect_prefix),
-		cmocka_unit_test(test_fill_rect_is_rgb_tpixel),
-		cmocka_unit_test(test_update_header_and_last_rect),
+		cmocka_unit_test(test_update_header_rect_header_last_rect),
 		cmocka_unit_test(test_quality_level_table),
 		cmocka_unit_test(test_fine_quality_and_subsampling),
 		cmocka_unit_test(test_plan_whole_screen_is_one_rect),
@@ -718,6 +928,9 @@ int main(void)
 		cmocka_unit_test(test_refresh_story),
 		cmocka_unit_test(test_classify_tiles),
 		cmocka_unit_test(test_encode_from_pitch),
+		cmocka_unit_test(test_update_bytes),
+		cmocka_unit_test(test_update_refresh_and_timer),
+		cmocka_unit_test(test_update_answers_and_stops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

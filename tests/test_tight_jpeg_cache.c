@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "tight_jpeg_cache.h"
-#include "tight_jpeg_waker.h"
+#include "tight_jpeg_lossless.h"
 #include "clock.h"
 
 static struct tight_cache_key key(uint16_t x, uint8_t quality, uint64_t hash)
