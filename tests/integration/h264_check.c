@@ -44,8 +44,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +57,8 @@
 #include <libyuv.h>
 
 #include "compare.h"
+#include "harness.h"
 #include "reference.h"
-#include "server_proc.h"
 #include "synthetic.h"
 #include "util.h"
 #include "vnc_client.h"
@@ -80,78 +78,6 @@
 #define ENC_LAST_RECT (-224)
 #define ENC_POINTER_POS (-232)
 #define ENC_EXT_DESKTOP_SIZE (-308)
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("h264_check: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* ---- scenes (as in vnc_check.c) ------------------------------------------------------------ */
-
-struct scene {
-	const char *name;
-	const char *spec;
-	uint64_t ticks;
-	unsigned rate;
-};
-
-static const struct scene scenes[] = {
-	{"static", "320x240:static:frames=1,stamp=on", 1, 30},
-	{"desktop", "640x480:desktop:frames=30,stamp=on", 30, 30},
-	{"typing", "320x240:typing:frames=30,stamp=on", 30, 30},
-	{"scroll", "320x240:scroll:frames=30,stamp=on", 30, 30},
-	{"drag", "320x240:drag:frames=30,stamp=on", 30, 30},
-	{"video", "320x240:video:frames=30,stamp=on", 30, 30},
-	{"flip", "320x240:flip:frames=30,stamp=on", 30, 30},
-	{"modes", "320x240:modes:frames=75,rate=60,stamp=on", 75, 60},
-	/* two-clients: long enough that both see many pictures */
-	{"video-long", "320x240:video:frames=60,stamp=on", 60, 30},
-};
-
-static const struct scene *find_scene(const char *name)
-{
-	for (size_t i = 0; i < sizeof(scenes) / sizeof(scenes[0]); i++)
-		if (!strcmp(scenes[i].name, name))
-			return &scenes[i];
-	return NULL;
-}
-
-/* ---- the server ------------------------------------------------------------------------- */
-
-struct run {
-	const char *bin;
-	struct server_proc srv;
-	bool started;
-	int port;
-};
-
-static bool start_server(struct run *r, const char *spec, const char *const *extra)
-{
-	char source[256];
-	const char *args[40] = {"--source", source, "--listen", "tcp:127.0.0.1:0", "--fps", "30",
-				"--log-level", "debug"};
-	size_t n = 8;
-	snprintf(source, sizeof(source), "synthetic:%s", spec);
-	for (; extra && *extra && n < 39; extra++)
-		args[n++] = *extra;
-	args[n] = NULL;
-	if (r->started)
-		server_free(&r->srv);
-	r->started = server_start(&r->srv, r->bin, args) == 0;
-	if (!r->started)
-		return false;
-	r->port = server_wait_port(&r->srv, 10);
-	if (r->port < 0)
-		note("the server did not report \"listening on tcp:...\" within 10 s");
-	return r->port > 0;
-}
 
 /* ---- a minimal RFB client that decodes encoding 50 ------------------------------------- */
 
@@ -196,7 +122,7 @@ static void rc_fail(struct rc *c, const char *fmt, ...)
 	vsnprintf(c->why, sizeof(c->why), fmt, ap);
 	va_end(ap);
 	c->dead = true;
-	note("%s: %s", c->label, c->why);
+	say("%s: %s", c->label, c->why);
 }
 
 /* Read exactly n bytes within IO_TIMEOUT_S. */
@@ -420,7 +346,7 @@ static bool handle_h264(struct rc *c, uint16_t x, uint16_t y, uint16_t w, uint16
 		fresh = true;
 	}
 	if (getenv("H264_CHECK_VERBOSE"))
-		note("%s: H.264 %ux%u+%u+%u flags %u, %u bytes%s", c->label, w, h, x, y, flags, len,
+		say("%s: H.264 %ux%u+%u+%u flags %u, %u bytes%s", c->label, w, h, x, y, flags, len,
 		     fresh ? ", new context" : "");
 	bool ok = true;
 	size_t i = next_start(data, len, 0), au_start = i;
@@ -519,7 +445,7 @@ static bool handle_rect(struct rc *c, bool *last)
 		}
 		free(buf);
 		if (getenv("H264_CHECK_VERBOSE"))
-			note("%s: raw %ux%u+%u+%u", c->label, w, h, x, y);
+			say("%s: raw %ux%u+%u+%u", c->label, w, h, x, y);
 		c->raw_rects++;
 		c->pixel_rects++;
 		return true;
@@ -699,7 +625,7 @@ static bool settle(struct rc **cs, size_t n, struct vc **vs, size_t nv, const st
 	uint64_t seen;
 
 	if (nv && ref_render(sc->spec, sc->ticks, NULL, 0, &want, err, sizeof(err)) < 0) {
-		note("reference for %s: %s", sc->spec, err);
+		say("reference for %s: %s", sc->spec, err);
 		return false;
 	}
 	for (;;) {
@@ -716,13 +642,13 @@ static bool settle(struct rc **cs, size_t n, struct vc **vs, size_t nv, const st
 		if (now_s() > deadline) {
 			for (size_t i = 0; i < n; i++)
 				if (!shows_tick(cs[i], sc->ticks, &seen))
-					note("%s: after %d s, %u updates, the picture shows %s%llu, "
+					say("%s: after %d s, %u updates, the picture shows %s%llu, "
 					     "not the last tick %llu", cs[i]->label, SETTLE_LIMIT_S,
 					     cs[i]->updates, seen == UINT64_MAX ? "no stamp " : "tick ",
 					     seen == UINT64_MAX ? 0ull : (unsigned long long)seen,
 					     (unsigned long long)sc->ticks);
 			for (size_t i = 0; i < nv; i++)
-				note("%s: not the last picture after %d s", vs[i]->label, SETTLE_LIMIT_S);
+				say("%s: not the last picture after %d s", vs[i]->label, SETTLE_LIMIT_S);
 			ref_frame_free(&want);
 			return false;
 		}
@@ -771,21 +697,21 @@ static bool check_picture(const struct rc *c, const struct scene *sc, bool check
 	struct ref_frame want;
 	char err[256];
 	if (ref_render(sc->spec, sc->ticks, NULL, 0, &want, err, sizeof(err)) < 0) {
-		note("reference for %s: %s", sc->spec, err);
+		say("reference for %s: %s", sc->spec, err);
 		return false;
 	}
 	bool ok = true;
 	if (c->w != want.width || c->h != want.height) {
-		note("%s: framebuffer %ux%u, the source shows %ux%u", c->label, c->w, c->h,
+		say("%s: framebuffer %ux%u, the source shows %ux%u", c->label, c->w, c->h,
 		     want.width, want.height);
 		ok = false;
 	}
 	double db = ok ? psnr_box(c, &want, 0, 0, (int)want.width, (int)want.height) : 0;
 	if (ok && db < PSNR_MIN) {
-		note("%s, %s: PSNR %.2f dB < %.1f dB", c->label, sc->spec, db, PSNR_MIN);
+		say("%s, %s: PSNR %.2f dB < %.1f dB", c->label, sc->spec, db, PSNR_MIN);
 		ok = false;
 	} else if (ok) {
-		note("%s, %s: PSNR %.2f dB (>= %.1f), %u access units in %u rectangles", c->label,
+		say("%s, %s: PSNR %.2f dB (>= %.1f), %u access units in %u rectangles", c->label,
 		     sc->spec, db, PSNR_MIN, c->aus, c->h264_rects);
 	}
 	/* The cursor is a RichCursor, never in the video. */
@@ -795,7 +721,7 @@ static bool check_picture(const struct rc *c, const struct scene *sc, bool check
 		double cdb = psnr_box(c, &want, cur.x, cur.y, cur.x + (int)cur.width,
 				      cur.y + (int)cur.height);
 		if (cdb < CURSOR_PSNR_MIN) {
-			note("%s: PSNR %.2f dB under the cursor (%ux%u at %d,%d): is the cursor in "
+			say("%s: PSNR %.2f dB under the cursor (%ux%u at %d,%d): is the cursor in "
 			     "the video?", c->label, cdb, cur.width, cur.height, cur.x, cur.y);
 			ok = false;
 		}
@@ -816,17 +742,17 @@ static bool check_context_start(const struct rc *c, unsigned from, const char *w
 		bool ok = e->w == e->fb_w && e->h == e->fb_h && (e->flags & 1) && e->n_types >= 3 &&
 			  e->types[0] == 7 && e->types[1] == 8 && e->types[2] == 5;
 		if (!ok)
-			note("%s: %s: H.264 rectangle %ux%u flags %u, NAL types %u,%u,%u (want the "
+			say("%s: %s: H.264 rectangle %ux%u flags %u, NAL types %u,%u,%u (want the "
 			     "framebuffer's %ux%u, ResetContext, 7,8,5)",
 			     c->label, what, e->w, e->h, e->flags, e->types[0],
 			     e->n_types > 1 ? e->types[1] : 0, e->n_types > 2 ? e->types[2] : 0,
 			     e->fb_w, e->fb_h);
 		else
-			note("%s: %s: %ux%u, flags %u, SPS+PPS+IDR", c->label, what, e->w, e->h,
+			say("%s: %s: %ux%u, flags %u, SPS+PPS+IDR", c->label, what, e->w, e->h,
 			     e->flags);
 		return ok;
 	}
-	note("%s: %s: no H.264 rectangle", c->label, what);
+	say("%s: %s: no H.264 rectangle", c->label, what);
 	return false;
 }
 
@@ -847,15 +773,15 @@ static bool case_pixels(struct run *r, const struct scene *sc)
 	ok = ok && check_picture(&c, sc, true);
 	ok = ok && check_context_start(&c, 0, "first picture");
 	if (ok && c.raw_rects) {
-		note("%u raw rectangles reached an H.264 client", c.raw_rects);
+		say("%u raw rectangles reached an H.264 client", c.raw_rects);
 		ok = false;
 	}
 	if (ok && c.h264_rects == 0) {
-		note("no H.264 rectangle");
+		say("no H.264 rectangle");
 		ok = false;
 	}
 	if (ok && !server_log_contains(&r->srv, "H.264: ")) {
-		note("the server did not log its H.264 encoder");
+		say("the server did not log its H.264 encoder");
 		ok = false;
 	}
 	rc_close(&c);
@@ -876,7 +802,7 @@ static bool case_static_quiet(struct run *r)
 	for (int i = 0; ok && i < 15; i++)
 		ok = request(&c, true) && pump(cs, 1, NULL, 0, 0.1);
 	if (ok && c.pixel_rects != rects) {
-		note("static scene: %u rectangles in %u updates in 1.5 s after the first picture "
+		say("static scene: %u rectangles in %u updates in 1.5 s after the first picture "
 		     "(want none)", c.pixel_rects - rects, c.updates - updates);
 		ok = false;
 	}
@@ -900,7 +826,7 @@ static bool case_resize(struct run *r)
 		if (c.events[i].kind == EV_SIZE && (c.events[i].w != w0 || c.events[i].h != h0))
 			change = (int)i;
 	if (ok && change < 0) {
-		note("no size change arrived (the client stayed at %ux%u)", w0, h0);
+		say("no size change arrived (the client stayed at %ux%u)", w0, h0);
 		ok = false;
 	}
 	if (ok) {
@@ -909,7 +835,7 @@ static bool case_resize(struct run *r)
 		for (unsigned i = (unsigned)change + 1; ok && i < c.n_events; i++) {
 			if (c.events[i].kind == EV_H264) {
 				if (c.events[i].w != e->w || c.events[i].h != e->h) {
-					note("after the resize to %ux%u: an H.264 rectangle of %ux%u",
+					say("after the resize to %ux%u: an H.264 rectangle of %ux%u",
 					     e->w, e->h, c.events[i].w, c.events[i].h);
 					ok = false;
 				}
@@ -918,7 +844,7 @@ static bool case_resize(struct run *r)
 		}
 		for (unsigned i = (unsigned)change + 1; ok && i < c.n_events; i++) {
 			if (c.events[i].kind == EV_H264 && (c.events[i].flags & 2)) {
-				note("after the resize: ResetAllContexts too (flags %u): the old "
+				say("after the resize: ResetAllContexts too (flags %u): the old "
 				     "size's context is dead", c.events[i].flags);
 				break;
 			}
@@ -952,16 +878,16 @@ static bool case_two_clients(struct run *r)
 	ok = ok && settle(cs, 2, NULL, 0, sc);
 	ok = ok && check_picture(&a, sc, true) && check_picture(&b, sc, true);
 	unsigned encodes = count_encodes(&r->srv), received = a.aus + b.aus;
-	note("%u encodes for %u + %u access units received", encodes, a.aus, b.aus);
+	say("%u encodes for %u + %u access units received", encodes, a.aus, b.aus);
 	/* Shared: nearly every picture encoded once went to both. Separate encoders would
 	 * make encodes == received. */
 	if (ok && (encodes == 0 || (double)received < 1.5 * encodes)) {
-		note("two clients on one stream: %u encodes for %u access units received (want "
+		say("two clients on one stream: %u encodes for %u access units received (want "
 		     "received >= 1.5 x encodes)", encodes, received);
 		ok = false;
 	}
 	if (ok && !server_log_contains(&r->srv, "H.264: using x264 (software)")) {
-		note("--encoder x264: the log does not say \"H.264: using x264 (software)\"");
+		say("--encoder x264: the log does not say \"H.264: using x264 (software)\"");
 		ok = false;
 	}
 	rc_close(&a);
@@ -981,7 +907,7 @@ static bool case_mixed(struct run *r)
 		return false;
 	bool ok = rc_connect(&c, "H.264 client", r->port, h264_encs, N_H264_ENCS);
 	if (ok && vc_connect(&v, "Tight client", r->port, &o, err, sizeof(err)) < 0) {
-		note("%s", err);
+		say("%s", err);
 		rc_close(&c);
 		return false;
 	}
@@ -999,7 +925,7 @@ static bool case_mixed(struct run *r)
 			ok = false;
 		}
 		if (ok)
-			note("Tight client: exact (%u rectangles)", v.pixel_rects);
+			say("Tight client: exact (%u rectangles)", v.pixel_rects);
 		ref_frame_free(&want);
 	}
 	vc_close(&v);
@@ -1019,7 +945,7 @@ static bool case_no_cursor(struct run *r)
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc);
 	if (ok && c.h264_rects) {
-		note("%u H.264 rectangles to a client without a cursor encoding (the video has "
+		say("%u H.264 rectangles to a client without a cursor encoding (the video has "
 		     "no cursor: libvncserver must draw it)", c.h264_rects);
 		ok = false;
 	}
@@ -1034,7 +960,7 @@ static bool case_no_cursor(struct run *r)
 		}
 		ok = ok && compare_frames(&got, &want, &exact, "client without cursor encoding");
 		if (ok)
-			note("served by libvncserver: exact, cursor drawn in (%u raw rectangles)",
+			say("served by libvncserver: exact, cursor drawn in (%u raw rectangles)",
 			     c.raw_rects);
 		ref_frame_free(&want);
 	}
@@ -1052,19 +978,19 @@ static bool case_encoder_vpl(struct run *r)
 		return false;
 	if (!server_wait_exit(&r->srv, 10)) {
 		if (server_log_contains(&r->srv, "H.264: using VPL")) {
-			note("VPL runs on this machine: nothing to check (stopping the server)");
+			say("VPL runs on this machine: nothing to check (stopping the server)");
 			return true;
 		}
-		note("--encoder vpl without VPL: the server still runs after 10 s");
+		say("--encoder vpl without VPL: the server still runs after 10 s");
 		return false;
 	}
 	server_join_log(&r->srv);
 	bool ok = WIFEXITED(r->srv.status) && WEXITSTATUS(r->srv.status) == 1;
 	if (!ok)
-		note("--encoder vpl without VPL: %s (want exit status 1)",
+		say("--encoder vpl without VPL: %s (want exit status 1)",
 		     server_status_str(&r->srv, st, sizeof(st)));
 	if (!server_log_contains(&r->srv, "H.264 (--encoder vpl): VPL unavailable (")) {
-		note("the log does not say why VPL cannot be used");
+		say("the log does not say why VPL cannot be used");
 		ok = false;
 	}
 	return ok;
@@ -1072,89 +998,34 @@ static bool case_encoder_vpl(struct run *r)
 
 /* ---- main ---------------------------------------------------------------------------------- */
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-	struct run *run;
-	const char *name;
-} watchdog = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, NULL, NULL};
-
-static void *watchdog_main(void *arg)
+static bool run_pixels_case(struct run *r, const char *name)
 {
-	(void)arg;
-	struct timespec until;
-	int rc = 0;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WATCHDOG_S;
-	pthread_mutex_lock(&watchdog.lock);
-	while (!watchdog.done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&watchdog.cond, &watchdog.lock, &until);
-	if (!watchdog.done) {
-		note("FAIL %s: no result after %d s", watchdog.name, WATCHDOG_S);
-		if (watchdog.run->started)
-			server_print_log_tail(&watchdog.run->srv, 60);
-		_exit(1);
+	const struct scene *sc = find_scene(name);
+
+	if (!sc) {
+		say("unknown scene %s", name);
+		return false;
 	}
-	pthread_mutex_unlock(&watchdog.lock);
-	return NULL;
+	return case_pixels(r, sc);
 }
 
-static bool run_case(struct run *r, const char *name, bool *known)
-{
-	*known = true;
-	if (!strncmp(name, "pixels.", 7)) {
-		const struct scene *sc = find_scene(name + 7);
-		if (sc)
-			return case_pixels(r, sc);
-	}
-	if (!strcmp(name, "static-quiet"))
-		return case_static_quiet(r);
-	if (!strcmp(name, "resize"))
-		return case_resize(r);
-	if (!strcmp(name, "two-clients"))
-		return case_two_clients(r);
-	if (!strcmp(name, "mixed"))
-		return case_mixed(r);
-	if (!strcmp(name, "no-cursor"))
-		return case_no_cursor(r);
-	if (!strcmp(name, "encoder-vpl"))
-		return case_encoder_vpl(r);
-	*known = false;
-	return false;
-}
+static const struct check_case cases[] = {
+	{"static-quiet", case_static_quiet}, {"resize", case_resize},
+	{"two-clients", case_two_clients},   {"mixed", case_mixed},
+	{"no-cursor", case_no_cursor},       {"encoder-vpl", case_encoder_vpl},
+};
 
 int main(int argc, char **argv)
 {
-	struct run r = {0};
-	bool ok, known;
-	double t0 = now_s();
-	pthread_t wd;
-	if (argc != 3) {
-		fprintf(stderr, "usage: h264_check PATH/TO/vgpu-vnc CASE\n");
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	r.bin = argv[1];
-	watchdog.run = &r;
-	watchdog.name = argv[2];
-	pthread_create(&wd, NULL, watchdog_main, NULL);
-	ok = run_case(&r, argv[2], &known);
-	pthread_mutex_lock(&watchdog.lock);
-	watchdog.done = true;
-	pthread_cond_signal(&watchdog.cond);
-	pthread_mutex_unlock(&watchdog.lock);
-	pthread_join(wd, NULL);
-	if (!known) {
-		fprintf(stderr, "h264_check: unknown case '%s'\n", argv[2]);
-		return 2;
-	}
-	if (r.started && r.srv.pid)
-		ok = server_stop(&r.srv, 5) && ok;
-	if (!ok && r.started)
-		server_print_log_tail(&r.srv, 60);
-	if (r.started)
-		server_free(&r.srv);
-	note("%s %s (%.2f s)", ok ? "PASS" : "FAIL", argv[2], now_s() - t0);
-	return ok ? 0 : 1;
+	static const struct check_driver d = {
+		.name = "h264_check",
+		.cases = cases,
+		.n_cases = sizeof(cases) / sizeof(cases[0]),
+		.pixels = run_pixels_case,
+		.pixels_usage = "SCENE",
+		.watchdog_s = WATCHDOG_S,
+		.log_lines = 60,
+	};
+
+	return check_main(&d, argc, argv);
 }
