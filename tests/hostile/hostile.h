@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 #include "check.h"
-#include "raw_rfb.h"
+#include "rfb_test_client.h"
 
 /* ---- the server process (proc_stats.c) ---- */
 

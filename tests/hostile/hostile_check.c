@@ -61,8 +61,9 @@
  *                     every client gets its shapes, the server exits cleanly (ASan: no
  *                     leak or double free from converting a shared cursor)
  *
- * Files: cases_*.c (the cases; cases_preauth.c has a fake QMP server), raw_rfb.c (a client that sends any bytes), proc_stats.c
- * (RSS, fds, log counting), fail_alloc.c and fail_x264.c (preloaded fault injectors).
+ * Files: cases_*.c (the cases; cases_preauth.c has a fake QMP server), proc_stats.c (RSS,
+ * fds, log counting, the raw client's helpers; the client itself, one that sends any bytes,
+ * is tests/lib/rfb_test_client.c), fail_alloc.c and fail_x264.c (preloaded fault injectors).
  */
 #include <stdio.h>
 #include <stdlib.h>

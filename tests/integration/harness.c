@@ -98,6 +98,14 @@ bool render(const struct scene *sc, const struct ref_event *ev, size_t n,
 	return true;
 }
 
+int rr_snapshot(const struct rr *c, struct ref_frame *out)
+{
+	out->width = c->width;
+	out->height = c->height;
+	out->rgb = rr_rgb(c);
+	return out->rgb ? 0 : -1;
+}
+
 /* ---- the driver ---- */
 
 /* The watchdog: libvncclient's reads (and some of the raw clients') block, so a server
@@ -147,11 +155,22 @@ static const struct check_case *find_case(const struct check_driver *d, const ch
 static void usage(const struct check_driver *d)
 {
 	fprintf(stderr, "usage: %s PATH/TO/vgpu-vnc CASE\ncases:", d->name);
-	if (d->pixels)
-		fprintf(stderr, " pixels.%s", d->pixels_usage);
+	if (d->pixels || d->pixels_scene)
+		fprintf(stderr, " pixels.%s", d->pixels ? d->pixels_usage : "SCENE");
 	for (size_t i = 0; i < d->n_cases; i++)
 		fprintf(stderr, " %s", d->cases[i].name);
 	fprintf(stderr, "\n");
+}
+
+static bool run_scene(const struct check_driver *d, struct run *r, const char *name)
+{
+	const struct scene *sc = d->scene_of ? d->scene_of(name) : find_scene(name);
+
+	if (!sc) {
+		say("unknown scene %s", name);
+		return false;
+	}
+	return d->pixels_scene(r, sc);
 }
 
 int check_main(const struct check_driver *d, int argc, char **argv)
@@ -167,7 +186,8 @@ int check_main(const struct check_driver *d, int argc, char **argv)
 		usage(d);
 		return 2;
 	}
-	if (!(d->pixels && strncmp(argv[2], "pixels.", 7) == 0) && !(c = find_case(d, argv[2]))) {
+	bool pixels = (d->pixels || d->pixels_scene) && strncmp(argv[2], "pixels.", 7) == 0;
+	if (!pixels && !(c = find_case(d, argv[2]))) {
 		say("unknown case %s", argv[2]);
 		usage(d);
 		return 2;
@@ -179,7 +199,10 @@ int check_main(const struct check_driver *d, int argc, char **argv)
 	watchdog.seconds = d->watchdog_s;
 	watchdog.log_lines = d->log_lines;
 	pthread_create(&wd, NULL, watchdog_main, NULL);
-	ok = c ? c->fn(&r) : d->pixels(&r, argv[2] + 7);
+	if (c)
+		ok = c->fn(&r);
+	else
+		ok = d->pixels ? d->pixels(&r, argv[2] + 7) : run_scene(d, &r, argv[2] + 7);
 	pthread_mutex_lock(&watchdog.lock);
 	watchdog.done = true;
 	pthread_cond_signal(&watchdog.cond);

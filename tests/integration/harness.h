@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "reference.h"
+#include "rfb_test_client.h"
 #include "server_proc.h"
 
 /* How long a client may take to show the expected picture: an outer limit against a hang
@@ -53,6 +54,9 @@ bool start_server(struct run *r, const char *spec, const char *const *extra);
 /* The reference frame of the scene's last tick after those events. */
 bool render(const struct scene *sc, const struct ref_event *ev, size_t n, struct ref_frame *out);
 
+/* A raw client's framebuffer as a packed RGB frame (caller frees). */
+int rr_snapshot(const struct rr *c, struct ref_frame *out);
+
 /* ---- the driver: main() of vnc_check, h264_check, tight_jpeg_check and
  * hostile_check ---- */
 
@@ -69,6 +73,9 @@ struct check_driver {
 	 * says what REST is ("SCENE.ENCODING"). */
 	bool (*pixels)(struct run *r, const char *rest);
 	const char *pixels_usage;
+	/* Or cases "pixels.SCENE": the scene by scene_of (NULL: find_scene). */
+	bool (*pixels_scene)(struct run *r, const struct scene *sc);
+	const struct scene *(*scene_of)(const char *name);
 	/* A case with no result after this long (blocked on the server?) fails with the
 	 * server's log; below ctest's TIMEOUT, so that it says why. */
 	int watchdog_s;

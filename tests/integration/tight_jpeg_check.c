@@ -639,17 +639,6 @@ static bool case_softcursor(struct run *r)
 
 /* ---- driver ---------------------------------------------------------------------------- */
 
-static bool run_pixels_case(struct run *r, const char *name)
-{
-	const struct scene *sc = tj_scene(name);
-
-	if (!sc) {
-		say("unknown scene %s", name);
-		return false;
-	}
-	return case_pixels(r, sc);
-}
-
 static bool case_fine(struct run *r)
 {
 	return case_fine_quality(r, false);
@@ -669,14 +658,9 @@ static const struct check_case cases[] = {
 int main(int argc, char **argv)
 {
 	static const struct check_driver d = {
-		.name = "tight_jpeg_check",
-		.cases = cases,
-		.n_cases = sizeof(cases) / sizeof(cases[0]),
-		.pixels = run_pixels_case,
-		.pixels_usage = "SCENE",
-		.watchdog_s = WATCHDOG_S,
-		.log_lines = 60,
-	};
+		.name = "tight_jpeg_check", .cases = cases,
+		.n_cases = sizeof(cases) / sizeof(cases[0]), .pixels_scene = case_pixels,
+		.scene_of = tj_scene, .watchdog_s = WATCHDOG_S, .log_lines = 60};
 
 	return check_main(&d, argc, argv);
 }

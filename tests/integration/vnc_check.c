@@ -80,14 +80,9 @@ static const struct check_case cases[] = {
 int main(int argc, char **argv)
 {
 	static const struct check_driver d = {
-		.name = "vnc_check",
-		.cases = cases,
-		.n_cases = sizeof(cases) / sizeof(cases[0]),
-		.pixels = run_pixels_case,
-		.pixels_usage = "SCENE.ENCODING",
-		.watchdog_s = 50, /* ctest's TIMEOUT is 60 */
-		.log_lines = 60,
-	};
+		.name = "vnc_check", .cases = cases, .n_cases = sizeof(cases) / sizeof(cases[0]),
+		.pixels = run_pixels_case, .pixels_usage = "SCENE.ENCODING",
+		.watchdog_s = 50 /* ctest's TIMEOUT is 60 */, .log_lines = 60};
 
 	return check_main(&d, argc, argv);
 }
