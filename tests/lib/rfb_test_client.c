@@ -640,8 +640,10 @@ bool rr_wait_closed(struct rr *c, double timeout_s)
 		if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
 			continue;
 		ssize_t n = read(c->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
-			return n == 0 || errno != EINTR;
+			return true; /* EOF, or an error such as a reset */
 	}
 }
 
