@@ -34,6 +34,9 @@ bool rr_settle(struct rr *c, double quiet_s, double deadline_s);
  * want exactly; after limit_s (an outer limit, not a speed) say how it differs. */
 bool rr_wait_picture(struct rr *c, const struct ref_frame *want, double limit_s, const char *what);
 
+/* Read updates (asking for more after each) until the time `until` (now_s() clock). */
+bool rr_pump_until(struct rr *c, double until);
+
 /* Whether this test binary (and so the server next to it) runs with AddressSanitizer. */
 bool built_with_asan(void);
 

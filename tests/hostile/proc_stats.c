@@ -147,3 +147,16 @@ bool built_with_asan(void)
 	return false;
 #endif
 }
+
+/* Read updates (asking for more) until the time `until` (now_s() clock). */
+bool rr_pump_until(struct rr *c, double until)
+{
+	while (now_s() < until) {
+		int m = rr_read_message(c, 0.02);
+		if (m == -1)
+			return false;
+		if (m == 1 && !rr_request(c, true, 0, 0, c->width, c->height))
+			return false;
+	}
+	return true;
+}

@@ -64,6 +64,17 @@ bool connect_client(struct run *r, struct vc *c, const char *label,
 	return connect_client_at(c, label, "127.0.0.1", r->port, o);
 }
 
+bool start_scene(struct run *r, const struct scene *sc, struct vc *c, const struct vc_opts *o,
+		 struct ref_frame *want)
+{
+	if (!render(sc, NULL, 0, want))
+		return false;
+	if (start_server(r, sc->spec, NULL) && connect_client(r, c, "client", o))
+		return true;
+	ref_frame_free(want);
+	return false;
+}
+
 /* Compare a client's framebuffer with want. */
 bool check_client(const struct vc *c, const struct ref_frame *want,
 			 const struct tolerance *tol, const char *what)

@@ -37,6 +37,10 @@ bool connect_client_at(struct vc *c, const char *label, const char *host, int po
 /* To 127.0.0.1 and the server's port. */
 bool connect_client(struct run *r, struct vc *c, const char *label, const struct vc_opts *o);
 
+/* Render the scene's last tick into want, start the server on the scene and connect c
+ * ("client") with o. On failure nothing is left to free. */
+bool start_scene(struct run *r, const struct scene *sc, struct vc *c, const struct vc_opts *o,
+		 struct ref_frame *want);
 /* Pump all n clients until cs[i] shows want within tol (and, if want is stamped, want's
  * tick); after WAIT_LIMIT_S say how the last picture differs and return false. */
 bool wait_picture(struct vc **cs, size_t n, size_t i, const struct ref_frame *want,

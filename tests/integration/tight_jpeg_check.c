@@ -300,6 +300,15 @@ static bool pump(struct tc *t, double seconds)
 	return vc_pump(cs, 1, seconds) == 0;
 }
 
+/* The scene's last tick into want (zeroed if that fails), the server on the scene, t
+ * connected ("client") with o. */
+static bool tc_start(struct run *r, const struct scene *sc, struct tc *t, const struct vc_opts *o,
+		     struct ref_frame *want)
+{
+	return render(sc, NULL, 0, want) && start_server(r, sc->spec, NULL) &&
+	       tc_connect(t, "client", r->port, o);
+}
+
 /* ---- cases ------------------------------------------------------------------------------- */
 
 static bool case_pixels(struct run *r, const struct scene *sc)
@@ -309,9 +318,7 @@ static bool case_pixels(struct run *r, const struct scene *sc)
 	struct tc t, *ts[] = {&t};
 	bool ok;
 
-	if (!render(sc, NULL, 0, &want))
-		return false;
-	ok = start_server(r, sc->spec, NULL) && tc_connect(&t, "client", r->port, &o);
+	ok = tc_start(r, sc, &t, &o, &want);
 	if (ok) {
 		ok = settle(ts, 1, &want, &q79) && check(&t, &want, &q79, "at rest (JPEG)");
 		/* From here on the scene is still: the server may finish sending its last
@@ -349,9 +356,7 @@ static bool case_static_refresh(struct run *r)
 	struct tc t, *ts[] = {&t};
 	bool ok;
 
-	if (!render(sc, NULL, 0, &want))
-		return false;
-	ok = start_server(r, sc->spec, NULL) && tc_connect(&t, "client", r->port, &o);
+	ok = tc_start(r, sc, &t, &o, &want);
 	if (ok) {
 		ok = settle(ts, 1, &want, &q79) && check(&t, &want, &q79, "first update");
 		unsigned updates0 = t.pixel_updates, jpeg0 = t.jpeg_rects, other0 = other_rects(&t);
@@ -400,9 +405,7 @@ static bool case_partial_bytes(struct run *r)
 	struct tc t, *ts[] = {&t};
 	bool ok;
 
-	if (!render(&sc, NULL, 0, &want))
-		return false;
-	ok = start_server(r, sc.spec, NULL) && tc_connect(&t, "client", r->port, &o);
+	ok = tc_start(r, &sc, &t, &o, &want);
 	if (ok) {
 		/* A window in the middle of the scene, before the first refresh (1 s). */
 		ok = pump(&t, 0.25);
