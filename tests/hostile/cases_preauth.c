@@ -501,6 +501,27 @@ static bool make_dir(char *dir, size_t len)
 	return mkdtemp(dir) != NULL;
 }
 
+/* The end of both cases: client c has sent a key, which must be all QMP ever got; the
+ * server must be alive, then stop with status 0; everything is cleaned up. */
+static bool key_then_stop(struct run *r, struct fake_qmp *q, struct target *t, struct rr *c,
+			  int lfd, const char *dir, bool ok)
+{
+	ok = ok && only_key_z(q, 2);
+	rr_close(c);
+	if (ok && !server_alive(r)) {
+		say("the server is gone");
+		ok = false;
+	}
+	if (r->started)
+		ok = server_stop(&r->srv, 10) && ok;
+	qmp_stop(q);
+	if (lfd >= 0)
+		close(lfd);
+	unlink(t->unix_path);
+	rmdir(dir);
+	return ok;
+}
+
 /* A listening TCP socket on 127.0.0.1, inherited by the server as --listen fd:N. */
 static int inherited_listener(int *port)
 {
@@ -594,21 +615,8 @@ bool case_preauth(struct run *r)
 		say("the authenticated client could not send its key");
 		ok = false;
 	}
-	ok = ok && only_key_z(&q, 2);
-	rr_close(&c);
-	if (ok && !server_alive(r)) {
-		say("the server is gone");
-		ok = false;
-	}
-	if (r->started)
-		ok = server_stop(&r->srv, 10) && ok;
-	qmp_stop(&q);
-	if (lfd >= 0)
-		close(lfd);
 	unlink(pw_file);
-	unlink(t.unix_path);
-	rmdir(dir);
-	return ok;
+	return key_then_stop(r, &q, &t, &c, lfd, dir, ok);
 }
 
 /* No password: the handshake ends with security type None. A security type that is not
@@ -655,18 +663,5 @@ bool case_preauth_noauth(struct run *r)
 		say("the WebSocket client with a key could not connect");
 		ok = false;
 	}
-	ok = ok && only_key_z(&q, 2);
-	rr_close(&c);
-	if (ok && !server_alive(r)) {
-		say("the server is gone");
-		ok = false;
-	}
-	if (r->started)
-		ok = server_stop(&r->srv, 10) && ok;
-	qmp_stop(&q);
-	if (lfd >= 0)
-		close(lfd);
-	unlink(t.unix_path);
-	rmdir(dir);
-	return ok;
+	return key_then_stop(r, &q, &t, &c, lfd, dir, ok);
 }

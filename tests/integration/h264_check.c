@@ -444,14 +444,22 @@ static const int32_t h264_encs[] = {RFB_ENC_OPEN_H264,        RFB_ENC_RAW,
 				    RFB_ENC_EXT_DESKTOP_SIZE, RFB_ENC_LAST_RECT};
 #define N_H264_ENCS (sizeof(h264_encs) / sizeof(h264_encs[0]))
 
+/* The server on the scene, and client c ("client", the H.264 encodings) connected to it.
+ * c can be closed either way. */
+static bool rc_start(struct run *r, const struct scene *sc, struct rc *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->rr.fd = -1;
+	return start_server(r, sc->spec, NULL) &&
+	       rc_connect(c, "client", r->port, h264_encs, N_H264_ENCS);
+}
+
 /* ---- cases --------------------------------------------------------------------------------- */
 
 static bool case_pixels(struct run *r, const struct scene *sc)
 {
 	struct rc c;
-	if (!start_server(r, sc->spec, NULL))
-		return false;
-	bool ok = rc_connect(&c, "client", r->port, h264_encs, N_H264_ENCS);
+	bool ok = rc_start(r, sc, &c);
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc);
 	ok = ok && check_picture(&c, sc, true);
@@ -476,9 +484,7 @@ static bool case_static_quiet(struct run *r)
 {
 	const struct scene *sc = find_scene("static");
 	struct rc c;
-	if (!start_server(r, sc->spec, NULL))
-		return false;
-	bool ok = rc_connect(&c, "client", r->port, h264_encs, N_H264_ENCS);
+	bool ok = rc_start(r, sc, &c);
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc) && check_picture(&c, sc, false);
 	unsigned rects = c.rr.pixel_rects, updates = c.rr.updates;
@@ -499,9 +505,7 @@ static bool case_resize(struct run *r)
 {
 	const struct scene *sc = find_scene("modes");
 	struct rc c;
-	if (!start_server(r, sc->spec, NULL))
-		return false;
-	bool ok = rc_connect(&c, "client", r->port, h264_encs, N_H264_ENCS);
+	bool ok = rc_start(r, sc, &c);
 	uint16_t w0 = c.rr.width, h0 = c.rr.height;
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc) && check_picture(&c, sc, false);

@@ -205,6 +205,30 @@ static void expect_rect(const struct plan *p, size_t i, uint32_t x, uint32_t y, 
 			 r->w, r->h, r->kind, x, y, w, h, kind);
 }
 
+/* A screen of one kind: how many rectangles the plan makes of it, and the first ones
+ * (x, y, w, h; w 0: not checked). */
+struct uniform_case {
+	uint32_t w, h;
+	uint8_t kind;
+	size_t n;
+	uint32_t rects[4][4];
+};
+
+static void check_uniform(const struct uniform_case *c)
+{
+	struct plan p;
+
+	plan_init(&p, c->w, c->h);
+	plan_fill(&p, c->kind);
+	plan_run(&p);
+	assert_int_equal(p.n, c->n);
+	for (size_t i = 0; i < 4 && i < c->n; i++)
+		if (c->rects[i][2])
+			expect_rect(&p, i, c->rects[i][0], c->rects[i][1], c->rects[i][2],
+				    c->rects[i][3], c->kind);
+	plan_free(&p);
+}
+
 static void test_plan_whole_screen_is_one_rect(void **state)
 {
 	(void)state;
@@ -212,14 +236,9 @@ static void test_plan_whole_screen_is_one_rect(void **state)
 	plan_init(&p, 256, 192);
 	assert_int_equal(p.g.cols, 4);
 	assert_int_equal(p.g.rows, 3);
-	plan_fill(&p, J);
-	plan_run(&p);
-	assert_int_equal(p.n, 1);
-	expect_rect(&p, 0, 0, 0, 256, 192, J);
-	plan_fill(&p, N);
-	plan_run(&p);
-	assert_int_equal(p.n, 0);
 	plan_free(&p);
+	check_uniform(&(struct uniform_case){256, 192, J, 1, {{0, 0, 256, 192}}});
+	check_uniform(&(struct uniform_case){256, 192, N, 0, {{0}}});
 }
 
 static void test_plan_known_patterns(void **state)
@@ -282,42 +301,16 @@ static void test_plan_clips_edge_tiles(void **state)
 {
 	(void)state;
 	struct plan p;
+	check_uniform(&(struct uniform_case){100, 70, J, 1, {{0, 0, 100, 70}}});
 	plan_init(&p, 100, 70);
 	assert_int_equal(p.g.cols, 2);
 	assert_int_equal(p.g.rows, 2);
 	plan_fill(&p, J);
-	plan_run(&p);
-	assert_int_equal(p.n, 1);
-	expect_rect(&p, 0, 0, 0, 100, 70, J);
 	p.kind[0] = N;
 	plan_run(&p);
 	assert_int_equal(p.n, 2);
 	expect_rect(&p, 0, 64, 0, 36, 64, J);
 	expect_rect(&p, 1, 0, 64, 100, 6, J);
-	plan_free(&p);
-}
-
-/* A screen of one kind: how many rectangles the plan makes of it, and the first ones
- * (x, y, w, h; w 0: not checked). */
-struct uniform_case {
-	uint32_t w, h;
-	uint8_t kind;
-	size_t n;
-	uint32_t rects[4][4];
-};
-
-static void check_uniform(const struct uniform_case *c)
-{
-	struct plan p;
-
-	plan_init(&p, c->w, c->h);
-	plan_fill(&p, c->kind);
-	plan_run(&p);
-	assert_int_equal(p.n, c->n);
-	for (size_t i = 0; i < 4 && i < c->n; i++)
-		if (c->rects[i][2])
-			expect_rect(&p, i, c->rects[i][0], c->rects[i][1], c->rects[i][2],
-				    c->rects[i][3], c->kind);
 	plan_free(&p);
 }
 
