@@ -35,10 +35,10 @@ int main(int argc, char **argv)
 					sizeof(err));
 	if (r != RR_OK) {
 		fprintf(stderr, "%s\n", err);
-		if (!c.refused)
-			return 1;
-		printf("refused %s\n", c.why);
-		return 3;
+		if (c.refused)
+			printf("refused %s\n", c.why);
+		rr_close(&c);
+		return c.refused ? 3 : 1;
 	}
 	printf("ok %ux%u %s\n", c.width, c.height, c.name);
 
@@ -55,10 +55,7 @@ int main(int argc, char **argv)
 		else if (m < 0)
 			ok = false;
 	}
-	if (!ok) {
-		printf("closed %llu\n", (unsigned long long)(c.bytes_read - before));
-		return 4;
-	}
-	printf("held %llu\n", (unsigned long long)(c.bytes_read - before));
-	return 0;
+	printf("%s %llu\n", ok ? "held" : "closed", (unsigned long long)(c.bytes_read - before));
+	rr_close(&c);
+	return ok ? 0 : 4;
 }
