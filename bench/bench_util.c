@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,16 +48,25 @@ double bench_percentile(double *v, size_t n, double p)
 	return v[i < n ? i : n - 1];
 }
 
-double bench_proc_cpu_s(pid_t pid)
+/* /proc/PID/NAME into buf, NUL-terminated (cut to fit); false if it cannot be read. */
+static bool read_proc(pid_t pid, const char *name, char *buf, size_t size)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	FILE *f = fopen(path, "r");
 	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		return false;
+	size_t n = fread(buf, 1, size - 1, f);
 	fclose(f);
 	buf[n] = '\0';
+	return true;
+}
+
+double bench_proc_cpu_s(pid_t pid)
+{
+	char buf[1024];
+	if (!read_proc(pid, "stat", buf, sizeof(buf)))
+		return -1;
 	/* The command name (field 2) may hold spaces and parentheses: fields 3.. follow the
 	 * last ')'. utime and stime are fields 14 and 15. */
 	char *p = strrchr(buf, ')');
@@ -101,27 +112,16 @@ static long status_kb(const char *buf, const char *key)
 
 int bench_proc_mem(pid_t pid, struct bench_mem *out)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
+	char buf[4096];
+	if (!read_proc(pid, "status", buf, sizeof(buf)))
 		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
 	out->rss_kb = status_kb(buf, "VmRSS:");
 	out->anon_kb = status_kb(buf, "RssAnon:");
 	out->file_kb = status_kb(buf, "RssFile:");
 	out->shmem_kb = status_kb(buf, "RssShmem:");
 	out->pss_kb = -1;
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-	f = fopen(path, "r");
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[n] = '\0';
+	if (read_proc(pid, "smaps_rollup", buf, sizeof(buf)))
 		out->pss_kb = status_kb(buf, "\nPss:");
-	}
 	return out->rss_kb < 0 ? -1 : 0;
 }
 

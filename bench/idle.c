@@ -2,7 +2,7 @@
  *
  * vb_idle: CPU time of the real vgpu-vnc over a window of o->seconds, on a static
  * WxH scene at o->fps: (1) with no client; (2) with one client that keeps an incremental
- * update request outstanding (rfb_probe, Tight + JPEG quality as noVNC asks), the window
+ * update request outstanding (a vb_probe, Tight + JPEG quality as noVNC asks), the window
  * starting once the first full update and the lossless refresh after it are over (no
  * update for 1.5 s); and the floor, measured the same way over the same window: a
  * process that reads a WxH frame (one XXH3 pass, SIMD through libxxhash's dispatcher)
@@ -30,7 +30,7 @@
 
 #include "bench_proc.h"
 #include "bench_util.h"
-#include "rfb_probe.h"
+#include "rfb_test_client.h"
 #include "vnc_bench.h"
 
 #define QUIET_S 1.5
@@ -122,25 +122,25 @@ static int measure(const struct vb_opts *o, struct idle_result *res)
 			bench_child_stop(none, 5);
 		return -1;
 	}
-	struct rfb_probe probe, *pp = &probe;
+	struct rr probe, *pp = &probe;
 	int32_t enc[16];
 	size_t n;
 	vb_encodings("tight-jpeg", o->quality, enc, &n);
-	int r = rfb_probe_connect(&probe, port, enc, n);
+	int r = vb_probe_connect(&probe, port, enc, n);
 	/* Past the first full update and the lossless refresh that follows it. */
 	double start = bench_now_s(), limit = start + o->settle + 10;
 	while (r >= 0 && bench_now_s() < limit &&
 	       (probe.updates == 0 || bench_now_s() - start < o->settle ||
 		bench_now_s() - probe.last_update_s < QUIET_S))
-		r = rfb_probe_pump(&pp, 1, 100, false);
+		r = rr_pump(&pp, 1, 0.1, false);
 	pid_t fl = r >= 0 ? start_floor(o) : -1;
 	if (fl > 0) {
-		r = rfb_probe_pump(&pp, 1, 500, false); /* the floor fills its frame */
+		r = rr_pump(&pp, 1, 0.5, false); /* the floor fills its frame */
 		uint64_t u0 = probe.updates;
 		struct cpu f0 = cpu_now(fl), n0 = cpu_now(none), c0 = cpu_now(srv);
 		double end = bench_now_s() + o->seconds;
 		while (r >= 0 && bench_now_s() < end)
-			r = rfb_probe_pump(&pp, 1, (int)((end - bench_now_s()) * 1000) + 1, false);
+			r = rr_pump(&pp, 1, end - bench_now_s(), false);
 		res->floor = cpu_diff(f0, cpu_now(fl));
 		res->none = cpu_diff(n0, cpu_now(none));
 		res->client = cpu_diff(c0, cpu_now(srv));
@@ -150,7 +150,7 @@ static int measure(const struct vb_opts *o, struct idle_result *res)
 	}
 	if (r < 0)
 		fprintf(stderr, "vnc_bench: idle client: %s\n", probe.why);
-	rfb_probe_close(&probe);
+	rr_close(&probe);
 	bench_child_stop(srv, 5);
 	bench_child_stop(none, 5);
 	return r < 0 || fl < 0 ? -1 : 0;

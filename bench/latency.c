@@ -11,7 +11,7 @@
  * frame interval, as a guest that draws at any moment would see).
  *
  * Clients: raw and tight-jpeg are libvncclient (it decodes both; remote cursor, so the
- * cursor is never drawn over the probed pixel); h264 is rfb_probe decoding encoding 50
+ * cursor is never drawn over the probed pixel); h264 is a vb_probe decoding encoding 50
  * with libavcodec and converting each picture to RGB in full (what a client does before it
  * can show it). Stamps go to fresh spots of a 24-pixel grid in a shuffled order (never on
  * an earlier stamp, rarely in the same tile twice in a row); after each detection the
@@ -26,7 +26,7 @@
 
 #include "bench_proc.h"
 #include "bench_util.h"
-#include "rfb_probe.h"
+#include "rfb_test_client.h"
 #include "synthetic.h"
 #include "vnc_bench.h"
 
@@ -40,11 +40,11 @@
 #define SAMPLE_TIMEOUT_S 1.0
 #define MAX_SAMPLES 4096
 
-/* ---- a client: libvncclient, or rfb_probe with an H.264 decoder ---------------------- */
+/* ---- a client: libvncclient, or a vb_probe with an H.264 decoder ---------------------- */
 
 struct client {
 	rfbClient *vnc;            /* raw, tight-jpeg */
-	struct rfb_probe probe;    /* h264 */
+	struct rr probe;           /* h264 */
 	bool is_probe;
 	uint32_t w, h;
 	uint8_t *rgbx;             /* probe: decoded frame, bytes B,G,R,X */
@@ -77,33 +77,35 @@ static void pixel(const struct client *c, int x, int y, int rgb[3])
 }
 
 #ifdef VGPU_BENCH_HAVE_AVCODEC
-static void on_h264(void *opaque, uint16_t x, uint16_t y, uint16_t w, uint16_t h,
+/* Errors leave the picture as it was: the sample times out. */
+static bool on_h264(struct rr *p, uint16_t x, uint16_t y, uint16_t w, uint16_t h,
 		    uint32_t flags, const uint8_t *data, size_t len)
 {
-	struct client *c = opaque;
+	struct client *c = p->opaque;
 	c->h264_rects++;
 	if ((flags & 3u) || !c->dec) { /* ResetContext / ResetAllContexts: a new decoder */
 		avcodec_free_context(&c->dec);
 		const AVCodec *codec = avcodec_find_decoder(AV_CODEC_ID_H264);
 		c->dec = codec ? avcodec_alloc_context3(codec) : NULL;
 		if (!c->dec)
-			return;
+			return true;
 		c->dec->flags |= AV_CODEC_FLAG_LOW_DELAY;
 		c->dec->thread_count = 1;
 		if (avcodec_open2(c->dec, codec, NULL) < 0)
 			avcodec_free_context(&c->dec);
 	}
 	if (!c->dec || x || y || w != c->w || h != c->h || av_new_packet(c->pkt, (int)len) < 0)
-		return;
+		return true;
 	memcpy(c->pkt->data, data, len);
 	int r = avcodec_send_packet(c->dec, c->pkt);
 	av_packet_unref(c->pkt);
 	if (r < 0 || avcodec_receive_frame(c->dec, c->frame) < 0)
-		return;
+		return true;
 	const AVFrame *f = c->frame;
 	/* Full range BT.601, as the stream's VUI says (encoder/h264_x264.h). */
 	J420ToARGB(f->data[0], f->linesize[0], f->data[1], f->linesize[1], f->data[2],
 		   f->linesize[2], c->rgbx, (int)c->w * 4, (int)c->w, (int)c->h);
+	return true;
 }
 #endif
 
@@ -119,7 +121,7 @@ static int client_open(struct client *c, const char *enc, int port, unsigned qua
 		c->pkt = av_packet_alloc();
 		c->frame = av_frame_alloc();
 		c->probe.on_h264 = NULL;
-		if (rfb_probe_connect(&c->probe, port, list, n) < 0) {
+		if (vb_probe_connect(&c->probe, port, list, n) < 0) {
 			fprintf(stderr, "vnc_bench: latency: %s\n", c->probe.why);
 			return -1;
 		}
@@ -156,7 +158,7 @@ static int client_open(struct client *c, const char *enc, int port, unsigned qua
 static void client_close(struct client *c)
 {
 	if (c->is_probe) {
-		rfb_probe_close(&c->probe);
+		rr_close(&c->probe);
 		free(c->rgbx);
 #ifdef VGPU_BENCH_HAVE_AVCODEC
 		avcodec_free_context(&c->dec);
@@ -175,8 +177,8 @@ static void client_close(struct client *c)
 static int client_pump(struct client *c, double timeout_s, bool early)
 {
 	if (c->is_probe) {
-		struct rfb_probe *p = &c->probe;
-		int r = rfb_probe_pump(&p, 1, (int)(timeout_s * 1000) + 1, early);
+		struct rr *p = &c->probe;
+		int r = rr_pump(&p, 1, timeout_s, early);
 		c->ready_s = p->last_ready_s;
 		return r;
 	}
@@ -204,8 +206,8 @@ static int client_pump(struct client *c, double timeout_s, bool early)
 static bool client_send_click(struct client *c, int x, int y)
 {
 	if (c->is_probe)
-		return rfb_probe_pointer(&c->probe, (uint16_t)x, (uint16_t)y, 1) &&
-		       rfb_probe_pointer(&c->probe, (uint16_t)x, (uint16_t)y, 0);
+		return rr_pointer(&c->probe, (uint16_t)x, (uint16_t)y, 1) &&
+		       rr_pointer(&c->probe, (uint16_t)x, (uint16_t)y, 0);
 	return SendPointerEvent(c->vnc, x, y, 1) && SendPointerEvent(c->vnc, x, y, 0);
 }
 

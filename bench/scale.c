@@ -1,6 +1,6 @@
 /* Many clients on one server: the server's CPU with 1, 8, 32... clients.
  *
- * One server per (scene, encoding, client count), WxH at o->fps; the clients are rfb_probe
+ * One server per (scene, encoding, client count), WxH at o->fps; the clients are vb_probe
  * connections that parse but do not decode (so that they cost the two-core machine next
  * to nothing and the server's CPU is what is measured), all asking for the same encoding
  * and quality and each keeping one incremental request outstanding, as real clients do.
@@ -15,7 +15,7 @@
 
 #include "bench_proc.h"
 #include "bench_util.h"
-#include "rfb_probe.h"
+#include "rfb_test_client.h"
 #include "vnc_bench.h"
 
 #define MAX_CLIENTS 256
@@ -29,12 +29,12 @@ struct scale_result {
 /* The server refuses a socket while the address still has AUTH_MAX_PENDING_PER_SOURCE
  * handshakes in progress, and it counts one as over a moment after the client saw it end:
  * try again a few times, one at a time. */
-static int connect_again(struct rfb_probe *p, int port, const int32_t *list, size_t n_enc)
+static int connect_again(struct rr *p, int port, const int32_t *list, size_t n_enc)
 {
 	for (int attempt = 0; attempt < 20; attempt++) {
-		rfb_probe_close(p);
+		rr_close(p);
 		usleep(50 * 1000);
-		if (rfb_probe_connect(p, port, list, n_enc) == 0)
+		if (vb_probe_connect(p, port, list, n_enc) == 0)
 			return 0;
 	}
 	return -1;
@@ -43,8 +43,8 @@ static int connect_again(struct rfb_probe *p, int port, const int32_t *list, siz
 static struct scale_result run_one(const struct vb_opts *o, const char *scene, const char *enc,
 				   unsigned n)
 {
-	static struct rfb_probe probes[MAX_CLIENTS];
-	struct rfb_probe *ps[MAX_CLIENTS];
+	static struct rr probes[MAX_CLIENTS];
+	struct rr *ps[MAX_CLIENTS];
 	struct scale_result res = {0};
 	char source[96], log[600];
 	int port;
@@ -64,27 +64,27 @@ static struct scale_result run_one(const struct vb_opts *o, const char *scene, c
 		unsigned first = live;
 		for (; live < n && live < MAX_CLIENTS && live - first < CONNECT_GROUP; live++) {
 			ps[live] = &probes[live];
-			if (rfb_probe_open(ps[live], port) < 0) {
-				rfb_probe_close(ps[live]);
+			if (vb_probe_open(ps[live], port) < 0) {
+				rr_close(ps[live]);
 				goto out;
 			}
 		}
 		for (unsigned i = first; i < live; i++)
-			if (rfb_probe_handshake(ps[i], list, n_enc) < 0 &&
+			if (vb_probe_handshake(ps[i], list, n_enc) < 0 &&
 			    connect_again(ps[i], port, list, n_enc) < 0)
 				goto out;
 	}
-	if (rfb_probe_pump(ps, live, (int)(o->settle * 1000), false) < 0)
+	if (rr_pump(ps, live, o->settle, false) < 0)
 		goto out;
 	uint64_t u0 = 0, b0 = 0, u1 = 0, b1 = 0;
 	for (unsigned i = 0; i < live; i++)
-		u0 += ps[i]->updates, b0 += ps[i]->bytes;
+		u0 += ps[i]->updates, b0 += ps[i]->bytes_read;
 	double c0 = bench_proc_sched_s(pid), t0 = bench_now_s();
-	if (rfb_probe_pump(ps, live, (int)(o->seconds * 1000), false) < 0)
+	if (rr_pump(ps, live, o->seconds, false) < 0)
 		goto out;
 	double c1 = bench_proc_sched_s(pid), t1 = bench_now_s();
 	for (unsigned i = 0; i < live; i++)
-		u1 += ps[i]->updates, b1 += ps[i]->bytes;
+		u1 += ps[i]->updates, b1 += ps[i]->bytes_read;
 	res.cpu_ms_per_s = 1000 * (c1 - c0) / (t1 - t0);
 	res.updates_per_s = (double)(u1 - u0) / live / (t1 - t0);
 	res.kb_per_update = u1 > u0 ? (double)(b1 - b0) / (double)(u1 - u0) / 1024 : 0;
@@ -93,7 +93,7 @@ out:
 	for (unsigned i = 0; i < live; i++) {
 		if (ps[i]->dead)
 			fprintf(stderr, "vnc_bench: scale: client %u: %s\n", i, ps[i]->why);
-		rfb_probe_close(ps[i]);
+		rr_close(ps[i]);
 	}
 	bench_child_stop(pid, 5);
 	return res;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfb_probe.h"
+#include "rfb_test_client.h"
 
 int vb_have_h264(void)
 {
@@ -24,6 +24,37 @@ int vb_have_h264(void)
 #else
 	return 0;
 #endif
+}
+
+int vb_probe_open(struct rr *p, int port)
+{
+	char err[sizeof(p->why)];
+	if (rr_connect(p, "client", "127.0.0.1", port, err, sizeof(err)) < 0)
+		return -1;
+	p->parse_only = true;
+	p->read_ahead = true;
+	p->io_timeout_s = 5;
+	return 0;
+}
+
+int vb_probe_handshake(struct rr *p, const int32_t *enc, size_t n)
+{
+	char err[sizeof(p->why)];
+	if (p->dead)
+		return -1;
+	if (rr_handshake(p, NULL, NULL, err, sizeof(err)) != RR_OK) {
+		snprintf(p->why, sizeof(p->why), "%s", err);
+		p->dead = true;
+		return -1;
+	}
+	if (!rr_start(p, enc, (unsigned)n))
+		return rr_fail(p, "send: %s", strerror(errno)), -1;
+	return 0;
+}
+
+int vb_probe_connect(struct rr *p, int port, const int32_t *enc, size_t n)
+{
+	return vb_probe_open(p, port) < 0 ? -1 : vb_probe_handshake(p, enc, n);
 }
 
 int vb_encodings(const char *name, unsigned quality, int32_t *enc, size_t *n)

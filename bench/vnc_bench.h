@@ -34,6 +34,19 @@ struct vb_opts {
  * encoding list to send; 0 or -1 for an unknown name. */
 int vb_encodings(const char *name, unsigned quality, int32_t *enc, size_t *n);
 
+struct rr;
+/* A parsing, non-decoding client (tests/lib/rfb_test_client.h): for load and CPU
+ * measurements, where a decoding client would eat the CPU the server needs (32 libvncclient
+ * clients decoding JPEG would not fit on two cores). vb_probe_open connects to
+ * 127.0.0.1:port, vb_probe_handshake does security None, the server's pixel format, the
+ * encodings and the first request (then one request after each update): in two steps, so
+ * that many probes can connect at once (the server waits ~100 ms on every new socket for a
+ * WebSocket upgrade before it speaks RFB, and those waits overlap when all sockets are
+ * open before the first handshake). 0, or -1 with the reason in the probe's why. */
+int vb_probe_open(struct rr *p, int port);
+int vb_probe_handshake(struct rr *p, const int32_t *enc, size_t n);
+int vb_probe_connect(struct rr *p, int port, const int32_t *enc, size_t n);
+
 /* Is the Open H.264 path built into this tree (encoder/h264_x264.c and
  * server/open_h264.c, which the benchmark is built with when they exist)? */
 int vb_have_h264(void);

@@ -169,6 +169,16 @@ static bool wait_log(struct run *r, const char *needle, double timeout)
 	return false;
 }
 
+/* The handshake with that password ends in want; if not, say so (msg). */
+static bool expect_password(struct run *r, const char *password, enum rr_result want,
+			    const char *msg)
+{
+	if (try_password(r, password, NULL) == want)
+		return true;
+	say("%s", msg);
+	return false;
+}
+
 bool case_auth_reload(struct run *r)
 {
 	char path[256];
@@ -176,28 +186,19 @@ bool case_auth_reload(struct run *r)
 	if (!temp_path(path, sizeof(path)) || !write_file(path, "first-pw\n"))
 		return false;
 	bool ok = start_server(r, "320x240:static", extra);
-	if (ok && try_password(r, "first-pw", NULL) != RR_OK) {
-		say("the first password does not work");
-		ok = false;
-	}
+	ok = ok && expect_password(r, "first-pw", RR_OK, "the first password does not work");
 	/* A new password, and SIGHUP: the old one stops working, the new one works. */
 	ok = ok && write_file(path, "second-pw\n") && kill(r->srv.pid, SIGHUP) == 0 &&
 	     wait_log(r, "read again", 5);
-	if (ok && try_password(r, "first-pw", NULL) != RR_AUTH_FAILED) {
-		say("the old password still works after SIGHUP");
-		ok = false;
-	}
-	if (ok && try_password(r, "second-pw", NULL) != RR_OK) {
-		say("the new password does not work after SIGHUP");
-		ok = false;
-	}
+	ok = ok && expect_password(r, "first-pw", RR_AUTH_FAILED,
+				   "the old password still works after SIGHUP");
+	ok = ok && expect_password(r, "second-pw", RR_OK,
+				   "the new password does not work after SIGHUP");
 	/* A broken file on SIGHUP keeps the password that works. */
 	ok = ok && write_file(path, "") && kill(r->srv.pid, SIGHUP) == 0 &&
 	     wait_log(r, "keeping the password read before", 5);
-	if (ok && try_password(r, "second-pw", NULL) != RR_OK) {
-		say("an empty password file on SIGHUP broke the password that worked");
-		ok = false;
-	}
+	ok = ok && expect_password(r, "second-pw", RR_OK,
+				   "an empty password file on SIGHUP broke the password that worked");
 	unlink(path);
 	return ok;
 }

@@ -49,19 +49,6 @@ bool case_sigterm_heavy(struct run *r)
 	return ok && stopped;
 }
 
-/* Read updates for `seconds`, asking for more after each. */
-static bool pump(struct rr *c, double seconds)
-{
-	for (double end = now_s() + seconds; now_s() < end;) {
-		int m = rr_read_message(c, 0.02);
-		if (m == -1)
-			return false;
-		if (m == 1 && !rr_request(c, true, 0, 0, c->width, c->height))
-			return false;
-	}
-	return true;
-}
-
 static bool ends_right(struct rr *c, const char *spec, uint64_t tick)
 {
 	struct ref_frame want;
@@ -115,7 +102,7 @@ bool case_encoder_fails(struct run *r)
 	double t0 = now_s();
 	bool ok = start_with_x264_fault(r, spec, "VGPU_TEST_X264_FAIL_AFTER=5") &&
 		  rr_open(r, &c, "H.264 client", NULL) && rr_set_encodings(&c, enc, 4) &&
-		  rr_request(&c, false, 0, 0, c.width, c.height) && pump(&c, 1.5);
+		  rr_request(&c, false, 0, 0, c.width, c.height) && rr_pump_until(&c, now_s() + 1.5);
 	if (ok)
 		say("encode failing after 5 frames: %u H.264 rects, then %u raw rects", c.h264_rects,
 		    c.raw_rects);
@@ -127,7 +114,7 @@ bool case_encoder_fails(struct run *r)
 		say("the server did not say it fell back");
 		ok = false;
 	}
-	ok = ok && pump(&c, t0 + 120.0 / 30 + 0.3 - now_s()) && ends_right(&c, spec, 120);
+	ok = ok && rr_pump_until(&c, t0 + 120.0 / 30 + 0.3) && ends_right(&c, spec, 120);
 	rr_close(&c);
 	if (!ok)
 		return false;
@@ -136,7 +123,7 @@ bool case_encoder_fails(struct run *r)
 	t0 = now_s();
 	ok = ok && start_with_x264_fault(r, spec, "VGPU_TEST_X264_OPEN_FAILS=1") &&
 	     rr_open(r, &c, "H.264 client, no encoder", NULL) && rr_set_encodings(&c, enc, 4) &&
-	     rr_request(&c, false, 0, 0, c.width, c.height) && pump(&c, 1.0);
+	     rr_request(&c, false, 0, 0, c.width, c.height) && rr_pump_until(&c, now_s() + 1.0);
 	if (ok && !server_log_contains(&r->srv, "clients that ask for H.264 get other encodings")) {
 		say("the server did not say H.264 is off");
 		ok = false;
@@ -146,7 +133,7 @@ bool case_encoder_fails(struct run *r)
 		    c.raw_rects);
 		ok = false;
 	}
-	ok = ok && pump(&c, t0 + 120.0 / 30 + 0.3 - now_s()) && ends_right(&c, spec, 120);
+	ok = ok && rr_pump_until(&c, t0 + 120.0 / 30 + 0.3) && ends_right(&c, spec, 120);
 	rr_close(&c);
 	return ok;
 }

@@ -304,19 +304,6 @@ static bool pump_until_log(struct run *r, struct rr *c, const char *needle, doub
 	return false;
 }
 
-/* Read updates (asking for more) until the time `until` (now_s() clock). */
-static bool pump_until(struct rr *c, double until)
-{
-	while (now_s() < until) {
-		int m = rr_read_message(c, 0.02);
-		if (m == -1)
-			return false;
-		if (m == 1 && !rr_request(c, true, 0, 0, c->width, c->height))
-			return false;
-	}
-	return true;
-}
-
 /* The device goes away for ticks 45..89 (1.5 s) and comes back: meanwhile the client
  * keeps the last frame (of a tick just before 45), afterwards it follows the scene. */
 bool case_device_gone(struct run *r)
@@ -347,7 +334,7 @@ bool case_device_gone(struct run *r)
 		}
 	}
 	/* Back at tick 90; the scene ends at 120 (4 s after the start). */
-	ok = ok && pump_until(&c, t0 + 120.0 / 30 + 0.2) && rr_settle(&c, 0.5, 10) &&
+	ok = ok && rr_pump_until(&c, t0 + 120.0 / 30 + 0.2) && rr_settle(&c, 0.5, 10) &&
 	     shows_tick(&c, spec, 120, "after the device came back");
 	if (ok && !server_alive(r)) {
 		say("the server died");
@@ -381,7 +368,7 @@ bool case_oom_resize(struct run *r)
 	     pump_until_log(r, &c, "cannot resize to 1024x768", 8) && rr_settle(&c, 0.3, 0.8);
 	/* The old frame stays: the 800x600 mode's picture (ticks 130..189). */
 	ok = ok && shows_tick(&c, spec, 150, "after the refused resize");
-	ok = ok && pump_until(&c, t0 + 280.0 / 60 + 0.2) && rr_settle(&c, 0.5, 10) &&
+	ok = ok && rr_pump_until(&c, t0 + 280.0 / 60 + 0.2) && rr_settle(&c, 0.5, 10) &&
 	     shows_tick(&c, spec, 280, "back at 320x240");
 	unsigned lines = log_count(r, "cannot resize to 1024x768", NULL);
 	say("%u \"cannot resize\" lines for the 60 ticks of the refused mode", lines);

@@ -328,19 +328,22 @@ static void put_frame(struct bytes *o, const uint8_t *payload, size_t n)
 	}
 }
 
-static bool send_all(int fd, const void *p, size_t n)
+/* A raw client on listener l, labelled what. */
+static bool connect_raw(struct target *t, enum listener l, struct rr *c, const char *what)
 {
-	const uint8_t *b = p;
-	while (n) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		b += w;
-		n -= (size_t)w;
-	}
-	return true;
+	*c = (struct rr){.label = what};
+	c->fd = connect_to(t, l);
+	if (c->fd < 0)
+		say("%s: cannot connect: %s", what, strerror(errno));
+	return c->fd >= 0;
+}
+
+/* 60 GET lines, then the rest of a WebSocket request. */
+static void put_sixty_gets(struct bytes *o)
+{
+	for (int i = 0; i < 60; i++)
+		put(o, "GET /a-path-to-keep HTTP/1.1\r\n", 30);
+	put(o, ws_request + 16, strlen(ws_request) - 16);
 }
 
 /* Send all of it at once (then, with shut, shut our sending side), then read until the
@@ -348,14 +351,11 @@ static bool send_all(int fd, const void *p, size_t n)
 static bool send_and_wait_closed_shut(struct target *t, enum listener l, const struct bytes *o,
 				      const char *what, bool shut)
 {
-	struct rr c = {.label = what};
-	c.fd = connect_to(t, l);
-	if (c.fd < 0) {
-		say("%s: cannot connect: %s", what, strerror(errno));
+	struct rr c;
+	if (!connect_raw(t, l, &c, what))
 		return false;
-	}
 	/* A send can fail when the server already closed: what counts is that it did. */
-	send_all(c.fd, o->b, o->n);
+	rr_send(&c, o->b, o->n);
 	if (shut)
 		shutdown(c.fd, SHUT_WR);
 	bool ok = rr_wait_closed(&c, 30);
@@ -412,19 +412,14 @@ static bool run_steps(struct target *t, enum listener l, bool websocket, bool wi
 static bool run_late_get(struct target *t, struct run *r, enum listener l)
 {
 	struct bytes o = {.n = 0};
-	for (int i = 0; i < 60; i++)
-		put(&o, "GET /a-path-to-keep HTTP/1.1\r\n", 30);
-	put(&o, ws_request + 16, strlen(ws_request) - 16);
+	put_sixty_gets(&o);
 	unsigned before = log_count(r, "other clients", NULL);
-	struct rr c = {.label = "late GET"};
-	c.fd = connect_to(t, l);
-	if (c.fd < 0) {
-		say("late GET: cannot connect: %s", strerror(errno));
+	struct rr c;
+	if (!connect_raw(t, l, &c, "late GET"))
 		return false;
-	}
 	for (double end = now_s() + 10; now_s() < end && log_count(r, "other clients", NULL) == before;)
 		sleep_s(0.005);
-	send_all(c.fd, o.b, o.n);
+	rr_send(&c, o.b, o.n);
 	bool ok = rr_wait_closed(&c, 30);
 	if (!ok)
 		say("late GET: the server did not close the connection within 30 s");
@@ -445,9 +440,7 @@ static bool run_late_get(struct target *t, struct run *r, enum listener l)
 static bool run_http(struct target *t, struct run *r, enum listener l)
 {
 	struct bytes o = {.n = 0};
-	for (int i = 0; i < 60; i++)
-		put(&o, "GET /a-path-to-keep HTTP/1.1\r\n", 30);
-	put(&o, ws_request + 16, strlen(ws_request) - 16);
+	put_sixty_gets(&o);
 	bool ok = send_and_wait_closed(t, l, &o, "60 GET lines");
 	o.n = 0;
 	put(&o, "GET / HTTP/1.1\r\nX-Pad: ", 23);
@@ -506,6 +499,27 @@ static bool make_dir(char *dir, size_t len)
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	snprintf(dir, len, "%s/hostile_preauth_XXXXXX", tmp);
 	return mkdtemp(dir) != NULL;
+}
+
+/* The end of both cases: client c has sent a key, which must be all QMP ever got; the
+ * server must be alive, then stop with status 0; everything is cleaned up. */
+static bool key_then_stop(struct run *r, struct fake_qmp *q, struct target *t, struct rr *c,
+			  int lfd, const char *dir, bool ok)
+{
+	ok = ok && only_key_z(q, 2);
+	rr_close(c);
+	if (ok && !server_alive(r)) {
+		say("the server is gone");
+		ok = false;
+	}
+	if (r->started)
+		ok = server_stop(&r->srv, 10) && ok;
+	qmp_stop(q);
+	if (lfd >= 0)
+		close(lfd);
+	unlink(t->unix_path);
+	rmdir(dir);
+	return ok;
 }
 
 /* A listening TCP socket on 127.0.0.1, inherited by the server as --listen fd:N. */
@@ -601,21 +615,8 @@ bool case_preauth(struct run *r)
 		say("the authenticated client could not send its key");
 		ok = false;
 	}
-	ok = ok && only_key_z(&q, 2);
-	rr_close(&c);
-	if (ok && !server_alive(r)) {
-		say("the server is gone");
-		ok = false;
-	}
-	if (r->started)
-		ok = server_stop(&r->srv, 10) && ok;
-	qmp_stop(&q);
-	if (lfd >= 0)
-		close(lfd);
 	unlink(pw_file);
-	unlink(t.unix_path);
-	rmdir(dir);
-	return ok;
+	return key_then_stop(r, &q, &t, &c, lfd, dir, ok);
 }
 
 /* No password: the handshake ends with security type None. A security type that is not
@@ -658,22 +659,9 @@ bool case_preauth_noauth(struct run *r)
 	put_frame(&o, rfb.b, rfb.n);
 	struct rr c = {.label = "client"};
 	c.fd = ok ? connect_to(&t, L_TCP) : -1;
-	if (ok && (c.fd < 0 || !send_all(c.fd, o.b, o.n))) {
+	if (ok && (c.fd < 0 || !rr_send(&c, o.b, o.n))) {
 		say("the WebSocket client with a key could not connect");
 		ok = false;
 	}
-	ok = ok && only_key_z(&q, 2);
-	rr_close(&c);
-	if (ok && !server_alive(r)) {
-		say("the server is gone");
-		ok = false;
-	}
-	if (r->started)
-		ok = server_stop(&r->srv, 10) && ok;
-	qmp_stop(&q);
-	if (lfd >= 0)
-		close(lfd);
-	unlink(t.unix_path);
-	rmdir(dir);
-	return ok;
+	return key_then_stop(r, &q, &t, &c, lfd, dir, ok);
 }

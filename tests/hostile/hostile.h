@@ -8,13 +8,12 @@
 #include <sys/types.h>
 
 #include "check.h"
-#include "raw_rfb.h"
+#include "rfb_test_client.h"
 
 /* ---- the server process (proc_stats.c) ---- */
 
-/* Resident set size in KiB and open fds of a process; -1 if it is gone. */
+/* Resident set size in KiB of a process; -1 if it is gone (proc_fd_count: server_proc.h). */
 long proc_rss_kib(pid_t pid);
-int proc_fd_count(pid_t pid);
 /* True if the server still runs (not exited, not a zombie). */
 bool server_alive(struct run *r);
 /* Lines of the server log that contain needle, and the sum of the "(N similar messages
@@ -34,6 +33,9 @@ bool rr_settle(struct rr *c, double quiet_s, double deadline_s);
 /* Ask for the whole screen, then read updates (asking for more) until the picture equals
  * want exactly; after limit_s (an outer limit, not a speed) say how it differs. */
 bool rr_wait_picture(struct rr *c, const struct ref_frame *want, double limit_s, const char *what);
+
+/* Read updates (asking for more after each) until the time `until` (now_s() clock). */
+bool rr_pump_until(struct rr *c, double until);
 
 /* Whether this test binary (and so the server next to it) runs with AddressSanitizer. */
 bool built_with_asan(void);

@@ -61,17 +61,13 @@
  *                     every client gets its shapes, the server exits cleanly (ASan: no
  *                     leak or double free from converting a shared cursor)
  *
- * Files: cases_*.c (the cases; cases_preauth.c has a fake QMP server), raw_rfb.c (a client that sends any bytes), proc_stats.c
- * (RSS, fds, log counting), fail_alloc.c and fail_x264.c (preloaded fault injectors).
+ * Files: cases_*.c (the cases; cases_preauth.c has a fake QMP server), proc_stats.c (RSS,
+ * fds, log counting, the raw client's helpers; the client itself, one that sends any bytes,
+ * is tests/lib/rfb_test_client.c), fail_alloc.c and fail_x264.c (preloaded fault injectors).
  */
-#include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <rfb/rfbproto.h>
 
@@ -80,10 +76,7 @@
 
 #define WATCHDOG_S 110 /* ctest's TIMEOUT is 120 (slow-long has its own, longer) */
 
-static const struct {
-	const char *name;
-	bool (*fn)(struct run *r);
-} cases[] = {
+static const struct check_case cases[] = {
 	{"guest", case_hostile_guest},
 	{"device-gone", case_device_gone},
 	{"oom-resize", case_oom_resize},
@@ -106,68 +99,30 @@ static const struct {
 	{"xcursor-race", case_xcursor_race},
 };
 
-static struct run *watched;
-static const char *watched_name;
-static int watchdog_s = WATCHDOG_S;
-
-/* A case blocked on the server fails with its log rather than silently at ctest's timeout
- * (the server dies with us: PR_SET_PDEATHSIG). */
-static void *watchdog_main(void *arg)
-{
-	(void)arg;
-	sleep_s(watchdog_s);
-	say("FAIL %s: no result after %d s", watched_name, watchdog_s);
-	if (watched->started)
-		server_print_log_tail(&watched->srv, 60);
-	_exit(1);
-}
-
 int main(int argc, char **argv)
 {
-	struct run r = {0};
-	double t0 = now_s();
-	pthread_t wd;
+	struct check_driver d = {
+		.name = "hostile_check",
+		.cases = cases,
+		.n_cases = sizeof(cases) / sizeof(cases[0]),
+		.watchdog_s = WATCHDOG_S,
+		.log_lines = 80,
+	};
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: hostile_check PATH/TO/vgpu-vnc CASE\ncases:");
-		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-			fprintf(stderr, " %s", cases[i].name);
-		fprintf(stderr, "\n");
-		return 2;
+	if (argc == 3 && strcmp(argv[2], "slow-long") == 0) {
+		const char *on = getenv("VGPU_LONG_TESTS");
+		if (!on || strcmp(on, "1") != 0) {
+			say_prefix = d.name;
+			say("SKIPPED slow-long: 60 s of video; run it with VGPU_LONG_TESTS=1");
+			return 77;
+		}
+		d.watchdog_s = 170;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	/* libvncserver's DES (for the raw client's VNC auth) initialises libgcrypt on first
 	 * use, and a first use from several threads at once fails silently (auth.c,
 	 * des_works): do it once here, before any thread. */
 	uint8_t warm[CHALLENGESIZE] = {0};
 	char key[] = "warm-up";
 	rfbEncryptBytes(warm, key);
-	r.bin = argv[1];
-	watched = &r;
-	watched_name = argv[2];
-	if (strcmp(argv[2], "slow-long") == 0) {
-		const char *on = getenv("VGPU_LONG_TESTS");
-		if (!on || strcmp(on, "1") != 0) {
-			say("SKIPPED slow-long: 60 s of video; run it with VGPU_LONG_TESTS=1");
-			return 77;
-		}
-		watchdog_s = 170;
-	}
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(cases[i].name, argv[2]) != 0)
-			continue;
-		pthread_create(&wd, NULL, watchdog_main, NULL);
-		pthread_detach(wd);
-		bool ok = cases[i].fn(&r);
-		if (r.started && r.srv.pid)
-			ok = server_stop(&r.srv, 5) && ok;
-		if (!ok && r.started)
-			server_print_log_tail(&r.srv, 80);
-		if (r.started)
-			server_free(&r.srv);
-		say("%s %s (%.2f s)", ok ? "PASS" : "FAIL", argv[2], now_s() - t0);
-		return ok ? 0 : 1;
-	}
-	say("unknown case %s", argv[2]);
-	return 2;
+	return check_main(&d, argc, argv);
 }

@@ -1,6 +1,5 @@
 /* The hostile driver's helpers: the server's RSS and fds from /proc, its log, and raw
  * clients that settle. Test process only. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +22,6 @@ long proc_rss_kib(pid_t pid)
 			break;
 	fclose(f);
 	return kib;
-}
-
-int proc_fd_count(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 bool server_alive(struct run *r)
@@ -161,4 +146,17 @@ bool built_with_asan(void)
 #else
 	return false;
 #endif
+}
+
+/* Read updates (asking for more) until the time `until` (now_s() clock). */
+bool rr_pump_until(struct rr *c, double until)
+{
+	while (now_s() < until) {
+		int m = rr_read_message(c, 0.02);
+		if (m == -1)
+			return false;
+		if (m == 1 && !rr_request(c, true, 0, 0, c->width, c->height))
+			return false;
+	}
+	return true;
 }

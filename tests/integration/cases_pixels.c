@@ -11,15 +11,11 @@ bool case_pixels(struct run *r, const struct scene *sc, const struct encoding *e
 	struct vc_opts o = pixel_opts(e);
 	struct ref_frame want;
 	struct vc c;
-	bool ok;
 
-	if (!render(sc, NULL, 0, &want))
+	if (!start_scene(r, sc, &c, &o, &want))
 		return false;
-	ok = start_server(r, sc->spec, NULL) && connect_client(r, &c, "client", &o);
-	if (ok) {
-		ok = settle_and_check(&c, sc, &want, e->quality >= 0 ? &jpeg : &exact);
-		vc_close(&c);
-	}
+	bool ok = settle_and_check(&c, sc, &want, e->quality >= 0 ? &jpeg : &exact);
+	vc_close(&c);
 	ref_frame_free(&want);
 	return ok;
 }
@@ -43,25 +39,19 @@ bool case_static_quiet(struct run *r)
 	const struct scene *sc = find_scene("static");
 	struct ref_frame want;
 	struct vc c;
-	bool ok;
 
-	if (!render(sc, NULL, 0, &want))
+	if (!start_scene(r, sc, &c, &default_opts, &want))
 		return false;
-	ok = start_server(r, sc->spec, NULL) && connect_client(r, &c, "client", &default_opts);
-	if (ok) {
-		unsigned rects0, updates0;
-
-		ok = settle_and_check(&c, sc, &want, &exact);
-		rects0 = c.pixel_rects, updates0 = c.updates;
-		ok = ok && pump_requesting(&c, 1.5);
-		if (ok && c.pixel_rects != rects0) {
-			say("static scene: %u pixel rectangles in %u updates arrived in 1.5 s of "
-			    "incremental requests after the first full update (want none)",
-			    c.pixel_rects - rects0, c.updates - updates0);
-			ok = false;
-		}
-		vc_close(&c);
+	bool ok = settle_and_check(&c, sc, &want, &exact);
+	unsigned rects0 = c.pixel_rects, updates0 = c.updates;
+	ok = ok && pump_requesting(&c, 1.5);
+	if (ok && c.pixel_rects != rects0) {
+		say("static scene: %u pixel rectangles in %u updates arrived in 1.5 s of "
+		    "incremental requests after the first full update (want none)",
+		    c.pixel_rects - rects0, c.updates - updates0);
+		ok = false;
 	}
+	vc_close(&c);
 	ref_frame_free(&want);
 	return ok;
 }
@@ -83,25 +73,20 @@ bool case_resize(struct run *r)
 	struct vc_opts o = pixel_opts(find_encoding("tight"));
 	struct ref_frame want;
 	struct vc c;
-	bool ok;
+	bool changed = false;
 
-	if (!render(sc, NULL, 0, &want))
+	if (!start_scene(r, sc, &c, &o, &want))
 		return false;
-	ok = start_server(r, sc->spec, NULL) && connect_client(r, &c, "client", &o);
-	if (ok) {
-		bool changed = false;
-
-		ok = settle_and_check(&c, sc, &want, &exact);
-		for (unsigned i = 1; i < c.n_sizes; i++)
-			changed |= c.sizes[i][0] != c.sizes[0][0] || c.sizes[i][1] != c.sizes[0][1];
-		if (!changed) {
-			say("the client never saw a size change (want at least one)");
-			ok = false;
-		}
-		if (!ok || getenv("VNC_CHECK_VERBOSE"))
-			print_sizes(&c);
-		vc_close(&c);
+	bool ok = settle_and_check(&c, sc, &want, &exact);
+	for (unsigned i = 1; i < c.n_sizes; i++)
+		changed |= c.sizes[i][0] != c.sizes[0][0] || c.sizes[i][1] != c.sizes[0][1];
+	if (!changed) {
+		say("the client never saw a size change (want at least one)");
+		ok = false;
 	}
+	if (!ok || getenv("VNC_CHECK_VERBOSE"))
+		print_sizes(&c);
+	vc_close(&c);
 	ref_frame_free(&want);
 	return ok;
 }

@@ -3,7 +3,8 @@
  *   h264_check PATH/TO/vgpu-vnc CASE
  *
  * Starts the real server binary on the synthetic vGPU (as vnc_check does), connects a
- * minimal RFB 3.8 client of its own (libvncclient cannot decode encoding 50): security
+ * raw RFB 3.8 client (tests/lib/rfb_test_client; libvncclient cannot decode encoding 50)
+ * with a decoder of its own: security
  * None, 32-bpp true colour, SetEncodings [50, raw, Cursor, DesktopSize,
  * ExtendedDesktopSize, LastRect], one non-incremental request and then an incremental one
  * after every FramebufferUpdate, as noVNC does. It decodes the H.264 with libavcodec
@@ -41,16 +42,10 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,8 +54,8 @@
 #include <libyuv.h>
 
 #include "compare.h"
+#include "harness.h"
 #include "reference.h"
-#include "server_proc.h"
 #include "synthetic.h"
 #include "util.h"
 #include "vnc_client.h"
@@ -72,88 +67,8 @@
 #define WATCHDOG_S 50
 #define MAX_EVENTS 4096
 
-#define ENC_RAW 0
-#define ENC_H264 50
-#define ENC_CURSOR (-239)
-#define ENC_XCURSOR (-240)
-#define ENC_DESKTOP_SIZE (-223)
-#define ENC_LAST_RECT (-224)
-#define ENC_POINTER_POS (-232)
-#define ENC_EXT_DESKTOP_SIZE (-308)
 
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("h264_check: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* ---- scenes (as in vnc_check.c) ------------------------------------------------------------ */
-
-struct scene {
-	const char *name;
-	const char *spec;
-	uint64_t ticks;
-	unsigned rate;
-};
-
-static const struct scene scenes[] = {
-	{"static", "320x240:static:frames=1,stamp=on", 1, 30},
-	{"desktop", "640x480:desktop:frames=30,stamp=on", 30, 30},
-	{"typing", "320x240:typing:frames=30,stamp=on", 30, 30},
-	{"scroll", "320x240:scroll:frames=30,stamp=on", 30, 30},
-	{"drag", "320x240:drag:frames=30,stamp=on", 30, 30},
-	{"video", "320x240:video:frames=30,stamp=on", 30, 30},
-	{"flip", "320x240:flip:frames=30,stamp=on", 30, 30},
-	{"modes", "320x240:modes:frames=75,rate=60,stamp=on", 75, 60},
-	/* two-clients: long enough that both see many pictures */
-	{"video-long", "320x240:video:frames=60,stamp=on", 60, 30},
-};
-
-static const struct scene *find_scene(const char *name)
-{
-	for (size_t i = 0; i < sizeof(scenes) / sizeof(scenes[0]); i++)
-		if (!strcmp(scenes[i].name, name))
-			return &scenes[i];
-	return NULL;
-}
-
-/* ---- the server ------------------------------------------------------------------------- */
-
-struct run {
-	const char *bin;
-	struct server_proc srv;
-	bool started;
-	int port;
-};
-
-static bool start_server(struct run *r, const char *spec, const char *const *extra)
-{
-	char source[256];
-	const char *args[40] = {"--source", source, "--listen", "tcp:127.0.0.1:0", "--fps", "30",
-				"--log-level", "debug"};
-	size_t n = 8;
-	snprintf(source, sizeof(source), "synthetic:%s", spec);
-	for (; extra && *extra && n < 39; extra++)
-		args[n++] = *extra;
-	args[n] = NULL;
-	if (r->started)
-		server_free(&r->srv);
-	r->started = server_start(&r->srv, r->bin, args) == 0;
-	if (!r->started)
-		return false;
-	r->port = server_wait_port(&r->srv, 10);
-	if (r->port < 0)
-		note("the server did not report \"listening on tcp:...\" within 10 s");
-	return r->port > 0;
-}
-
-/* ---- a minimal RFB client that decodes encoding 50 ------------------------------------- */
+/* ---- a raw RFB client (tests/lib) that decodes encoding 50 ------------------------------ */
 
 enum event_kind { EV_SIZE, EV_H264 };
 
@@ -168,14 +83,8 @@ struct event {
 };
 
 struct rc {
-	const char *label;
-	int fd;
-	bool dead;
-	char why[256];
-	uint16_t w, h;  /* the framebuffer */
-	uint8_t *fb;    /* R,G,B */
-	double connected_at, last_update;
-	unsigned updates, pixel_rects, h264_rects, raw_rects, cursor_rects, aus;
+	struct rr rr;   /* the connection; rr.fb holds the picture (B,G,R,X) */
+	unsigned aus;   /* access units decoded */
 	/* the H.264 context: one decoder for one rectangle */
 	AVCodecContext *dec;
 	AVPacket *pkt;
@@ -184,110 +93,6 @@ struct rc {
 	struct event events[MAX_EVENTS];
 	unsigned n_events;
 };
-
-static void rc_fail(struct rc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void rc_fail(struct rc *c, const char *fmt, ...)
-{
-	if (c->dead)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->why, sizeof(c->why), fmt, ap);
-	va_end(ap);
-	c->dead = true;
-	note("%s: %s", c->label, c->why);
-}
-
-/* Read exactly n bytes within IO_TIMEOUT_S. */
-static bool rd(struct rc *c, void *buf, size_t n)
-{
-	uint8_t *p = buf;
-	double deadline = now_s() + IO_TIMEOUT_S;
-	while (n && !c->dead) {
-		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-		int left = (int)((deadline - now_s()) * 1000);
-		if (left <= 0) {
-			rc_fail(c, "timed out in the middle of a message");
-			return false;
-		}
-		if (poll(&pfd, 1, left) <= 0)
-			continue;
-		ssize_t got = read(c->fd, p, n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			rc_fail(c, "connection closed (%s)", got < 0 ? strerror(errno) : "EOF");
-			return false;
-		}
-		p += got;
-		n -= (size_t)got;
-	}
-	return !c->dead;
-}
-
-static bool wr(struct rc *c, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-	while (n) {
-		ssize_t put = write(c->fd, p, n);
-		if (put < 0 && errno == EINTR)
-			continue;
-		if (put <= 0) {
-			rc_fail(c, "write: %s", strerror(errno));
-			return false;
-		}
-		p += put;
-		n -= (size_t)put;
-	}
-	return true;
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static bool request(struct rc *c, bool incremental)
-{
-	uint8_t m[10] = {3, incremental};
-	put16(m + 6, c->w);
-	put16(m + 8, c->h);
-	return wr(c, m, sizeof(m));
-}
-
-static bool resize_fb(struct rc *c, uint16_t w, uint16_t h)
-{
-	uint8_t *fb = calloc((size_t)w * h * 3 + 1, 1);
-	if (!fb) {
-		rc_fail(c, "out of memory");
-		return false;
-	}
-	free(c->fb);
-	c->fb = fb;
-	c->w = w;
-	c->h = h;
-	return true;
-}
 
 static void close_decoder(struct rc *c)
 {
@@ -300,17 +105,13 @@ static bool open_decoder(struct rc *c, uint16_t x, uint16_t y, uint16_t w, uint1
 	close_decoder(c);
 	const AVCodec *codec = avcodec_find_decoder(AV_CODEC_ID_H264);
 	c->dec = codec ? avcodec_alloc_context3(codec) : NULL;
-	if (!c->dec) {
-		rc_fail(c, "no H.264 decoder in libavcodec");
-		return false;
-	}
+	if (!c->dec)
+		return rr_fail(&c->rr, "no H.264 decoder in libavcodec");
 	/* One picture out for every access unit in, as a low-latency client needs. */
 	c->dec->flags |= AV_CODEC_FLAG_LOW_DELAY;
 	c->dec->thread_count = 1;
-	if (avcodec_open2(c->dec, codec, NULL) < 0) {
-		rc_fail(c, "avcodec_open2 failed");
-		return false;
-	}
+	if (avcodec_open2(c->dec, codec, NULL) < 0)
+		return rr_fail(&c->rr, "avcodec_open2 failed");
 	c->ctx_x = x;
 	c->ctx_y = y;
 	c->ctx_w = w;
@@ -318,61 +119,37 @@ static bool open_decoder(struct rc *c, uint16_t x, uint16_t y, uint16_t w, uint1
 	return true;
 }
 
-/* Decode one access unit and put the picture (cropped to the rectangle) in fb. */
+/* Decode one access unit and put the picture (cropped to the rectangle) in the framebuffer. */
 static bool decode_au(struct rc *c, const uint8_t *p, size_t n)
 {
-	if (av_new_packet(c->pkt, (int)n) < 0) {
-		rc_fail(c, "out of memory");
-		return false;
-	}
+	struct rr *rr = &c->rr;
+	if (av_new_packet(c->pkt, (int)n) < 0)
+		return rr_fail(rr, "out of memory");
 	memcpy(c->pkt->data, p, n);
 	int r = avcodec_send_packet(c->dec, c->pkt);
 	av_packet_unref(c->pkt);
-	if (r < 0) {
-		rc_fail(c, "H.264 access unit %u (%zu bytes) does not decode: %s", c->aus, n,
-			av_err2str(r));
-		return false;
-	}
+	if (r < 0)
+		return rr_fail(rr, "H.264 access unit %u (%zu bytes) does not decode: %s", c->aus,
+			       n, av_err2str(r));
 	r = avcodec_receive_frame(c->dec, c->frame);
-	if (r < 0) {
-		rc_fail(c, "access unit %u gave no picture at once (%s)", c->aus, av_err2str(r));
-		return false;
-	}
+	if (r < 0)
+		return rr_fail(rr, "access unit %u gave no picture at once (%s)", c->aus,
+			       av_err2str(r));
 	c->aus++;
 	const AVFrame *f = c->frame;
-	if (f->width < c->ctx_w || f->height < c->ctx_h) {
-		rc_fail(c, "a %dx%d picture for a %ux%u rectangle", f->width, f->height, c->ctx_w,
-			c->ctx_h);
-		return false;
-	}
-	if (f->color_range != AVCOL_RANGE_JPEG || f->colorspace != AVCOL_SPC_SMPTE170M) {
-		rc_fail(c, "the stream says range %d, matrix %d (want full range, BT.601)",
-			f->color_range, f->colorspace);
-		return false;
-	}
-	if (c->ctx_x + c->ctx_w > c->w || c->ctx_y + c->ctx_h > c->h) {
-		rc_fail(c, "H.264 rectangle %ux%u+%u+%u outside the %ux%u framebuffer", c->ctx_w,
-			c->ctx_h, c->ctx_x, c->ctx_y, c->w, c->h);
-		return false;
-	}
-	size_t px = (size_t)c->ctx_w * c->ctx_h;
-	uint8_t *bgra = malloc(px * 4);
-	if (!bgra) {
-		rc_fail(c, "out of memory");
-		return false;
-	}
+	if (f->width < c->ctx_w || f->height < c->ctx_h)
+		return rr_fail(rr, "a %dx%d picture for a %ux%u rectangle", f->width, f->height,
+			       c->ctx_w, c->ctx_h);
+	if (f->color_range != AVCOL_RANGE_JPEG || f->colorspace != AVCOL_SPC_SMPTE170M)
+		return rr_fail(rr, "the stream says range %d, matrix %d (want full range, BT.601)",
+			       f->color_range, f->colorspace);
+	if (c->ctx_x + c->ctx_w > rr->width || c->ctx_y + c->ctx_h > rr->height)
+		return rr_fail(rr, "H.264 rectangle %ux%u+%u+%u outside the %ux%u framebuffer",
+			       c->ctx_w, c->ctx_h, c->ctx_x, c->ctx_y, rr->width, rr->height);
+	/* libyuv's ARGB is B,G,R,A in memory: the framebuffer's order. */
 	J420ToARGB(f->data[0], f->linesize[0], f->data[1], f->linesize[1], f->data[2],
-		   f->linesize[2], bgra, c->ctx_w * 4, c->ctx_w, c->ctx_h);
-	for (size_t y = 0; y < c->ctx_h; y++) {
-		for (size_t x = 0; x < c->ctx_w; x++) {
-			const uint8_t *s = bgra + (y * c->ctx_w + x) * 4;
-			uint8_t *d = c->fb + (((c->ctx_y + y) * c->w) + c->ctx_x + x) * 3;
-			d[0] = s[2];
-			d[1] = s[1];
-			d[2] = s[0];
-		}
-	}
-	free(bgra);
+		   f->linesize[2], rr->fb + ((size_t)c->ctx_y * rr->width + c->ctx_x) * 4,
+		   rr->width * 4, c->ctx_w, c->ctx_h);
 	return true;
 }
 
@@ -385,277 +162,95 @@ static size_t next_start(const uint8_t *p, size_t n, size_t i)
 	return n;
 }
 
-/* One rectangle of encoding 50: flags, then the access units one by one. */
-static bool handle_h264(struct rc *c, uint16_t x, uint16_t y, uint16_t w, uint16_t h)
+/* One rectangle of encoding 50 (the raw client's hook): the access units one by one. */
+static bool on_h264(struct rr *rr, uint16_t x, uint16_t y, uint16_t w, uint16_t h,
+		    uint32_t flags, const uint8_t *data, size_t len)
 {
-	uint8_t hdr[8];
-	if (!rd(c, hdr, 8))
-		return false;
-	uint32_t len = be32(hdr), flags = be32(hdr + 4);
-	if (len > (64u << 20)) {
-		rc_fail(c, "an H.264 rectangle of %u bytes", len);
-		return false;
-	}
-	uint8_t *data = malloc(len ? len : 1);
-	if (!data || !rd(c, data, len)) {
-		free(data);
-		return false;
-	}
-	c->h264_rects++;
-	c->pixel_rects++;
+	struct rc *c = rr->opaque;
 	struct event *ev = c->n_events < MAX_EVENTS ? &c->events[c->n_events++] : NULL;
 	if (ev)
-		*ev = (struct event){.kind = EV_H264, .w = w, .h = h, .flags = flags, .len = len,
-				     .fb_w = c->w, .fb_h = c->h};
+		*ev = (struct event){.kind = EV_H264, .w = w, .h = h, .flags = flags,
+				     .len = (uint32_t)len, .fb_w = rr->width, .fb_h = rr->height};
 
 	bool fresh = false;
-	if (flags & 3u) { /* ResetAllContexts / ResetContext: we keep only one */
+	if (flags & 3u) /* ResetAllContexts / ResetContext: we keep only one */
 		close_decoder(c);
-	}
 	if (!c->dec || c->ctx_x != x || c->ctx_y != y || c->ctx_w != w || c->ctx_h != h) {
-		if (!open_decoder(c, x, y, w, h)) {
-			free(data);
+		if (!open_decoder(c, x, y, w, h))
 			return false;
-		}
 		fresh = true;
 	}
 	if (getenv("H264_CHECK_VERBOSE"))
-		note("%s: H.264 %ux%u+%u+%u flags %u, %u bytes%s", c->label, w, h, x, y, flags, len,
-		     fresh ? ", new context" : "");
-	bool ok = true;
+		say("%s: H.264 %ux%u+%u+%u flags %u, %zu bytes%s", rr->label, w, h, x, y, flags,
+		    len, fresh ? ", new context" : "");
 	size_t i = next_start(data, len, 0), au_start = i;
-	if (len && i != 0 && !(i == 1 && data[0] == 0)) {
-		rc_fail(c, "H.264 payload does not start with a start code");
-		ok = false;
-	}
+	if (len && i != 0 && !(i == 1 && data[0] == 0))
+		return rr_fail(rr, "H.264 payload does not start with a start code");
 	unsigned k = 0, slices = 0;
-	while (ok && i < len) {
+	while (i < len) {
 		size_t nal = i + 3, end = next_start(data, len, nal);
 		/* a 4-byte start code's leading zero belongs to the next one */
 		size_t nal_end = end < len && end > nal && data[end - 1] == 0 ? end - 1 : end;
-		if (nal >= len) {
-			rc_fail(c, "an empty NAL unit");
-			ok = false;
-			break;
-		}
+		if (nal >= len)
+			return rr_fail(rr, "an empty NAL unit");
 		unsigned type = data[nal] & 0x1f;
 		if (ev && ev->n_types < 4)
 			ev->types[ev->n_types++] = (uint8_t)type;
-		if (type != 1 && type != 5 && type != 7 && type != 8) {
-			rc_fail(c, "NAL type %u in the stream (noVNC takes 1, 5, 7, 8)", type);
-			ok = false;
-			break;
-		}
+		if (type != 1 && type != 5 && type != 7 && type != 8)
+			return rr_fail(rr, "NAL type %u in the stream (noVNC takes 1, 5, 7, 8)", type);
 		/* A new context must start with SPS, PPS and an IDR. */
-		if (fresh && k == 0 && type != 7) {
-			rc_fail(c, "a new context starts with NAL type %u, not an SPS", type);
-			ok = false;
-			break;
-		}
-		if (fresh && type == 1 && slices == 0) {
-			rc_fail(c, "a new context's first picture is not an IDR");
-			ok = false;
-			break;
-		}
+		if (fresh && k == 0 && type != 7)
+			return rr_fail(rr, "a new context starts with NAL type %u, not an SPS", type);
+		if (fresh && type == 1 && slices == 0)
+			return rr_fail(rr, "a new context's first picture is not an IDR");
 		k++;
 		if (type == 1 || type == 5) {
 			/* One slice per picture: the slice ends the access unit. */
 			slices++;
-			ok = decode_au(c, data + au_start, nal_end - au_start);
+			if (!decode_au(c, data + au_start, nal_end - au_start))
+				return false;
 			au_start = end;
 		}
 		i = end;
 	}
-	if (ok && au_start < len && next_start(data, len, au_start) < len) {
-		rc_fail(c, "NAL units after the last picture of a rectangle");
-		ok = false;
-	}
-	free(data);
-	return ok;
-}
-
-static bool skip(struct rc *c, size_t n)
-{
-	uint8_t buf[4096];
-	while (n) {
-		size_t k = n < sizeof(buf) ? n : sizeof(buf);
-		if (!rd(c, buf, k))
-			return false;
-		n -= k;
-	}
+	if (au_start < len && next_start(data, len, au_start) < len)
+		return rr_fail(rr, "NAL units after the last picture of a rectangle");
 	return true;
 }
 
-static bool handle_rect(struct rc *c, bool *last)
+static void on_size(struct rr *rr, uint16_t w, uint16_t h)
 {
-	uint8_t r[12];
-	if (!rd(c, r, 12))
-		return false;
-	uint16_t x = be16(r), y = be16(r + 2), w = be16(r + 4), h = be16(r + 6);
-	int32_t enc = (int32_t)be32(r + 8);
-	switch (enc) {
-	case ENC_H264:
-		return handle_h264(c, x, y, w, h);
-	case ENC_RAW: {
-		if ((uint32_t)x + w > c->w || (uint32_t)y + h > c->h) {
-			rc_fail(c, "raw rectangle outside the framebuffer");
-			return false;
-		}
-		size_t row = (size_t)w * 4;
-		uint8_t *buf = malloc(row ? row : 1);
-		if (!buf)
-			return false;
-		for (uint16_t j = 0; j < h; j++) {
-			if (!rd(c, buf, row)) {
-				free(buf);
-				return false;
-			}
-			for (uint16_t i = 0; i < w; i++) {
-				uint8_t *d = c->fb + (((size_t)(y + j) * c->w) + x + i) * 3;
-				d[0] = buf[i * 4 + 2];
-				d[1] = buf[i * 4 + 1];
-				d[2] = buf[i * 4];
-			}
-		}
-		free(buf);
-		if (getenv("H264_CHECK_VERBOSE"))
-			note("%s: raw %ux%u+%u+%u", c->label, w, h, x, y);
-		c->raw_rects++;
-		c->pixel_rects++;
-		return true;
-	}
-	case ENC_CURSOR:
-		c->cursor_rects++;
-		return skip(c, (size_t)w * h * 4 + (size_t)((w + 7) / 8) * h);
-	case ENC_XCURSOR:
-		c->cursor_rects++;
-		return skip(c, w && h ? 6 + 2 * (size_t)((w + 7) / 8) * h : 0);
-	case ENC_POINTER_POS:
-		return true;
-	case ENC_LAST_RECT:
-		*last = true;
-		return true;
-	case ENC_EXT_DESKTOP_SIZE: {
-		uint8_t n[4];
-		if (!rd(c, n, 4) || !skip(c, (size_t)n[0] * 16))
-			return false;
-	}
-		/* fall through */
-	case ENC_DESKTOP_SIZE:
-		if (c->n_events < MAX_EVENTS)
-			c->events[c->n_events++] = (struct event){.kind = EV_SIZE, .w = w, .h = h};
-		if (w != c->w || h != c->h)
-			return resize_fb(c, w, h);
-		return true;
-	default:
-		rc_fail(c, "unexpected encoding %d in a FramebufferUpdate", enc);
-		return false;
-	}
+	struct rc *c = rr->opaque;
+	if (c->n_events < MAX_EVENTS)
+		c->events[c->n_events++] = (struct event){.kind = EV_SIZE, .w = w, .h = h};
 }
 
-/* One server message; the caller saw the socket readable. */
-static bool handle_message(struct rc *c)
-{
-	uint8_t type;
-	if (!rd(c, &type, 1))
-		return false;
-	switch (type) {
-	case 0: { /* FramebufferUpdate */
-		uint8_t h[3];
-		if (!rd(c, h, 3))
-			return false;
-		unsigned n = be16(h + 1);
-		bool last = false;
-		for (unsigned i = 0; (n == 0xffff || i < n) && !last; i++)
-			if (!handle_rect(c, &last))
-				return false;
-		c->updates++;
-		c->last_update = now_s();
-		return request(c, true); /* as noVNC: the next request after each update */
-	}
-	case 2: /* Bell */
-		return true;
-	case 3: { /* ServerCutText */
-		uint8_t h[7];
-		return rd(c, h, 7) && skip(c, be32(h + 3));
-	}
-	default:
-		rc_fail(c, "unexpected server message type %u", type);
-		return false;
-	}
-}
-
-/* Connect and do the handshake; encodings as listed. */
+/* Connect, handshake (None) and ask for the encodings listed, as a viewer does. */
 static bool rc_connect(struct rc *c, const char *label, int port, const int32_t *encs,
 		       size_t n_encs)
 {
+	char err[256];
 	memset(c, 0, sizeof(*c));
-	c->label = label;
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		rc_fail(c, "connect to port %d: %s", port, strerror(errno));
+	if (rr_connect(&c->rr, label, "127.0.0.1", port, err, sizeof(err)) < 0 ||
+	    rr_handshake(&c->rr, NULL, NULL, err, sizeof(err)) != RR_OK) {
+		say("%s", err);
 		return false;
 	}
-	int one = 1;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->rr.io_timeout_s = IO_TIMEOUT_S;
+	c->rr.on_h264 = on_h264;
+	c->rr.on_size = on_size;
+	c->rr.opaque = c;
 	c->pkt = av_packet_alloc();
 	c->frame = av_frame_alloc();
-	uint8_t buf[64];
-	if (!rd(c, buf, 12))
-		return false;
-	if (memcmp(buf, "RFB 003.00", 10)) {
-		rc_fail(c, "not an RFB server: \"%.11s\"", (char *)buf);
-		return false;
-	}
-	if (!wr(c, "RFB 003.008\n", 12) || !rd(c, buf, 1))
-		return false;
-	uint8_t n_types = buf[0];
-	if (n_types == 0 || !rd(c, buf + 1, n_types)) {
-		rc_fail(c, "the server offers no security type");
-		return false;
-	}
-	if (!memchr(buf + 1, 1, n_types)) {
-		rc_fail(c, "the server does not offer security None");
-		return false;
-	}
-	uint8_t none = 1, shared = 1;
-	if (!wr(c, &none, 1) || !rd(c, buf, 4))
-		return false;
-	if (be32(buf) != 0) {
-		rc_fail(c, "security None failed");
-		return false;
-	}
-	if (!wr(c, &shared, 1) || !rd(c, buf, 24))
-		return false;
-	uint16_t w = be16(buf), h = be16(buf + 2);
-	if (!skip(c, be32(buf + 20)) || !resize_fb(c, w, h))
-		return false;
-	/* SetPixelFormat: 32 bpp, depth 24, little endian, true colour, B,G,R,X in memory. */
-	uint8_t pf[20] = {0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0};
-	if (!wr(c, pf, sizeof(pf)))
-		return false;
-	uint8_t se[4 + 4 * 16] = {2, 0};
-	put16(se + 2, (uint16_t)n_encs);
-	for (size_t i = 0; i < n_encs; i++)
-		put32(se + 4 + 4 * i, (uint32_t)encs[i]);
-	if (!wr(c, se, 4 + 4 * n_encs) || !request(c, false))
-		return false;
-	c->connected_at = now_s();
-	return true;
+	return c->pkt && c->frame && rr_start(&c->rr, encs, (unsigned)n_encs);
 }
 
 static void rc_close(struct rc *c)
 {
-	if (c->fd > 0)
-		close(c->fd);
-	c->fd = -1;
+	rr_close(&c->rr);
 	close_decoder(c);
 	av_packet_free(&c->pkt);
 	av_frame_free(&c->frame);
-	free(c->fb);
-	c->fb = NULL;
 }
 
 /* Handle messages of these clients (and libvncclient ones) for `seconds`. */
@@ -665,14 +260,17 @@ static bool pump(struct rc **cs, size_t n, struct vc **vs, size_t nv, double sec
 	do {
 		struct pollfd pfd[8];
 		for (size_t i = 0; i < n; i++)
-			pfd[i] = (struct pollfd){.fd = cs[i]->fd, .events = POLLIN};
+			pfd[i] = (struct pollfd){.fd = cs[i]->rr.fd, .events = POLLIN};
 		double left = end - now_s();
 		int ms = nv ? 10 : (left > 0 ? (int)(left * 1000) + 1 : 0);
 		if (n && poll(pfd, (nfds_t)n, ms) > 0) {
-			for (size_t i = 0; i < n; i++)
-				if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
-				    !handle_message(cs[i]))
-					return false;
+			for (size_t i = 0; i < n; i++) {
+				if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+				    rr_read_message(&cs[i]->rr, IO_TIMEOUT_S) >= 0)
+					continue;
+				say("%s: %s", cs[i]->rr.label, cs[i]->rr.why);
+				return false;
+			}
 		}
 		if (nv && vc_pump(vs, nv, n ? 0.01 : left > 0 ? left : 0) < 0)
 			return false;
@@ -683,9 +281,14 @@ static bool pump(struct rc **cs, size_t n, struct vc **vs, size_t nv, double sec
 /* Whether an H.264 client shows the scene's last tick (its stamp; any size). */
 static bool shows_tick(const struct rc *c, uint64_t tick, uint64_t *seen)
 {
+	struct ref_frame got;
 	*seen = UINT64_MAX;
-	return ref_read_stamp(c->fb, c->w, c->h, seen) == 0 &&
-	       *seen == (tick & ((1ull << SYNTHETIC_TICK_STAMP_BITS) - 1));
+	if (rr_snapshot(&c->rr, &got) < 0)
+		return false;
+	bool ok = ref_read_stamp(got.rgb, got.width, got.height, seen) == 0 &&
+		  *seen == (tick & ((1ull << SYNTHETIC_TICK_STAMP_BITS) - 1));
+	ref_frame_free(&got);
+	return ok;
 }
 
 /* Until every client shows the scene's last tick: the H.264 ones by the stamp in the decoded
@@ -699,7 +302,7 @@ static bool settle(struct rc **cs, size_t n, struct vc **vs, size_t nv, const st
 	uint64_t seen;
 
 	if (nv && ref_render(sc->spec, sc->ticks, NULL, 0, &want, err, sizeof(err)) < 0) {
-		note("reference for %s: %s", sc->spec, err);
+		say("reference for %s: %s", sc->spec, err);
 		return false;
 	}
 	for (;;) {
@@ -716,13 +319,13 @@ static bool settle(struct rc **cs, size_t n, struct vc **vs, size_t nv, const st
 		if (now_s() > deadline) {
 			for (size_t i = 0; i < n; i++)
 				if (!shows_tick(cs[i], sc->ticks, &seen))
-					note("%s: after %d s, %u updates, the picture shows %s%llu, "
-					     "not the last tick %llu", cs[i]->label, SETTLE_LIMIT_S,
-					     cs[i]->updates, seen == UINT64_MAX ? "no stamp " : "tick ",
+					say("%s: after %d s, %u updates, the picture shows %s%llu, "
+					     "not the last tick %llu", cs[i]->rr.label, SETTLE_LIMIT_S,
+					     cs[i]->rr.updates, seen == UINT64_MAX ? "no stamp " : "tick ",
 					     seen == UINT64_MAX ? 0ull : (unsigned long long)seen,
 					     (unsigned long long)sc->ticks);
 			for (size_t i = 0; i < nv; i++)
-				note("%s: not the last picture after %d s", vs[i]->label, SETTLE_LIMIT_S);
+				say("%s: not the last picture after %d s", vs[i]->label, SETTLE_LIMIT_S);
 			ref_frame_free(&want);
 			return false;
 		}
@@ -737,8 +340,8 @@ static bool settle(struct rc **cs, size_t n, struct vc **vs, size_t nv, const st
 
 /* ---- comparisons -------------------------------------------------------------------------- */
 
-static double psnr_box(const struct rc *c, const struct ref_frame *want, int x0, int y0, int x1,
-		       int y1)
+static double psnr_box(const struct ref_frame *got, const struct ref_frame *want, int x0, int y0,
+		       int x1, int y1)
 {
 	double se = 0;
 	size_t n = 0;
@@ -752,7 +355,7 @@ static double psnr_box(const struct rc *c, const struct ref_frame *want, int x0,
 		y1 = (int)want->height;
 	for (int y = y0; y < y1; y++) {
 		for (int x = x0; x < x1; x++) {
-			const uint8_t *g = c->fb + ((size_t)y * c->w + x) * 3;
+			const uint8_t *g = got->rgb + ((size_t)y * got->width + x) * 3;
 			const uint8_t *w = want->rgb + ((size_t)y * want->width + x) * 3;
 			for (int k = 0; k < 3; k++) {
 				double d = (double)g[k] - w[k];
@@ -771,36 +374,42 @@ static bool check_picture(const struct rc *c, const struct scene *sc, bool check
 	struct ref_frame want;
 	char err[256];
 	if (ref_render(sc->spec, sc->ticks, NULL, 0, &want, err, sizeof(err)) < 0) {
-		note("reference for %s: %s", sc->spec, err);
+		say("reference for %s: %s", sc->spec, err);
+		return false;
+	}
+	struct ref_frame got;
+	if (rr_snapshot(&c->rr, &got) < 0) {
+		ref_frame_free(&want);
 		return false;
 	}
 	bool ok = true;
-	if (c->w != want.width || c->h != want.height) {
-		note("%s: framebuffer %ux%u, the source shows %ux%u", c->label, c->w, c->h,
-		     want.width, want.height);
+	if (got.width != want.width || got.height != want.height) {
+		say("%s: framebuffer %ux%u, the source shows %ux%u", c->rr.label, got.width,
+		    got.height, want.width, want.height);
 		ok = false;
 	}
-	double db = ok ? psnr_box(c, &want, 0, 0, (int)want.width, (int)want.height) : 0;
+	double db = ok ? psnr_box(&got, &want, 0, 0, (int)want.width, (int)want.height) : 0;
 	if (ok && db < PSNR_MIN) {
-		note("%s, %s: PSNR %.2f dB < %.1f dB", c->label, sc->spec, db, PSNR_MIN);
+		say("%s, %s: PSNR %.2f dB < %.1f dB", c->rr.label, sc->spec, db, PSNR_MIN);
 		ok = false;
 	} else if (ok) {
-		note("%s, %s: PSNR %.2f dB (>= %.1f), %u access units in %u rectangles", c->label,
-		     sc->spec, db, PSNR_MIN, c->aus, c->h264_rects);
+		say("%s, %s: PSNR %.2f dB (>= %.1f), %u access units in %u rectangles", c->rr.label,
+		     sc->spec, db, PSNR_MIN, c->aus, c->rr.h264_rects);
 	}
 	/* The cursor is a RichCursor, never in the video. */
 	struct ref_cursor cur;
 	if (ok && check_cursor &&
 	    ref_cursor(sc->spec, sc->ticks, NULL, 0, &cur, err, sizeof(err)) == 0) {
-		double cdb = psnr_box(c, &want, cur.x, cur.y, cur.x + (int)cur.width,
+		double cdb = psnr_box(&got, &want, cur.x, cur.y, cur.x + (int)cur.width,
 				      cur.y + (int)cur.height);
 		if (cdb < CURSOR_PSNR_MIN) {
-			note("%s: PSNR %.2f dB under the cursor (%ux%u at %d,%d): is the cursor in "
-			     "the video?", c->label, cdb, cur.width, cur.height, cur.x, cur.y);
+			say("%s: PSNR %.2f dB under the cursor (%ux%u at %d,%d): is the cursor in "
+			     "the video?", c->rr.label, cdb, cur.width, cur.height, cur.x, cur.y);
 			ok = false;
 		}
 		ref_cursor_free(&cur);
 	}
+	ref_frame_free(&got);
 	ref_frame_free(&want);
 	return ok;
 }
@@ -816,46 +425,55 @@ static bool check_context_start(const struct rc *c, unsigned from, const char *w
 		bool ok = e->w == e->fb_w && e->h == e->fb_h && (e->flags & 1) && e->n_types >= 3 &&
 			  e->types[0] == 7 && e->types[1] == 8 && e->types[2] == 5;
 		if (!ok)
-			note("%s: %s: H.264 rectangle %ux%u flags %u, NAL types %u,%u,%u (want the "
+			say("%s: %s: H.264 rectangle %ux%u flags %u, NAL types %u,%u,%u (want the "
 			     "framebuffer's %ux%u, ResetContext, 7,8,5)",
-			     c->label, what, e->w, e->h, e->flags, e->types[0],
+			     c->rr.label, what, e->w, e->h, e->flags, e->types[0],
 			     e->n_types > 1 ? e->types[1] : 0, e->n_types > 2 ? e->types[2] : 0,
 			     e->fb_w, e->fb_h);
 		else
-			note("%s: %s: %ux%u, flags %u, SPS+PPS+IDR", c->label, what, e->w, e->h,
+			say("%s: %s: %ux%u, flags %u, SPS+PPS+IDR", c->rr.label, what, e->w, e->h,
 			     e->flags);
 		return ok;
 	}
-	note("%s: %s: no H.264 rectangle", c->label, what);
+	say("%s: %s: no H.264 rectangle", c->rr.label, what);
 	return false;
 }
 
-static const int32_t h264_encs[] = {ENC_H264, ENC_RAW, ENC_CURSOR, ENC_DESKTOP_SIZE,
-				    ENC_EXT_DESKTOP_SIZE, ENC_LAST_RECT};
+static const int32_t h264_encs[] = {RFB_ENC_OPEN_H264,        RFB_ENC_RAW,
+				    RFB_ENC_RICH_CURSOR,      RFB_ENC_DESKTOP_SIZE,
+				    RFB_ENC_EXT_DESKTOP_SIZE, RFB_ENC_LAST_RECT};
 #define N_H264_ENCS (sizeof(h264_encs) / sizeof(h264_encs[0]))
+
+/* The server on the scene, and client c ("client", the H.264 encodings) connected to it.
+ * c can be closed either way. */
+static bool rc_start(struct run *r, const struct scene *sc, struct rc *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->rr.fd = -1;
+	return start_server(r, sc->spec, NULL) &&
+	       rc_connect(c, "client", r->port, h264_encs, N_H264_ENCS);
+}
 
 /* ---- cases --------------------------------------------------------------------------------- */
 
 static bool case_pixels(struct run *r, const struct scene *sc)
 {
 	struct rc c;
-	if (!start_server(r, sc->spec, NULL))
-		return false;
-	bool ok = rc_connect(&c, "client", r->port, h264_encs, N_H264_ENCS);
+	bool ok = rc_start(r, sc, &c);
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc);
 	ok = ok && check_picture(&c, sc, true);
 	ok = ok && check_context_start(&c, 0, "first picture");
-	if (ok && c.raw_rects) {
-		note("%u raw rectangles reached an H.264 client", c.raw_rects);
+	if (ok && c.rr.raw_rects) {
+		say("%u raw rectangles reached an H.264 client", c.rr.raw_rects);
 		ok = false;
 	}
-	if (ok && c.h264_rects == 0) {
-		note("no H.264 rectangle");
+	if (ok && c.rr.h264_rects == 0) {
+		say("no H.264 rectangle");
 		ok = false;
 	}
 	if (ok && !server_log_contains(&r->srv, "H.264: ")) {
-		note("the server did not log its H.264 encoder");
+		say("the server did not log its H.264 encoder");
 		ok = false;
 	}
 	rc_close(&c);
@@ -866,18 +484,17 @@ static bool case_static_quiet(struct run *r)
 {
 	const struct scene *sc = find_scene("static");
 	struct rc c;
-	if (!start_server(r, sc->spec, NULL))
-		return false;
-	bool ok = rc_connect(&c, "client", r->port, h264_encs, N_H264_ENCS);
+	bool ok = rc_start(r, sc, &c);
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc) && check_picture(&c, sc, false);
-	unsigned rects = c.pixel_rects, updates = c.updates;
+	unsigned rects = c.rr.pixel_rects, updates = c.rr.updates;
 	/* Ask again every 100 ms, on top of the request after each update. */
 	for (int i = 0; ok && i < 15; i++)
-		ok = request(&c, true) && pump(cs, 1, NULL, 0, 0.1);
-	if (ok && c.pixel_rects != rects) {
-		note("static scene: %u rectangles in %u updates in 1.5 s after the first picture "
-		     "(want none)", c.pixel_rects - rects, c.updates - updates);
+		ok = rr_request(&c.rr, true, 0, 0, c.rr.width, c.rr.height) &&
+		     pump(cs, 1, NULL, 0, 0.1);
+	if (ok && c.rr.pixel_rects != rects) {
+		say("static scene: %u rectangles in %u updates in 1.5 s after the first picture "
+		     "(want none)", c.rr.pixel_rects - rects, c.rr.updates - updates);
 		ok = false;
 	}
 	rc_close(&c);
@@ -888,10 +505,8 @@ static bool case_resize(struct run *r)
 {
 	const struct scene *sc = find_scene("modes");
 	struct rc c;
-	if (!start_server(r, sc->spec, NULL))
-		return false;
-	bool ok = rc_connect(&c, "client", r->port, h264_encs, N_H264_ENCS);
-	uint16_t w0 = c.w, h0 = c.h;
+	bool ok = rc_start(r, sc, &c);
+	uint16_t w0 = c.rr.width, h0 = c.rr.height;
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc) && check_picture(&c, sc, false);
 	/* The size change that gave the final size, then the next H.264 rectangle. */
@@ -900,7 +515,7 @@ static bool case_resize(struct run *r)
 		if (c.events[i].kind == EV_SIZE && (c.events[i].w != w0 || c.events[i].h != h0))
 			change = (int)i;
 	if (ok && change < 0) {
-		note("no size change arrived (the client stayed at %ux%u)", w0, h0);
+		say("no size change arrived (the client stayed at %ux%u)", w0, h0);
 		ok = false;
 	}
 	if (ok) {
@@ -909,7 +524,7 @@ static bool case_resize(struct run *r)
 		for (unsigned i = (unsigned)change + 1; ok && i < c.n_events; i++) {
 			if (c.events[i].kind == EV_H264) {
 				if (c.events[i].w != e->w || c.events[i].h != e->h) {
-					note("after the resize to %ux%u: an H.264 rectangle of %ux%u",
+					say("after the resize to %ux%u: an H.264 rectangle of %ux%u",
 					     e->w, e->h, c.events[i].w, c.events[i].h);
 					ok = false;
 				}
@@ -918,7 +533,7 @@ static bool case_resize(struct run *r)
 		}
 		for (unsigned i = (unsigned)change + 1; ok && i < c.n_events; i++) {
 			if (c.events[i].kind == EV_H264 && (c.events[i].flags & 2)) {
-				note("after the resize: ResetAllContexts too (flags %u): the old "
+				say("after the resize: ResetAllContexts too (flags %u): the old "
 				     "size's context is dead", c.events[i].flags);
 				break;
 			}
@@ -952,16 +567,16 @@ static bool case_two_clients(struct run *r)
 	ok = ok && settle(cs, 2, NULL, 0, sc);
 	ok = ok && check_picture(&a, sc, true) && check_picture(&b, sc, true);
 	unsigned encodes = count_encodes(&r->srv), received = a.aus + b.aus;
-	note("%u encodes for %u + %u access units received", encodes, a.aus, b.aus);
+	say("%u encodes for %u + %u access units received", encodes, a.aus, b.aus);
 	/* Shared: nearly every picture encoded once went to both. Separate encoders would
 	 * make encodes == received. */
 	if (ok && (encodes == 0 || (double)received < 1.5 * encodes)) {
-		note("two clients on one stream: %u encodes for %u access units received (want "
+		say("two clients on one stream: %u encodes for %u access units received (want "
 		     "received >= 1.5 x encodes)", encodes, received);
 		ok = false;
 	}
 	if (ok && !server_log_contains(&r->srv, "H.264: using x264 (software)")) {
-		note("--encoder x264: the log does not say \"H.264: using x264 (software)\"");
+		say("--encoder x264: the log does not say \"H.264: using x264 (software)\"");
 		ok = false;
 	}
 	rc_close(&a);
@@ -981,7 +596,7 @@ static bool case_mixed(struct run *r)
 		return false;
 	bool ok = rc_connect(&c, "H.264 client", r->port, h264_encs, N_H264_ENCS);
 	if (ok && vc_connect(&v, "Tight client", r->port, &o, err, sizeof(err)) < 0) {
-		note("%s", err);
+		say("%s", err);
 		rc_close(&c);
 		return false;
 	}
@@ -999,7 +614,7 @@ static bool case_mixed(struct run *r)
 			ok = false;
 		}
 		if (ok)
-			note("Tight client: exact (%u rectangles)", v.pixel_rects);
+			say("Tight client: exact (%u rectangles)", v.pixel_rects);
 		ref_frame_free(&want);
 	}
 	vc_close(&v);
@@ -1010,7 +625,7 @@ static bool case_mixed(struct run *r)
 static bool case_no_cursor(struct run *r)
 {
 	const struct scene *sc = find_scene("desktop");
-	static const int32_t encs[] = {ENC_H264, ENC_RAW, ENC_DESKTOP_SIZE};
+	static const int32_t encs[] = {RFB_ENC_OPEN_H264, RFB_ENC_RAW, RFB_ENC_DESKTOP_SIZE};
 	struct rc c;
 	char err[256];
 	if (!start_server(r, sc->spec, NULL))
@@ -1018,13 +633,13 @@ static bool case_no_cursor(struct run *r)
 	bool ok = rc_connect(&c, "client", r->port, encs, 3);
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc);
-	if (ok && c.h264_rects) {
-		note("%u H.264 rectangles to a client without a cursor encoding (the video has "
-		     "no cursor: libvncserver must draw it)", c.h264_rects);
+	if (ok && c.rr.h264_rects) {
+		say("%u H.264 rectangles to a client without a cursor encoding (the video has "
+		     "no cursor: libvncserver must draw it)", c.rr.h264_rects);
 		ok = false;
 	}
 	if (ok) {
-		struct ref_frame want, got = {.width = c.w, .height = c.h, .rgb = c.fb};
+		struct ref_frame want, got = {0};
 		struct ref_cursor cur;
 		static const struct tolerance exact = {0, 0};
 		ok = ref_render(sc->spec, sc->ticks, NULL, 0, &want, err, sizeof(err)) == 0;
@@ -1032,10 +647,12 @@ static bool case_no_cursor(struct run *r)
 			ref_blend_cursor(&want, &cur);
 			ref_cursor_free(&cur);
 		}
-		ok = ok && compare_frames(&got, &want, &exact, "client without cursor encoding");
+		ok = ok && rr_snapshot(&c.rr, &got) == 0 &&
+		     compare_frames(&got, &want, &exact, "client without cursor encoding");
+		ref_frame_free(&got);
 		if (ok)
-			note("served by libvncserver: exact, cursor drawn in (%u raw rectangles)",
-			     c.raw_rects);
+			say("served by libvncserver: exact, cursor drawn in (%u raw rectangles)",
+			     c.rr.raw_rects);
 		ref_frame_free(&want);
 	}
 	rc_close(&c);
@@ -1052,19 +669,19 @@ static bool case_encoder_vpl(struct run *r)
 		return false;
 	if (!server_wait_exit(&r->srv, 10)) {
 		if (server_log_contains(&r->srv, "H.264: using VPL")) {
-			note("VPL runs on this machine: nothing to check (stopping the server)");
+			say("VPL runs on this machine: nothing to check (stopping the server)");
 			return true;
 		}
-		note("--encoder vpl without VPL: the server still runs after 10 s");
+		say("--encoder vpl without VPL: the server still runs after 10 s");
 		return false;
 	}
 	server_join_log(&r->srv);
 	bool ok = WIFEXITED(r->srv.status) && WEXITSTATUS(r->srv.status) == 1;
 	if (!ok)
-		note("--encoder vpl without VPL: %s (want exit status 1)",
+		say("--encoder vpl without VPL: %s (want exit status 1)",
 		     server_status_str(&r->srv, st, sizeof(st)));
 	if (!server_log_contains(&r->srv, "H.264 (--encoder vpl): VPL unavailable (")) {
-		note("the log does not say why VPL cannot be used");
+		say("the log does not say why VPL cannot be used");
 		ok = false;
 	}
 	return ok;
@@ -1072,89 +689,17 @@ static bool case_encoder_vpl(struct run *r)
 
 /* ---- main ---------------------------------------------------------------------------------- */
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-	struct run *run;
-	const char *name;
-} watchdog = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, NULL, NULL};
-
-static void *watchdog_main(void *arg)
-{
-	(void)arg;
-	struct timespec until;
-	int rc = 0;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WATCHDOG_S;
-	pthread_mutex_lock(&watchdog.lock);
-	while (!watchdog.done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&watchdog.cond, &watchdog.lock, &until);
-	if (!watchdog.done) {
-		note("FAIL %s: no result after %d s", watchdog.name, WATCHDOG_S);
-		if (watchdog.run->started)
-			server_print_log_tail(&watchdog.run->srv, 60);
-		_exit(1);
-	}
-	pthread_mutex_unlock(&watchdog.lock);
-	return NULL;
-}
-
-static bool run_case(struct run *r, const char *name, bool *known)
-{
-	*known = true;
-	if (!strncmp(name, "pixels.", 7)) {
-		const struct scene *sc = find_scene(name + 7);
-		if (sc)
-			return case_pixels(r, sc);
-	}
-	if (!strcmp(name, "static-quiet"))
-		return case_static_quiet(r);
-	if (!strcmp(name, "resize"))
-		return case_resize(r);
-	if (!strcmp(name, "two-clients"))
-		return case_two_clients(r);
-	if (!strcmp(name, "mixed"))
-		return case_mixed(r);
-	if (!strcmp(name, "no-cursor"))
-		return case_no_cursor(r);
-	if (!strcmp(name, "encoder-vpl"))
-		return case_encoder_vpl(r);
-	*known = false;
-	return false;
-}
+static const struct check_case cases[] = {
+	{"static-quiet", case_static_quiet}, {"resize", case_resize},
+	{"two-clients", case_two_clients},   {"mixed", case_mixed},
+	{"no-cursor", case_no_cursor},       {"encoder-vpl", case_encoder_vpl},
+};
 
 int main(int argc, char **argv)
 {
-	struct run r = {0};
-	bool ok, known;
-	double t0 = now_s();
-	pthread_t wd;
-	if (argc != 3) {
-		fprintf(stderr, "usage: h264_check PATH/TO/vgpu-vnc CASE\n");
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	r.bin = argv[1];
-	watchdog.run = &r;
-	watchdog.name = argv[2];
-	pthread_create(&wd, NULL, watchdog_main, NULL);
-	ok = run_case(&r, argv[2], &known);
-	pthread_mutex_lock(&watchdog.lock);
-	watchdog.done = true;
-	pthread_cond_signal(&watchdog.cond);
-	pthread_mutex_unlock(&watchdog.lock);
-	pthread_join(wd, NULL);
-	if (!known) {
-		fprintf(stderr, "h264_check: unknown case '%s'\n", argv[2]);
-		return 2;
-	}
-	if (r.started && r.srv.pid)
-		ok = server_stop(&r.srv, 5) && ok;
-	if (!ok && r.started)
-		server_print_log_tail(&r.srv, 60);
-	if (r.started)
-		server_free(&r.srv);
-	note("%s %s (%.2f s)", ok ? "PASS" : "FAIL", argv[2], now_s() - t0);
-	return ok ? 0 : 1;
+	static const struct check_driver d = {
+		.name = "h264_check", .cases = cases, .n_cases = sizeof(cases) / sizeof(cases[0]),
+		.pixels_scene = case_pixels, .watchdog_s = WATCHDOG_S, .log_lines = 60};
+
+	return check_main(&d, argc, argv);
 }

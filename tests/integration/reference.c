@@ -99,40 +99,63 @@ static bool rgb_offsets(uint32_t fourcc, int *r, int *g, int *b)
 	}
 }
 
+/* The source at tick, after events, with one plane queried and mapped. */
+struct mapped {
+	struct plane_source *src;
+	struct plane_info info;
+	const uint8_t *map;
+};
+
+static void unmap_at(struct mapped *m)
+{
+	if (m->map)
+		munmap((void *)m->map, m->info.size);
+	if (m->src)
+		plane_source_destroy(m->src);
+}
+
+/* 0, or -1 with err (and nothing left to unmap). */
+static int map_at(struct mapped *m, const char *spec, uint64_t tick,
+		  const struct ref_event *events, size_t n_events, enum plane_type type,
+		  char *err, size_t err_len)
+{
+	memset(m, 0, sizeof(*m));
+	m->src = open_at(spec, tick, events, n_events, err, err_len);
+	if (m->src && query(m->src, type, &m->info, err, err_len) == 0 &&
+	    (m->map = map_plane(m->src, &m->info, err, err_len)))
+		return 0;
+	unmap_at(m);
+	return -1;
+}
+
 int ref_render(const char *spec, uint64_t tick, const struct ref_event *events,
 	       size_t n_events, struct ref_frame *out, char *err, size_t err_len)
 {
-	struct plane_source *src = open_at(spec, tick, events, n_events, err, err_len);
-	struct plane_info info;
-	const uint8_t *map = NULL;
+	struct mapped m;
 	int ro, go, bo, rc = -1;
 	char fcc[5];
 
 	memset(out, 0, sizeof(*out));
-	if (!src)
+	if (map_at(&m, spec, tick, events, n_events, PLANE_PRIMARY, err, err_len) < 0)
 		return -1;
-	if (query(src, PLANE_PRIMARY, &info, err, err_len) < 0)
-		goto out;
-	if (!rgb_offsets(info.fourcc, &ro, &go, &bo)) {
+	const struct plane_info *info = &m.info;
+	if (!rgb_offsets(info->fourcc, &ro, &go, &bo)) {
 		snprintf(err, err_len, "primary plane format %s not handled by the test",
-			 plane_fourcc_str(info.fourcc, fcc));
+			 plane_fourcc_str(info->fourcc, fcc));
 		goto out;
 	}
-	map = map_plane(src, &info, err, err_len);
-	if (!map)
-		goto out;
-	out->width = info.width;
-	out->height = info.height;
-	out->rgb = malloc((size_t)info.width * info.height * 3);
+	out->width = info->width;
+	out->height = info->height;
+	out->rgb = malloc((size_t)info->width * info->height * 3);
 	if (!out->rgb) {
 		snprintf(err, err_len, "out of memory");
 		goto out;
 	}
-	for (uint32_t y = 0; y < info.height; y++) {
-		const uint8_t *row = map + (size_t)y * info.stride;
-		uint8_t *o = out->rgb + (size_t)y * info.width * 3;
+	for (uint32_t y = 0; y < info->height; y++) {
+		const uint8_t *row = m.map + (size_t)y * info->stride;
+		uint8_t *o = out->rgb + (size_t)y * info->width * 3;
 
-		for (uint32_t x = 0; x < info.width; x++, row += 4, o += 3) {
+		for (uint32_t x = 0; x < info->width; x++, row += 4, o += 3) {
 			o[0] = row[ro];
 			o[1] = row[go];
 			o[2] = row[bo];
@@ -140,53 +163,43 @@ int ref_render(const char *spec, uint64_t tick, const struct ref_event *events,
 	}
 	rc = 0;
 out:
-	if (map)
-		munmap((void *)map, info.size);
-	plane_source_destroy(src);
+	unmap_at(&m);
 	return rc;
 }
 
 int ref_cursor(const char *spec, uint64_t tick, const struct ref_event *events,
 	       size_t n_events, struct ref_cursor *out, char *err, size_t err_len)
 {
-	struct plane_source *src = open_at(spec, tick, events, n_events, err, err_len);
-	struct plane_info info;
-	const uint8_t *map = NULL;
+	struct mapped m;
 	int rc = -1;
 	char fcc[5];
 
 	memset(out, 0, sizeof(*out));
-	if (!src)
+	if (map_at(&m, spec, tick, events, n_events, PLANE_CURSOR, err, err_len) < 0)
 		return -1;
-	if (query(src, PLANE_CURSOR, &info, err, err_len) < 0)
-		goto out;
-	if (info.fourcc != PLANE_FORMAT_ARGB8888) {
+	const struct plane_info *info = &m.info;
+	if (info->fourcc != PLANE_FORMAT_ARGB8888) {
 		snprintf(err, err_len, "cursor plane format %s, the test expects AR24",
-			 plane_fourcc_str(info.fourcc, fcc));
+			 plane_fourcc_str(info->fourcc, fcc));
 		goto out;
 	}
-	map = map_plane(src, &info, err, err_len);
-	if (!map)
-		goto out;
-	out->width = info.width;
-	out->height = info.height;
-	out->x_hot = info.x_hot;
-	out->y_hot = info.y_hot;
-	out->x = (int32_t)info.x;
-	out->y = (int32_t)info.y;
-	out->bgra = malloc((size_t)info.width * info.height * 4);
+	out->width = info->width;
+	out->height = info->height;
+	out->x_hot = info->x_hot;
+	out->y_hot = info->y_hot;
+	out->x = (int32_t)info->x;
+	out->y = (int32_t)info->y;
+	out->bgra = malloc((size_t)info->width * info->height * 4);
 	if (!out->bgra) {
 		snprintf(err, err_len, "out of memory");
 		goto out;
 	}
-	for (uint32_t y = 0; y < info.height; y++)
-		memcpy(out->bgra + (size_t)y * info.width * 4, map + (size_t)y * info.stride,
-		       (size_t)info.width * 4);
+	for (uint32_t y = 0; y < info->height; y++)
+		memcpy(out->bgra + (size_t)y * info->width * 4, m.map + (size_t)y * info->stride,
+		       (size_t)info->width * 4);
 	rc = 0;
 out:
-	if (map)
-		munmap((void *)map, info.size);
-	plane_source_destroy(src);
+	unmap_at(&m);
 	return rc;
 }
 

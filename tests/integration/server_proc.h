@@ -64,4 +64,7 @@ void server_print_log_tail(struct server_proc *s, int lines);
 /* "exited with status N" / "killed by signal N" / "running", for messages. */
 const char *server_status_str(const struct server_proc *s, char *buf, size_t len);
 
+/* Open fds of a process (/proc/PID/fd), -1 if it is gone. */
+int proc_fd_count(pid_t pid);
+
 #endif

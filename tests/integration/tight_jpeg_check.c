@@ -28,8 +28,6 @@
  */
 #include <errno.h>
 #include <linux/tcp.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +38,11 @@
 #include <unistd.h>
 
 #include "compare.h"
+#include "harness.h"
 #include "reference.h"
-#include "server_proc.h"
 #include "util.h"
 #include "vnc_client.h"
 
-#define WAIT_LIMIT_S 30   /* an outer limit for the expected picture, not a speed */
 #define REFRESH_WAIT_S 1.4 /* the server's refresh delay (1 s) + slack + scheduling */
 #define WATCHDOG_S 50
 
@@ -56,33 +53,12 @@
 static const struct tolerance q79 = {4.0, 160};
 static const struct tolerance exact = {0, 0};
 
-struct scene {
-	const char *name;
-	const char *spec;
-	uint64_t ticks;
-	unsigned rate;
-};
+/* The shared scenes, but a larger still screen: more JPEG (harness.c). */
+static const struct scene static_vga = {"static", "640x480:static:frames=1,stamp=on", 1, 30};
 
-static const struct scene scenes[] = {
-	{"static", "640x480:static:frames=1,stamp=on", 1, 30},
-	{"desktop", "640x480:desktop:frames=30,stamp=on", 30, 30},
-	{"typing", "320x240:typing:frames=30,stamp=on", 30, 30},
-	{"scroll", "320x240:scroll:frames=30,stamp=on", 30, 30},
-	{"drag", "320x240:drag:frames=30,stamp=on", 30, 30},
-	{"video", "320x240:video:frames=30,stamp=on", 30, 30},
-	{"flip", "320x240:flip:frames=30,stamp=on", 30, 30},
-	{"modes", "320x240:modes:frames=75,rate=60,stamp=on", 75, 60},
-	{"xb24", "320x240:video:frames=30,format=XB24,stamp=on", 30, 30},
-	{"large", "1280x720:desktop:frames=30,stamp=on", 30, 30},
-	{"large-video", "1280x720:video:frames=30,stamp=on", 30, 30},
-};
-
-static const struct scene *find_scene(const char *name)
+static const struct scene *tj_scene(const char *name)
 {
-	for (size_t i = 0; i < sizeof(scenes) / sizeof(scenes[0]); i++)
-		if (strcmp(scenes[i].name, name) == 0)
-			return &scenes[i];
-	return NULL;
+	return strcmp(name, "static") == 0 ? &static_vga : find_scene(name);
 }
 
 /* ---- the client, with counting hooks ------------------------------------------------- */
@@ -246,31 +222,6 @@ static void report(const struct tc *t)
 
 /* ---- the server ------------------------------------------------------------------------- */
 
-struct run {
-	const char *bin;
-	struct server_proc srv;
-	bool started;
-	int port;
-};
-
-static bool start_server(struct run *r, const char *spec)
-{
-	char source[256];
-	const char *args[] = {"--source", source, "--listen", "tcp:127.0.0.1:0", "--fps", "30",
-			      "--log-level", "debug", NULL};
-	char st[64];
-
-	snprintf(source, sizeof(source), "synthetic:%s", spec);
-	r->started = server_start(&r->srv, r->bin, args) == 0;
-	if (!r->started)
-		return false;
-	r->port = server_wait_port(&r->srv, 10);
-	if (r->port < 0)
-		say("the server did not report its port within 10 s (%s)",
-		    server_status_str(&r->srv, st, sizeof(st)));
-	return r->port > 0;
-}
-
 /* The log line that proves a client went through our path at all. */
 static bool says_fast_path(struct run *r)
 {
@@ -281,18 +232,6 @@ static bool says_fast_path(struct run *r)
 }
 
 /* ---- helpers ------------------------------------------------------------------------- */
-
-static bool render(const struct scene *sc, const struct ref_event *ev, size_t n,
-		   struct ref_frame *out)
-{
-	char err[256];
-
-	if (ref_render(sc->spec, sc->ticks, ev, n, out, err, sizeof(err)) < 0) {
-		say("reference for %s: %s", sc->spec, err);
-		return false;
-	}
-	return true;
-}
 
 static bool check(const struct tc *t, const struct ref_frame *want, const struct tolerance *tol,
 		  const char *what)
@@ -361,6 +300,15 @@ static bool pump(struct tc *t, double seconds)
 	return vc_pump(cs, 1, seconds) == 0;
 }
 
+/* The scene's last tick into want (zeroed if that fails), the server on the scene, t
+ * connected ("client") with o. */
+static bool tc_start(struct run *r, const struct scene *sc, struct tc *t, const struct vc_opts *o,
+		     struct ref_frame *want)
+{
+	return render(sc, NULL, 0, want) && start_server(r, sc->spec, NULL) &&
+	       tc_connect(t, "client", r->port, o);
+}
+
 /* ---- cases ------------------------------------------------------------------------------- */
 
 static bool case_pixels(struct run *r, const struct scene *sc)
@@ -370,9 +318,7 @@ static bool case_pixels(struct run *r, const struct scene *sc)
 	struct tc t, *ts[] = {&t};
 	bool ok;
 
-	if (!render(sc, NULL, 0, &want))
-		return false;
-	ok = start_server(r, sc->spec) && tc_connect(&t, "client", r->port, &o);
+	ok = tc_start(r, sc, &t, &o, &want);
 	if (ok) {
 		ok = settle(ts, 1, &want, &q79) && check(&t, &want, &q79, "at rest (JPEG)");
 		/* From here on the scene is still: the server may finish sending its last
@@ -404,15 +350,13 @@ static bool case_pixels(struct run *r, const struct scene *sc)
 
 static bool case_static_refresh(struct run *r)
 {
-	const struct scene *sc = find_scene("static");
+	const struct scene *sc = tj_scene("static");
 	struct vc_opts o = opts(6, true);
 	struct ref_frame want, got;
 	struct tc t, *ts[] = {&t};
 	bool ok;
 
-	if (!render(sc, NULL, 0, &want))
-		return false;
-	ok = start_server(r, sc->spec) && tc_connect(&t, "client", r->port, &o);
+	ok = tc_start(r, sc, &t, &o, &want);
 	if (ok) {
 		ok = settle(ts, 1, &want, &q79) && check(&t, &want, &q79, "first update");
 		unsigned updates0 = t.pixel_updates, jpeg0 = t.jpeg_rects, other0 = other_rects(&t);
@@ -461,9 +405,7 @@ static bool case_partial_bytes(struct run *r)
 	struct tc t, *ts[] = {&t};
 	bool ok;
 
-	if (!render(&sc, NULL, 0, &want))
-		return false;
-	ok = start_server(r, sc.spec) && tc_connect(&t, "client", r->port, &o);
+	ok = tc_start(r, &sc, &t, &o, &want);
 	if (ok) {
 		/* A window in the middle of the scene, before the first refresh (1 s). */
 		ok = pump(&t, 0.25);
@@ -538,7 +480,7 @@ static void luma(struct ref_frame *f)
 
 static bool case_fine_quality(struct run *r, bool gray)
 {
-	const struct scene *sc = find_scene("desktop");
+	const struct scene *sc = tj_scene("desktop");
 	/* No quality level from libvncclient: ours come in the SetEncodings below. */
 	struct vc_opts o = opts(-1, true);
 	const int32_t encs[] = {rfbEncodingTight,
@@ -560,7 +502,7 @@ static bool case_fine_quality(struct run *r, bool gray)
 		return false;
 	if (gray)
 		luma(&want);
-	ok = start_server(r, sc->spec) && tc_connect(&t, "client", r->port, &o) &&
+	ok = start_server(r, sc->spec, NULL) && tc_connect(&t, "client", r->port, &o) &&
 	     send_encodings(&t, encs, sizeof(encs) / sizeof(encs[0]));
 	if (ok) {
 		ok = settle(ts, 1, &want, gray ? &gray50 : &q95) &&
@@ -617,7 +559,7 @@ static unsigned long long shared_in_log(struct run *r, unsigned *lines)
 
 static bool case_shared(struct run *r)
 {
-	const struct scene *sc = find_scene("large-video");
+	const struct scene *sc = tj_scene("large-video");
 	struct vc_opts o = opts(6, true);
 	struct ref_frame want;
 	struct tc a, b, *ts[] = {&a, &b};
@@ -625,7 +567,7 @@ static bool case_shared(struct run *r)
 
 	if (!render(sc, NULL, 0, &want))
 		return false;
-	ok = start_server(r, sc->spec) && tc_connect(&a, "client A", r->port, &o);
+	ok = start_server(r, sc->spec, NULL) && tc_connect(&a, "client A", r->port, &o);
 	if (ok) {
 		ok = tc_connect(&b, "client B", r->port, &o);
 		if (ok) {
@@ -662,7 +604,7 @@ static bool case_shared(struct run *r)
 
 static bool case_softcursor(struct run *r)
 {
-	const struct scene *sc = find_scene("desktop");
+	const struct scene *sc = tj_scene("desktop");
 	const struct ref_event move = {.kind = REF_POINTER, .x = 100, .y = 80};
 	struct vc_opts o = opts(6, false);
 	struct ref_frame want;
@@ -679,7 +621,7 @@ static bool case_softcursor(struct run *r)
 		return false;
 	}
 	ref_blend_cursor(&want, &cur);
-	ok = start_server(r, sc->spec) && tc_connect(&t, "client", r->port, &o) &&
+	ok = start_server(r, sc->spec, NULL) && tc_connect(&t, "client", r->port, &o) &&
 	     vc_send(&t.vc, &move);
 	if (ok) {
 		ok = settle(ts, 1, &want, &q79) && check(&t, &want, &q79, "at rest") &&
@@ -700,92 +642,28 @@ static bool case_softcursor(struct run *r)
 
 /* ---- driver ---------------------------------------------------------------------------- */
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-	struct run *run;
-	const char *name;
-} watchdog = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, NULL, NULL};
-
-/* libvncclient reads block: a server that stops mid-message would hang the case. */
-static void *watchdog_main(void *arg)
+static bool case_fine(struct run *r)
 {
-	struct timespec until;
-	int rc = 0;
-
-	(void)arg;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WATCHDOG_S;
-	pthread_mutex_lock(&watchdog.lock);
-	while (!watchdog.done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&watchdog.cond, &watchdog.lock, &until);
-	if (!watchdog.done) {
-		say("FAIL %s: no result after %d s", watchdog.name, WATCHDOG_S);
-		if (watchdog.run->started)
-			server_print_log_tail(&watchdog.run->srv, 60);
-		_exit(1);
-	}
-	pthread_mutex_unlock(&watchdog.lock);
-	return NULL;
+	return case_fine_quality(r, false);
 }
 
-static bool run_case(struct run *r, const char *name, bool *known)
+static bool case_gray(struct run *r)
 {
-	*known = true;
-	if (strncmp(name, "pixels.", 7) == 0) {
-		const struct scene *sc = find_scene(name + 7);
-		if (sc)
-			return case_pixels(r, sc);
-	} else if (strcmp(name, "static-refresh") == 0) {
-		return case_static_refresh(r);
-	} else if (strcmp(name, "partial-bytes") == 0) {
-		return case_partial_bytes(r);
-	} else if (strcmp(name, "fine-quality") == 0) {
-		return case_fine_quality(r, false);
-	} else if (strcmp(name, "gray") == 0) {
-		return case_fine_quality(r, true);
-	} else if (strcmp(name, "shared") == 0) {
-		return case_shared(r);
-	} else if (strcmp(name, "softcursor") == 0) {
-		return case_softcursor(r);
-	}
-	*known = false;
-	return false;
+	return case_fine_quality(r, true);
 }
+
+static const struct check_case cases[] = {
+	{"static-refresh", case_static_refresh}, {"partial-bytes", case_partial_bytes},
+	{"fine-quality", case_fine},             {"gray", case_gray},
+	{"shared", case_shared},                 {"softcursor", case_softcursor},
+};
 
 int main(int argc, char **argv)
 {
-	struct run r = {0};
-	bool ok, known;
-	double t0 = now_s();
-	pthread_t wd;
+	static const struct check_driver d = {
+		.name = "tight_jpeg_check", .cases = cases,
+		.n_cases = sizeof(cases) / sizeof(cases[0]), .pixels_scene = case_pixels,
+		.scene_of = tj_scene, .watchdog_s = WATCHDOG_S, .log_lines = 60};
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: tight_jpeg_check PATH/TO/vgpu-vnc CASE\n");
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	r.bin = argv[1];
-	watchdog.run = &r;
-	watchdog.name = argv[2];
-	pthread_create(&wd, NULL, watchdog_main, NULL);
-	ok = run_case(&r, argv[2], &known);
-	pthread_mutex_lock(&watchdog.lock);
-	watchdog.done = true;
-	pthread_cond_signal(&watchdog.cond);
-	pthread_mutex_unlock(&watchdog.lock);
-	pthread_join(wd, NULL);
-	if (!known) {
-		fprintf(stderr, "tight_jpeg_check: unknown case %s\n", argv[2]);
-		return 2;
-	}
-	if (r.started && r.srv.pid)
-		ok = server_stop(&r.srv, 5) && ok;
-	if (!ok && r.started)
-		server_print_log_tail(&r.srv, 60);
-	if (r.started)
-		server_free(&r.srv);
-	say("%s %s (%.2f s)", ok ? "PASS" : "FAIL", argv[2], now_s() - t0);
-	return ok ? 0 : 1;
+	return check_main(&d, argc, argv);
 }

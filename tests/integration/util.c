@@ -26,11 +26,13 @@ void sleep_s(double seconds)
 		;
 }
 
+const char *say_prefix = "vnc_check";
+
 void say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("vnc_check: ", stderr);
+	fprintf(stderr, "%s: ", say_prefix);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -8,7 +8,9 @@ double now_s(void);
 /* Sleep for that many seconds (restarts after signals). */
 void sleep_s(double seconds);
 
-/* printf to stderr with a "vnc_check: " prefix and a newline. */
+/* printf to stderr with a "PREFIX: " prefix and a newline; the prefix is the program's
+ * name (check_main sets it; "vnc_check" until then). */
+extern const char *say_prefix;
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -37,46 +37,35 @@
  * server_proc.c (the server process), vnc_client.c (libvncclient), reference.c (the
  * in-process synthetic source), compare.c (pixels), websocket.c.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "util.h"
 
-#define WATCHDOG_S 50 /* a case that hangs (blocked in a read) fails here, with the log;
-		       * ctest's TIMEOUT is 60 */
-
-/* ---- main ---- */
-
+/* "pixels.SCENE.ENCODING" */
 static bool run_pixels_case(struct run *r, const char *name)
 {
-	char scene[64], enc[64];
-	const char *dot1 = strchr(name, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	char scene[64];
+	const char *dot = strchr(name, '.');
 	const struct scene *sc;
 	const struct encoding *e;
 
-	if (!dot2 || (size_t)(dot2 - dot1) > sizeof(scene))
+	if (!dot || (size_t)(dot - name) >= sizeof(scene)) {
+		say("not pixels.SCENE.ENCODING: pixels.%s", name);
 		return false;
-	snprintf(scene, sizeof(scene), "%.*s", (int)(dot2 - dot1 - 1), dot1 + 1);
-	snprintf(enc, sizeof(enc), "%s", dot2 + 1);
+	}
+	snprintf(scene, sizeof(scene), "%.*s", (int)(dot - name), name);
 	sc = find_scene(scene);
-	e = find_encoding(enc);
+	e = find_encoding(dot + 1);
 	if (!sc || !e) {
-		say("unknown %s in \"%s\"", sc ? "encoding" : "scene", name);
+		say("unknown %s in \"pixels.%s\"", sc ? "encoding" : "scene", name);
 		return false;
 	}
 	return case_pixels(r, sc, e);
 }
 
-static const struct {
-	const char *name;
-	bool (*fn)(struct run *r);
-} cases[] = {
+static const struct check_case cases[] = {
 	{"static-quiet", case_static_quiet}, {"resize", case_resize},
 	{"cursor", case_cursor},             {"softcursor", case_softcursor},
 	{"input", case_input},
@@ -88,104 +77,12 @@ static const struct {
 	{"websocket", case_websocket},
 };
 
-/* The watchdog: libvncclient reads block, so a server that stops mid-message would hang
- * the case until ctest kills it without a word. Instead, after WATCHDOG_S, say so, print
- * the server's log and exit (the server dies with us: PR_SET_PDEATHSIG). */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-	struct run *run;
-	const char *name;
-} watchdog = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, NULL, NULL};
-
-static void *watchdog_main(void *arg)
-{
-	struct timespec until;
-	int rc = 0;
-
-	(void)arg;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WATCHDOG_S;
-	pthread_mutex_lock(&watchdog.lock);
-	while (!watchdog.done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&watchdog.cond, &watchdog.lock, &until);
-	if (!watchdog.done) {
-		say("FAIL %s: no result after %d s (blocked on the server?)", watchdog.name,
-		    WATCHDOG_S);
-		if (watchdog.run->started)
-			server_print_log_tail(&watchdog.run->srv, 60);
-		_exit(1);
-	}
-	pthread_mutex_unlock(&watchdog.lock);
-	return NULL;
-}
-
-static void watchdog_stop(pthread_t t)
-{
-	pthread_mutex_lock(&watchdog.lock);
-	watchdog.done = true;
-	pthread_cond_signal(&watchdog.cond);
-	pthread_mutex_unlock(&watchdog.lock);
-	pthread_join(t, NULL);
-}
-
-static bool run_case(struct run *r, const char *name, bool *known)
-{
-	*known = true;
-	if (strncmp(name, "pixels.", 7) == 0)
-		return run_pixels_case(r, name);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (strcmp(cases[i].name, name) == 0)
-			return cases[i].fn(r);
-	*known = false;
-	return false;
-}
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: vnc_check PATH/TO/vgpu-vnc CASE\ncases: pixels.SCENE.ENCODING");
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		fprintf(stderr, " %s", cases[i].name);
-	fprintf(stderr, "\nscenes:");
-	for (size_t i = 0; i < n_scenes; i++)
-		fprintf(stderr, " %s", scenes[i].name);
-	fprintf(stderr, "\nencodings:");
-	for (size_t i = 0; i < n_encodings; i++)
-		fprintf(stderr, " %s", encodings[i].name);
-	fprintf(stderr, "\n");
-}
-
 int main(int argc, char **argv)
 {
-	struct run r = {0};
-	bool ok, known;
-	double t0 = now_s();
-	pthread_t wd;
+	static const struct check_driver d = {
+		.name = "vnc_check", .cases = cases, .n_cases = sizeof(cases) / sizeof(cases[0]),
+		.pixels = run_pixels_case, .pixels_usage = "SCENE.ENCODING",
+		.watchdog_s = 50 /* ctest's TIMEOUT is 60 */, .log_lines = 60};
 
-	if (argc != 3) {
-		usage();
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	r.bin = argv[1];
-	watchdog.run = &r;
-	watchdog.name = argv[2];
-	pthread_create(&wd, NULL, watchdog_main, NULL);
-	ok = run_case(&r, argv[2], &known);
-	watchdog_stop(wd);
-	if (!known) {
-		usage();
-		return 2;
-	}
-	if (r.started && r.srv.pid)
-		ok = server_stop(&r.srv, 5) && ok;
-	if (!ok && r.started)
-		server_print_log_tail(&r.srv, 60);
-	if (r.started)
-		server_free(&r.srv);
-	say("%s %s (%.2f s)", !ok ? "FAIL" : case_skipped ? "SKIPPED (in part)" : "PASS", argv[2],
-	    now_s() - t0);
-	return !ok ? 1 : case_skipped ? 77 : 0;
+	return check_main(&d, argc, argv);
 }
-

@@ -25,13 +25,10 @@
  *   tigervnc       TigerVNC's viewer under Xvfb (X509Vnc with -X509CA and -passwd) on a
  *                  TLS-only address
  */
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <rfb/rfbclient.h>
@@ -46,6 +43,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rfb_test_client.h"
 #include "server_proc.h"
 #include "util.h"
 
@@ -109,6 +107,24 @@ static bool start(struct server_proc *s, const char *const *args, int *port)
 		return false;
 	}
 	return true;
+}
+
+/* Start the server on `listen` with --tls-cert CERT.pem and --tls-key CERT.key (in the
+ * certificates' directory), plus extra arguments (NULL-terminated). */
+static bool start_tls(struct server_proc *s, int *port, const char *listen, const char *cert,
+		      const char *const *extra)
+{
+	char pem[64], key[64];
+	const char *args[24] = {"--listen", listen, "--tls-cert", pem, "--tls-key", key};
+	size_t n = 6;
+	snprintf(pem, sizeof(pem), "%s.pem", cert);
+	snprintf(key, sizeof(key), "%s.key", cert);
+	args[3] = path(pem);
+	args[5] = path(key);
+	for (; extra && *extra && n < 23; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	return start(s, args, port);
 }
 
 static bool stop(struct server_proc *s)
@@ -251,40 +267,18 @@ static bool expect_refused(int port, struct tc *t, const char *what)
 
 static int raw_connect(int port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
+	struct rr c;
+	char err[160];
+	return rr_connect(&c, "tls_check", "127.0.0.1", port, err, sizeof(err)) < 0 ? -1 : c.fd;
 }
 
 /* Read exactly n bytes within timeout_s: n, 0 on EOF, -1 on timeout or error. */
 static int raw_read(int fd, void *buf, size_t n, double timeout_s)
 {
-	size_t got = 0;
-	double end = now_s() + timeout_s;
-	while (got < n) {
-		int ms = (int)((end - now_s()) * 1000);
-		if (ms <= 0)
-			return -1;
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, ms) <= 0)
-			continue;
-		ssize_t r = recv(fd, (char *)buf + got, n - got, 0);
-		if (r == 0)
-			return 0;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == ECONNRESET ? 0 : -1;
-		}
-		got += (size_t)r;
-	}
-	return (int)n;
+	struct rr c;
+	rr_attach(&c, "tls_check", fd);
+	int r = rr_read_exact(&c, buf, n, timeout_s);
+	return r == 0 ? (int)n : r == -2 ? -1 : 0;
 }
 
 static bool raw_send(int fd, const void *buf, size_t n)
@@ -295,19 +289,9 @@ static bool raw_send(int fd, const void *buf, size_t n)
 /* True when the server closes within timeout_s (whatever it sends first). */
 static bool raw_closed(int fd, double timeout_s)
 {
-	char b[256];
-	double end = now_s() + timeout_s;
-	for (;;) {
-		int ms = (int)((end - now_s()) * 1000);
-		if (ms <= 0)
-			return false;
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, ms) <= 0)
-			continue;
-		ssize_t r = recv(fd, b, sizeof(b), 0);
-		if (r == 0 || (r < 0 && errno == ECONNRESET))
-			return true;
-	}
+	struct rr c;
+	rr_attach(&c, "tls_check", fd);
+	return rr_wait_closed(&c, timeout_s);
 }
 
 /* Version exchange; the security type list into types (count returned, -1 on error). */
@@ -359,10 +343,8 @@ static bool case_vencrypt_vnc(void)
 	int port;
 	write_file(path("pw"), PASSWORD "\n");
 	chmod(path("pw"), 0600);
-	const char *args[] = {"--listen", "tcp:0.0.0.0:0", "--password-file", path("pw"),
-			      "--tls-cert", path("server1.pem"), "--tls-key", path("server1.key"),
-			      NULL};
-	if (!start(&s, args, &port))
+	const char *extra[] = {"--password-file", path("pw"), NULL};
+	if (!start_tls(&s, &port, "tcp:0.0.0.0:0", "server1", extra))
 		return false;
 	const uint8_t only_vencrypt[] = {rfbVeNCrypt};
 	struct tc good = {.ca = path("ca1.pem"), .password = PASSWORD};
@@ -382,9 +364,7 @@ static bool case_vencrypt_none(void)
 {
 	struct server_proc s;
 	int port;
-	const char *args[] = {"--listen", "tcp:127.0.0.1:0", "--tls-cert", path("server1.pem"),
-			      "--tls-key", path("server1.key"), NULL};
-	if (!start(&s, args, &port))
+	if (!start_tls(&s, &port, "tcp:127.0.0.1:0", "server1", NULL))
 		return false;
 	const uint8_t both[] = {rfbVeNCrypt, rfbSecTypeNone};
 	struct tc good = {.ca = path("ca1.pem")};
@@ -397,9 +377,7 @@ static bool case_wrong_ca(void)
 {
 	struct server_proc s;
 	int port;
-	const char *args[] = {"--listen", "tcp:127.0.0.1:0", "--tls-cert", path("server1.pem"),
-			      "--tls-key", path("server1.key"), NULL};
-	if (!start(&s, args, &port))
+	if (!start_tls(&s, &port, "tcp:127.0.0.1:0", "server1", NULL))
 		return false;
 	struct tc other = {.ca = path("ca2.pem")};
 	struct tc good = {.ca = path("ca1.pem")};
@@ -413,9 +391,7 @@ static bool case_expired(void)
 {
 	struct server_proc s;
 	int port;
-	const char *args[] = {"--listen", "tcp:127.0.0.1:0", "--tls-cert", path("expired.pem"),
-			      "--tls-key", path("expired.key"), NULL};
-	if (!start(&s, args, &port))
+	if (!start_tls(&s, &port, "tcp:127.0.0.1:0", "expired", NULL))
 		return false;
 	struct tc t = {.ca = path("ca1.pem")};
 	bool ok = wait_log(&s, "expired on 2021-01-01", 5) &&
@@ -428,9 +404,8 @@ static bool case_client_cert(void)
 {
 	struct server_proc s;
 	int port;
-	const char *args[] = {"--listen", "tcp:0.0.0.0:0", "--tls-cert", path("server1.pem"),
-			      "--tls-key", path("server1.key"), "--tls-ca", path("ca1.pem"), NULL};
-	if (!start(&s, args, &port))
+	const char *extra[] = {"--tls-ca", path("ca1.pem"), NULL};
+	if (!start_tls(&s, &port, "tcp:0.0.0.0:0", "server1", extra))
 		return false;
 	struct tc good = {.ca = path("ca1.pem"), .cert = path("client1.pem"),
 			  .key = path("client1.key")};
@@ -480,10 +455,8 @@ static bool case_sighup(void)
 	if (!copy_file(path("server1.pem"), path("live.pem")) ||
 	    !copy_file(path("server1.key"), path("live.key")))
 		return false;
-	const char *args[] = {"--source", "synthetic:640x480:typing", "--listen",
-			      "tcp:127.0.0.1:0", "--tls-cert", path("live.pem"), "--tls-key",
-			      path("live.key"), NULL};
-	if (!start(&s, args, &port))
+	const char *extra[] = {"--source", "synthetic:640x480:typing", NULL};
+	if (!start_tls(&s, &port, "tcp:127.0.0.1:0", "live", extra))
 		return false;
 	struct tc running = {.ca = path("ca1.pem")};
 	rfbClient *a = tc_connect(&running, port);
@@ -685,30 +658,15 @@ static bool hostile_after_tls(int port, bool with_tls_junk)
 	return true;
 }
 
-/* Open fds of a process (/proc/PID/fd), -1 if unreadable. */
-static int count_fds(pid_t pid)
-{
-	char cmd[64];
-	snprintf(cmd, sizeof(cmd), "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(cmd);
-	if (!d)
-		return -1;
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* Every connection's fds (socket, its dups, the relay's socketpair) are gone again:
  * wait until the count is back at the baseline. */
 static bool fds_back(pid_t pid, int baseline)
 {
-	int n = count_fds(pid);
+	int n = proc_fd_count(pid);
 	double end = now_s() + 15;
 	while (n > baseline && now_s() < end) {
 		sleep_s(0.05);
-		n = count_fds(pid);
+		n = proc_fd_count(pid);
 	}
 	if (n > baseline) {
 		fail_msg("the server has %d fds open, %d before the connections", n, baseline);
@@ -724,10 +682,8 @@ static bool case_hostile(void)
 	int port;
 	write_file(path("pw"), PASSWORD "\n");
 	chmod(path("pw"), 0600);
-	const char *args[] = {"--listen", "tcp:0.0.0.0:0", "--password-file", path("pw"),
-			      "--tls-cert", path("server1.pem"), "--tls-key", path("server1.key"),
-			      "--handshake-timeout", "20", NULL};
-	if (!start(&s, args, &port))
+	const char *extra[] = {"--password-file", path("pw"), "--handshake-timeout", "20", NULL};
+	if (!start_tls(&s, &port, "tcp:0.0.0.0:0", "server1", extra))
 		return false;
 	const struct attack attacks[] = {
 		{"garbage VeNCrypt version", to_vencrypt, bad_version, sizeof(bad_version)},
@@ -744,7 +700,7 @@ static bool case_hostile(void)
 	struct tc first = {.ca = path("ca1.pem"), .password = PASSWORD};
 	bool ok = expect_in(port, &first, rfbVeNCryptX509VNC, "a good client first");
 	sleep_s(0.5);
-	int baseline = count_fds(s.pid);
+	int baseline = proc_fd_count(s.pid);
 	for (size_t i = 0; ok && i < sizeof(attacks) / sizeof(attacks[0]); i++)
 		ok = hostile_vencrypt_step(port, &attacks[i]);
 	ok = ok && hostile_after_tls(port, false) && hostile_after_tls(port, true);
@@ -912,10 +868,8 @@ static bool case_gvnccapture(void)
 	}
 	struct server_proc s;
 	int port;
-	const char *args[] = {"--source", "synthetic:640x480:static", "--listen", "tcp:127.0.0.1:0",
-			      "--tls-cert", path("server1.pem"), "--tls-key", path("server1.key"),
-			      NULL};
-	if (!start(&s, args, &port))
+	const char *extra[] = {"--source", "synthetic:640x480:static", NULL};
+	if (!start_tls(&s, &port, "tcp:127.0.0.1:0", "server1", extra))
 		return false;
 	struct stat st;
 	bool ok = gvnc_capture(port, path("ca1.pem"), path("cap.png")) == 0 &&
@@ -1021,10 +975,9 @@ static bool case_tigervnc(void)
 		fail_msg("cannot write the viewer's password file");
 		return false;
 	}
-	const char *args[] = {"--source", "synthetic:640x480:desktop", "--listen", "tcp:0.0.0.0:0",
-			      "--password-file", path("pw"), "--tls-cert", path("server1.pem"),
-			      "--tls-key", path("server1.key"), "--log-level", "debug", NULL};
-	if (!start(&s, args, &port)) {
+	const char *extra[] = {"--source", "synthetic:640x480:desktop", "--password-file",
+			       path("pw"), "--log-level", "debug", NULL};
+	if (!start_tls(&s, &port, "tcp:0.0.0.0:0", "server1", extra)) {
 		end_child(x);
 		return false;
 	}

@@ -30,18 +30,25 @@ def wait_for(pred, timeout, what):
 
 
 class Server:
-    def __init__(self, exe, tmp, name, args):
+    """vgpu-vnc with its log (stdout and stderr) in TMP/NAME.log; kw goes to Popen."""
+
+    def __init__(self, exe, tmp, name, args, **kw):
         self.log_path = os.path.join(tmp, name + ".log")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([exe] + args, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen([exe] + list(args), stdout=self.log, stderr=self.log, **kw)
 
     def log_text(self):
         with open(self.log_path) as f:
             return f.read()
 
-    def wait_log(self, pattern, timeout=10):
+    def wait_log(self, pattern, timeout=10, after_exit=False):
+        """The match of pattern in the log once it is there; a server that exits first
+        fails, unless after_exit and its log has the line."""
         def found():
             if self.proc.poll() is not None:
+                m = re.search(pattern, self.log_text()) if after_exit else None
+                if m:
+                    return m
                 raise Fail("server exited %d:\n%s" % (self.proc.returncode, self.log_text()))
             return re.search(pattern, self.log_text())
         return wait_for(found, timeout, "log line /%s/" % pattern)

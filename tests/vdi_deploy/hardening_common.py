@@ -3,7 +3,6 @@
 Everything talks to the real binary over loopback TCP or unix sockets.
 """
 import os
-import re
 import signal
 import socket
 import struct
@@ -13,32 +12,22 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vdi"))
-from vdi_common import Fail, check, wait_for, run  # noqa: E402,F401
+from vdi_common import Fail, Server, check, wait_for, run  # noqa: E402,F401
 
 SRC = ["--source", "synthetic:64x48:static", "--log-level", "info"]
 
 
-class Proc:
-    """vgpu-vnc with its log in a file (stderr and stdout)."""
+class Proc(Server):
+    """vgpu-vnc from a whole argv, its log in a file; a log line counts even once it exited."""
 
     def __init__(self, tmp, name, argv, **kw):
-        self.log_path = os.path.join(tmp, name + ".log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, **kw)
+        super().__init__(argv[0], tmp, name, argv[1:], **kw)
 
     def text(self):
-        with open(self.log_path) as f:
-            return f.read()
+        return self.log_text()
 
     def wait_log(self, pattern, timeout=20):
-        def found():
-            if self.proc.poll() is not None:
-                m = re.search(pattern, self.text())
-                if m:
-                    return m
-                raise Fail("server exited %d:\n%s" % (self.proc.returncode, self.text()))
-            return re.search(pattern, self.text())
-        return wait_for(found, timeout, "log line /%s/" % pattern)
+        return super().wait_log(pattern, timeout, after_exit=True)
 
     def exit_code(self, timeout=60):
         """Wait (generously) for the process to exit; None if it did not."""

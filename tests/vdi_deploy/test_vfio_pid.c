@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../skip_status.h"
+#include "skip_status.h"
 
 #include "plane_source.h"
 #include "plane_source_open.h"

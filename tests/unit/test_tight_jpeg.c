@@ -181,6 +181,30 @@ static void expect_rect(const struct plan *p, size_t i, uint32_t x, uint32_t y, 
 			 r->w, r->h, r->kind, x, y, w, h, kind);
 }
 
+/* A screen of one kind: how many rectangles the plan makes of it, and the first ones
+ * (x, y, w, h; w 0: not checked). */
+struct uniform_case {
+	uint32_t w, h;
+	uint8_t kind;
+	size_t n;
+	uint32_t rects[4][4];
+};
+
+static void check_uniform(const struct uniform_case *c)
+{
+	struct plan p;
+
+	plan_init(&p, c->w, c->h);
+	plan_fill(&p, c->kind);
+	plan_run(&p);
+	assert_int_equal(p.n, c->n);
+	for (size_t i = 0; i < 4 && i < c->n; i++)
+		if (c->rects[i][2])
+			expect_rect(&p, i, c->rects[i][0], c->rects[i][1], c->rects[i][2],
+				    c->rects[i][3], c->kind);
+	plan_free(&p);
+}
+
 static void test_plan_whole_screen_is_one_rect(void **state)
 {
 	(void)state;
@@ -188,14 +212,9 @@ static void test_plan_whole_screen_is_one_rect(void **state)
 	plan_init(&p, 256, 192);
 	assert_int_equal(p.g.cols, 4);
 	assert_int_equal(p.g.rows, 3);
-	plan_fill(&p, J);
-	plan_run(&p);
-	assert_int_equal(p.n, 1);
-	expect_rect(&p, 0, 0, 0, 256, 192, J);
-	plan_fill(&p, N);
-	plan_run(&p);
-	assert_int_equal(p.n, 0);
 	plan_free(&p);
+	check_uniform(&(struct uniform_case){256, 192, J, 1, {{0, 0, 256, 192}}});
+	check_uniform(&(struct uniform_case){256, 192, N, 0, {{0}}});
 }
 
 static void test_plan_known_patterns(void **state)
@@ -258,13 +277,11 @@ static void test_plan_clips_edge_tiles(void **state)
 {
 	(void)state;
 	struct plan p;
+	check_uniform(&(struct uniform_case){100, 70, J, 1, {{0, 0, 100, 70}}});
 	plan_init(&p, 100, 70);
 	assert_int_equal(p.g.cols, 2);
 	assert_int_equal(p.g.rows, 2);
 	plan_fill(&p, J);
-	plan_run(&p);
-	assert_int_equal(p.n, 1);
-	expect_rect(&p, 0, 0, 0, 100, 70, J);
 	p.kind[0] = N;
 	plan_run(&p);
 	assert_int_equal(p.n, 2);
@@ -276,51 +293,25 @@ static void test_plan_clips_edge_tiles(void **state)
 static void test_plan_respects_limits(void **state)
 {
 	(void)state;
-	struct plan p;
+	static const struct uniform_case cases[] = {
+		/* JPEG: 2048 wide at most. */
+		{4096, 64, J, 2, {{0, 0, 2048, 64}, {2048, 0, 2048, 64}}},
+		/* JPEG: the worst case must fit 22 bits: 2048 x 320 (3.9 MB), not 2048 x 384. */
+		{2048, 1024, J, 4,
+		 {{0, 0, 2048, 320}, {0, 320, 2048, 320}, {0, 640, 2048, 320}, {0, 960, 2048, 64}}},
+		/* Full HD: four bands of up to five tile rows. */
+		{1920, 1080, J, 4, {[3] = {0, 960, 1920, 120}}},
+		/* Lossless: 65536 pixels at most. */
+		{2048, 128, L, 4,
+		 {{0, 0, 1024, 64}, {1024, 0, 1024, 64}, {0, 64, 1024, 64}, {1024, 64, 1024, 64}}},
+		/* Fills: no limit. */
+		{2048, 128, F, 1, {{0}}},
+	};
 
-	/* JPEG: 2048 wide at most. */
-	plan_init(&p, 4096, 64);
-	plan_fill(&p, J);
-	plan_run(&p);
-	assert_int_equal(p.n, 2);
-	expect_rect(&p, 0, 0, 0, 2048, 64, J);
-	expect_rect(&p, 1, 2048, 0, 2048, 64, J);
-	plan_free(&p);
-
-	/* JPEG: the worst case must fit 22 bits: 2048 x 320 (3.9 MB), not 2048 x 384. */
-	plan_init(&p, 2048, 1024);
-	plan_fill(&p, J);
-	plan_run(&p);
-	assert_int_equal(p.n, 4);
-	expect_rect(&p, 0, 0, 0, 2048, 320, J);
-	expect_rect(&p, 1, 0, 320, 2048, 320, J);
-	expect_rect(&p, 2, 0, 640, 2048, 320, J);
-	expect_rect(&p, 3, 0, 960, 2048, 64, J);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_uniform(&cases[i]);
 	assert_true(tjBufSize(2048, 320, TJSAMP_444) <= RFB_WIRE_TIGHT_MAX_COMPACT);
 	assert_false(tight_plan_fits(J, 2048, 384));
-	plan_free(&p);
-
-	/* Full HD: four bands of up to five tile rows. */
-	plan_init(&p, 1920, 1080);
-	plan_fill(&p, J);
-	plan_run(&p);
-	assert_int_equal(p.n, 4);
-	expect_rect(&p, 3, 0, 960, 1920, 120, J);
-	plan_free(&p);
-
-	/* Lossless: 65536 pixels at most. */
-	plan_init(&p, 2048, 128);
-	plan_fill(&p, L);
-	plan_run(&p);
-	assert_int_equal(p.n, 4);
-	expect_rect(&p, 0, 0, 0, 1024, 64, L);
-	expect_rect(&p, 1, 1024, 0, 1024, 64, L);
-	expect_rect(&p, 2, 0, 64, 1024, 64, L);
-	expect_rect(&p, 3, 1024, 64, 1024, 64, L);
-	plan_fill(&p, F); /* fills: no limit */
-	plan_run(&p);
-	assert_int_equal(p.n, 1);
-	plan_free(&p);
 }
 
 /* Random kinds on an odd-sized screen: every flagged tile is covered by exactly one

@@ -84,6 +84,15 @@ static void assert_err(const char *fmt, ...)
 	assert_string_equal(out_text, "");
 }
 
+/* A config file with that text does not load, with that message (%s: the file's path). */
+static void expect_file_error(const char *text, const char *msg_fmt)
+{
+	struct config cfg;
+	const char *path = write_temp(text);
+	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
+	assert_err(msg_fmt, path);
+}
+
 static void assert_defaults_except_listen(const struct config *cfg)
 {
 	assert_string_equal(cfg->source, CONFIG_DEFAULT_SOURCE);
@@ -464,13 +473,11 @@ static void test_file_booleans(void **state)
 		teardown(NULL);
 	}
 	struct config cfg;
-	const char *path = write_temp("insecure-no-auth = maybe\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:1: insecure-no-auth: 'maybe' is not true or false (or yes, no, "
-		   "1, 0)\n",
-		   path);
+	expect_file_error("insecure-no-auth = maybe\n",
+			  "vgpu-vnc: %s:1: insecure-no-auth: 'maybe' is not true or false (or yes, no, "
+			  "1, 0)\n");
 	/* The flag on the command line beats false in the file. */
-	path = write_temp("insecure-no-auth = false\n");
+	const char *path = write_temp("insecure-no-auth = false\n");
 	assert_int_equal(LOAD(&cfg, "--config", (char *)path, "--insecure-no-auth"), CONFIG_OK);
 	assert_true(cfg.insecure_no_auth);
 }
@@ -478,49 +485,38 @@ static void test_file_booleans(void **state)
 static void test_file_unknown_key(void **state)
 {
 	(void)state;
-	struct config cfg;
-	const char *path = write_temp("fps = 30\n\n# comment\nfpss = 5\nfps = 7\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:4: unknown key 'fpss'\n", path);
-	path = write_temp("config = /etc/other.ini\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:1: 'config' can only be given on the command line\n", path);
+	expect_file_error("fps = 30\n\n# comment\nfpss = 5\nfps = 7\n",
+			  "vgpu-vnc: %s:4: unknown key 'fpss'\n");
+	expect_file_error("config = /etc/other.ini\n",
+			  "vgpu-vnc: %s:1: 'config' can only be given on the command line\n");
 }
 
 static void test_file_bad_value(void **state)
 {
 	(void)state;
-	struct config cfg;
-	const char *path = write_temp("[vgpu-vnc]\nfps = abc\nmax-clients = 0\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:2: fps: 'abc' is not a number from 1 to 240\n", path);
-	path = write_temp("listen = tcp:[::1]:5900\nlisten = tcp:[::1]:99999\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:2: listen: 'tcp:[::1]:99999': port '99999' is not a number "
-		   "from 0 to 65535\n",
-		   path);
+	expect_file_error("[vgpu-vnc]\nfps = abc\nmax-clients = 0\n",
+			  "vgpu-vnc: %s:2: fps: 'abc' is not a number from 1 to 240\n");
+	expect_file_error("listen = tcp:[::1]:5900\nlisten = tcp:[::1]:99999\n",
+			  "vgpu-vnc: %s:2: listen: 'tcp:[::1]:99999': port '99999' is not a number "
+			  "from 0 to 65535\n");
 	/* An empty value is a bad value, not "unset". */
-	path = write_temp("desktop-name =\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:1: desktop-name: '' is empty\n", path);
+	expect_file_error("desktop-name =\n",
+			  "vgpu-vnc: %s:1: desktop-name: '' is empty\n");
 }
 
 static void test_file_unknown_section(void **state)
 {
 	(void)state;
 	struct config cfg;
-	const char *path = write_temp("fps = 30\n[server]\nfps = 5\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:2: unknown section '[server]' (use [vgpu-vnc] or none)\n", path);
+	expect_file_error("fps = 30\n[server]\nfps = 5\n",
+			  "vgpu-vnc: %s:2: unknown section '[server]' (use [vgpu-vnc] or none)\n");
 	/* Even with no keys under it. */
-	path = write_temp("[vgpu-vnc]\nfps = 30\n\n[other]\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:4: unknown section '[other]' (use [vgpu-vnc] or none)\n", path);
+	expect_file_error("[vgpu-vnc]\nfps = 30\n\n[other]\n",
+			  "vgpu-vnc: %s:4: unknown section '[other]' (use [vgpu-vnc] or none)\n");
 	/* Behind a byte order mark, and with DOS line ends. */
-	path = write_temp("\xef\xbb\xbf[other]\r\nfps = 5\r\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:1: unknown section '[other]' (use [vgpu-vnc] or none)\n", path);
-	path = write_temp("\xef\xbb\xbf[vgpu-vnc]\r\nfps = 5\r\n");
+	expect_file_error("\xef\xbb\xbf[other]\r\nfps = 5\r\n",
+			  "vgpu-vnc: %s:1: unknown section '[other]' (use [vgpu-vnc] or none)\n");
+	const char *path = write_temp("\xef\xbb\xbf[vgpu-vnc]\r\nfps = 5\r\n");
 	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
 	assert_int_equal(cfg.fps, 5);
 }
@@ -528,17 +524,13 @@ static void test_file_unknown_section(void **state)
 static void test_file_syntax_error(void **state)
 {
 	(void)state;
-	struct config cfg;
 	/* The first error wins, whichever kind it is. */
-	const char *path = write_temp("fps = 30\nfps 60\nfpss = 1\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:2: expected 'key = value' or '[vgpu-vnc]'\n", path);
-	path = write_temp("fpss = 1\nfps 60\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:1: unknown key 'fpss'\n", path);
-	path = write_temp("[vgpu-vnc\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:1: expected 'key = value' or '[vgpu-vnc]'\n", path);
+	expect_file_error("fps = 30\nfps 60\nfpss = 1\n",
+			  "vgpu-vnc: %s:2: expected 'key = value' or '[vgpu-vnc]'\n");
+	expect_file_error("fpss = 1\nfps 60\n",
+			  "vgpu-vnc: %s:1: unknown key 'fpss'\n");
+	expect_file_error("[vgpu-vnc\n",
+			  "vgpu-vnc: %s:1: expected 'key = value' or '[vgpu-vnc]'\n");
 }
 
 static void test_file_long_lines(void **state)
@@ -626,11 +618,9 @@ static void test_file_repeated_listen(void **state)
 	for (int i = 0; i < CONFIG_MAX_LISTEN + 1; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "listen = tcp:127.0.0.1:%d\n",
 				      5900 + i);
-	path = write_temp(text);
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:17: listen: 'tcp:127.0.0.1:5916' is one address too many (at "
-		   "most 16)\n",
-		   path);
+	expect_file_error(text,
+			  "vgpu-vnc: %s:17: listen: 'tcp:127.0.0.1:5916' is one address too many (at "
+			  "most 16)\n");
 }
 
 /* ---- listen addresses ---------------------------------------------------------------- */
@@ -941,9 +931,8 @@ static void test_h264_options(void **state)
 	assert_err("vgpu-vnc: --x264-threads: '0' is not a number from 1 to 64\n");
 	assert_int_equal(LOAD(&cfg, "--x264-threads", "65"), CONFIG_ERROR);
 
-	path = write_temp("[vgpu-vnc]\nencoder = hardware\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
-	assert_err("vgpu-vnc: %s:2: encoder: 'hardware' is not one of auto, vpl, x264\n", path);
+	expect_file_error("[vgpu-vnc]\nencoder = hardware\n",
+			  "vgpu-vnc: %s:2: encoder: 'hardware' is not one of auto, vpl, x264\n");
 
 	/* --help warns about what more x264 threads do to noVNC. */
 	assert_int_equal(LOAD(&cfg, "--help"), CONFIG_EXIT_OK);
