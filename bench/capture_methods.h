@@ -16,7 +16,7 @@
  *   FUSED     damage_refine_copy(): the hash pass copies the tiles that changed last time
  *             as it reads them, and the other changed tiles right after their tile row
  *             (what capture.c could call instead of damage_refine + copy_changed_tiles).
- *   CAPTURE   the real capture_tick() (server/capture.c): plane query, dmabuf cache,
+ *   CAPTURE   the real capture_tick() (capture/capture.c): plane query, dmabuf cache,
  *             damage, tile copy, rfbMarkRegionAsModified, frame store, cursor plane, on a
  *             vnc_server that has no clients and no listeners.
  *

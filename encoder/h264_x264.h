@@ -1,7 +1,7 @@
 /* The x264 back end (software H.264): what it sets, for tests.
  *
  * The back end itself is h264_x264_impl (h264_encoder.h). These functions are the pure
- * part of it, exposed so that tests/test_h264_x264.c can check the parameters without
+ * part of it, exposed so that tests/unit/test_h264_x264.c can check the parameters without
  * encoding anything. No state; any thread.
  */
 #ifndef VGPU_H264_X264_H

@@ -34,7 +34,7 @@ timeout 120 "$p/bin/vgpu-vnc" --config "$p/share/doc/vgpu-vnc/examples/vgpu-vnc.
 	--listen tcp:127.0.0.1:0 --exit-when-idle 1 >"$tmp/serve.log" 2>&1 || status=$?
 [[ $status -eq 0 ]] || fail "vgpu-vnc with the example config exited $status: $(tail -3 "$tmp/serve.log")"
 
-# Every option of --help is in the man page (one source: config/config.c's table).
+# Every option of --help is in the man page (one source: config/config_options.c's table).
 page=$(ls "$p/share/man/man1/vgpu-vnc.1"* | head -1)
 roff=$(if [[ $page == *.gz ]]; then gzip -dc "$page"; else cat "$page"; fi)
 grep -q '^\.TH VGPU\\-VNC 1 ' <<<"$roff" || fail "vgpu-vnc.1 has no .TH header"
