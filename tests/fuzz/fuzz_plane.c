@@ -19,6 +19,7 @@
 
 #include "damage.h"
 #include "dmabuf_cache.h"
+#include "fake_plane_source.h"
 #include "pixel_copy.h"
 #include "plane.h"
 #include "plane_source.h"
@@ -33,12 +34,6 @@ struct fake {
 	const uint8_t *bytes; /* avail bytes of content; the rest of len reads as zeros */
 	size_t avail, len;
 };
-
-static int fake_query(struct plane_source *s, enum plane_type t, struct plane_info *out)
-{
-	(void)s, (void)t, (void)out;
-	return -ENODEV;
-}
 
 /* A memfd of the fuzzer's length holding the fuzzer's bytes. */
 static int fake_get_dmabuf(struct plane_source *s, uint32_t id)
@@ -56,14 +51,9 @@ static int fake_get_dmabuf(struct plane_source *s, uint32_t id)
 	return fd;
 }
 
-static void fake_destroy(struct plane_source *s)
-{
-	(void)s;
-}
-
 static const struct plane_source_ops fake_ops = {
-	.name = "fuzz", .query = fake_query, .get_dmabuf = fake_get_dmabuf,
-	.destroy = fake_destroy,
+	.name = "fuzz", .query = fake_plane_source_no_query, .get_dmabuf = fake_get_dmabuf,
+	.destroy = fake_plane_source_no_destroy,
 };
 
 /* Never VA-API from a fuzzer: a readback that is not there. */

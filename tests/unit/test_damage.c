@@ -40,6 +40,37 @@ static size_t refine(struct damage *d, const struct frame *f, uint8_t *changed)
 	return damage_refine(d, f->px, f->stride, changed);
 }
 
+/* A frame and a damage tracker that has seen it once: only later edits are damage. */
+struct tracked {
+	struct frame f;
+	struct damage d;
+	uint8_t changed[80]; /* one per tile: enough for 640x480 */
+};
+
+static struct tracked tracked_new(uint32_t w, uint32_t h, size_t pad)
+{
+	struct tracked t = {.f = frame_new(w, h, pad)};
+	assert_int_equal(damage_init(&t.d, w, h), 0);
+	assert_true((size_t)t.d.cols * t.d.rows <= sizeof(t.changed));
+	refine(&t.d, &t.f, t.changed);
+	return t;
+}
+
+static void tracked_end(struct tracked *t)
+{
+	damage_destroy(&t->d);
+	free(t->f.px);
+}
+
+static void expect_tile_rect(const struct damage *d, size_t tile, uint32_t x, uint32_t y,
+			     uint32_t w, uint32_t h)
+{
+	uint32_t gx, gy, gw, gh;
+	damage_tile_rect(d, tile, &gx, &gy, &gw, &gh);
+	if (gx != x || gy != y || gw != w || gh != h)
+		fail_msg("tile %zu: %u,%u %ux%u; want %u,%u %ux%u", tile, gx, gy, gw, gh, x, y, w, h);
+}
+
 static void test_first_frame_is_all_damage_then_static_is_none(void **state)
 {
 	(void)state;
@@ -64,29 +95,19 @@ static void test_first_frame_is_all_damage_then_static_is_none(void **state)
 static void test_exact_tiles_for_known_edits(void **state)
 {
 	(void)state;
-	struct frame f = frame_new(640, 480, 0);
-	struct damage d;
-	uint8_t changed[80];
-	assert_int_equal(damage_init(&d, 640, 480), 0);
-	refine(&d, &f, changed);
-	put_pixel(&f, 0, 0, 0xdeadbeef);       /* tile (0,0) */
-	put_pixel(&f, 639, 479, 0x12345678);   /* tile (9,7) */
-	put_pixel(&f, 64, 63, 0x00ff00ff);     /* tile (1,0): last row of the tile */
-	put_pixel(&f, 191, 128, 0x11111111);   /* tile (2,2): last column of the tile */
-	assert_int_equal(refine(&d, &f, changed), 4);
+	struct tracked t = tracked_new(640, 480, 0);
+	put_pixel(&t.f, 0, 0, 0xdeadbeef);       /* tile (0,0) */
+	put_pixel(&t.f, 639, 479, 0x12345678);   /* tile (9,7) */
+	put_pixel(&t.f, 64, 63, 0x00ff00ff);     /* tile (1,0): last row of the tile */
+	put_pixel(&t.f, 191, 128, 0x11111111);   /* tile (2,2): last column of the tile */
+	assert_int_equal(refine(&t.d, &t.f, t.changed), 4);
 	for (int i = 0; i < 80; i++) {
 		int expect = i == 0 || i == 79 || i == 1 || i == 2 * 10 + 2;
-		if (changed[i] != expect)
-			fail_msg("tile %d: changed=%d, expected %d", i, changed[i], expect);
+		if (t.changed[i] != expect)
+			fail_msg("tile %d: changed=%d, expected %d", i, t.changed[i], expect);
 	}
-	uint32_t x, y, w, h;
-	damage_tile_rect(&d, 79, &x, &y, &w, &h);
-	assert_int_equal(x, 576);
-	assert_int_equal(y, 448);
-	assert_int_equal(w, 64);
-	assert_int_equal(h, 32);
-	damage_destroy(&d);
-	free(f.px);
+	expect_tile_rect(&t.d, 79, 576, 448, 64, 32);
+	tracked_end(&t);
 }
 
 static void test_edge_tiles_and_padding(void **state)
@@ -94,25 +115,15 @@ static void test_edge_tiles_and_padding(void **state)
 	(void)state;
 	/* 100x70 with 24 bytes of row padding: partial tiles on the right and bottom; the
 	 * padding is not part of the picture, so changing it is no damage. */
-	struct frame f = frame_new(100, 70, 24);
-	struct damage d;
-	uint8_t changed[4];
-	assert_int_equal(damage_init(&d, 100, 70), 0);
-	assert_int_equal(damage_tile_count(&d), 4);
-	refine(&d, &f, changed);
-	f.px[5 * f.stride + 100 * 4 + 3] ^= 0xff; /* padding byte */
-	assert_int_equal(refine(&d, &f, changed), 0);
-	put_pixel(&f, 99, 69, 0xabcdef01);
-	assert_int_equal(refine(&d, &f, changed), 1);
-	assert_int_equal(changed[3], 1);
-	uint32_t x, y, w, h;
-	damage_tile_rect(&d, 3, &x, &y, &w, &h);
-	assert_int_equal(x, 64);
-	assert_int_equal(y, 64);
-	assert_int_equal(w, 36);
-	assert_int_equal(h, 6);
-	damage_destroy(&d);
-	free(f.px);
+	struct tracked t = tracked_new(100, 70, 24);
+	assert_int_equal(damage_tile_count(&t.d), 4);
+	t.f.px[5 * t.f.stride + 100 * 4 + 3] ^= 0xff; /* padding byte */
+	assert_int_equal(refine(&t.d, &t.f, t.changed), 0);
+	put_pixel(&t.f, 99, 69, 0xabcdef01);
+	assert_int_equal(refine(&t.d, &t.f, t.changed), 1);
+	assert_int_equal(t.changed[3], 1);
+	expect_tile_rect(&t.d, 3, 64, 64, 36, 6);
+	tracked_end(&t);
 }
 
 static void test_flip_between_two_buffers_damages_only_differences(void **state)
@@ -120,20 +131,16 @@ static void test_flip_between_two_buffers_damages_only_differences(void **state)
 	(void)state;
 	/* Two buffers that differ in one tile: alternating between them (page flips)
 	 * damages that tile only, each time. */
-	struct frame a = frame_new(256, 256, 0), b = frame_new(256, 256, 0);
+	struct tracked a = tracked_new(256, 256, 0);
+	struct frame b = frame_new(256, 256, 0);
 	put_pixel(&b, 130, 200, 0x01020304); /* tile (2,3) */
-	struct damage d;
-	uint8_t changed[16];
-	assert_int_equal(damage_init(&d, 256, 256), 0);
-	refine(&d, &a, changed);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(refine(&d, &b, changed), 1);
-		assert_int_equal(changed[3 * 4 + 2], 1);
-		assert_int_equal(refine(&d, &a, changed), 1);
-		assert_int_equal(changed[3 * 4 + 2], 1);
+		assert_int_equal(refine(&a.d, &b, a.changed), 1);
+		assert_int_equal(a.changed[3 * 4 + 2], 1);
+		assert_int_equal(refine(&a.d, &a.f, a.changed), 1);
+		assert_int_equal(a.changed[3 * 4 + 2], 1);
 	}
-	damage_destroy(&d);
-	free(a.px);
+	tracked_end(&a);
 	free(b.px);
 }
 
@@ -141,18 +148,13 @@ static void test_swapped_rows_are_damage(void **state)
 {
 	(void)state;
 	/* The same rows in another order (a scroll) must not hash equal. */
-	struct frame f = frame_new(64, 64, 0);
-	struct damage d;
-	uint8_t changed[1];
-	assert_int_equal(damage_init(&d, 64, 64), 0);
-	refine(&d, &f, changed);
+	struct tracked t = tracked_new(64, 64, 0);
 	uint8_t tmp[256];
-	memcpy(tmp, f.px, 256);
-	memcpy(f.px, f.px + 256, 256);
-	memcpy(f.px + 256, tmp, 256);
-	assert_int_equal(refine(&d, &f, changed), 1);
-	damage_destroy(&d);
-	free(f.px);
+	memcpy(tmp, t.f.px, 256);
+	memcpy(t.f.px, t.f.px + 256, 256);
+	memcpy(t.f.px + 256, tmp, 256);
+	assert_int_equal(refine(&t.d, &t.f, t.changed), 1);
+	tracked_end(&t);
 }
 
 /* damage_refine_copy: after every call the destination holds the frame (XBGR swizzled),

@@ -217,60 +217,68 @@ static void test_plan_whole_screen_is_one_rect(void **state)
 	check_uniform(&(struct uniform_case){256, 192, N, 0, {{0}}});
 }
 
-static void test_plan_known_patterns(void **state)
-{
-	(void)state;
-	struct plan p;
-	plan_init(&p, 256, 192);
+/* A 4x3-tile screen of given kinds (and fill colours): the rectangles the plan makes of it,
+ * in order, with the colour of each fill. */
+struct pattern_case {
+	uint8_t kind[12];
+	uint32_t rgb[12];
+	size_t n;
+	struct {
+		uint32_t x, y, w, h;
+		uint8_t kind;
+		uint32_t rgb;
+	} rects[5];
+};
+
+static const struct pattern_case patterns[] = {
 	/* Two JPEG columns with a gap, and a fill run below:
 	 *   J J . J
 	 *   J J . J
 	 *   . F F .   */
-	const uint8_t k1[12] = {J, J, N, J, J, J, N, J, N, F, F, N};
-	memcpy(p.kind, k1, 12);
-	p.rgb[9] = p.rgb[10] = 0x102030;
-	plan_run(&p);
-	assert_int_equal(p.n, 3);
-	expect_rect(&p, 0, 0, 0, 128, 128, J);
-	expect_rect(&p, 1, 192, 0, 64, 128, J);
-	expect_rect(&p, 2, 64, 128, 128, 64, F);
-	assert_int_equal(p.rects[2].rgb, 0x102030);
-
+	{{J, J, N, J, J, J, N, J, N, F, F, N},
+	 {[9] = 0x102030, [10] = 0x102030},
+	 3,
+	 {{0, 0, 128, 128, J, 0}, {192, 0, 64, 128, J, 0}, {64, 128, 128, 64, F, 0x102030}}},
 	/* Fills of different colours do not merge; kinds do not merge. */
-	const uint8_t k2[12] = {F, F, F, N, J, L, J, N, N, N, N, N};
-	memcpy(p.kind, k2, 12);
-	p.rgb[0] = p.rgb[1] = 0xff0000;
-	p.rgb[2] = 0x0000ff;
-	plan_run(&p);
-	assert_int_equal(p.n, 5);
-	expect_rect(&p, 0, 0, 0, 128, 64, F);
-	expect_rect(&p, 1, 128, 0, 64, 64, F);
-	expect_rect(&p, 2, 0, 64, 64, 64, J);
-	expect_rect(&p, 3, 64, 64, 64, 64, L);
-	expect_rect(&p, 4, 128, 64, 64, 64, J);
-
+	{{F, F, F, N, J, L, J, N, N, N, N, N},
+	 {0xff0000, 0xff0000, 0x0000ff},
+	 5,
+	 {{0, 0, 128, 64, F, 0xff0000},
+	  {128, 0, 64, 64, F, 0x0000ff},
+	  {0, 64, 64, 64, J, 0},
+	  {64, 64, 64, 64, L, 0},
+	  {128, 64, 64, 64, J, 0}}},
 	/* Runs grow downwards only with exactly the same columns:
 	 *   J J J .
 	 *   J J . .
 	 *   J J . .   */
-	const uint8_t k3[12] = {J, J, J, N, J, J, N, N, J, J, N, N};
-	memcpy(p.kind, k3, 12);
-	plan_run(&p);
-	assert_int_equal(p.n, 2);
-	expect_rect(&p, 0, 0, 0, 192, 64, J);
-	expect_rect(&p, 1, 0, 64, 128, 128, J);
-
+	{{J, J, J, N, J, J, N, N, J, J, N, N}, {0}, 2, {{0, 0, 192, 64, J, 0}, {0, 64, 128, 128, J, 0}}},
 	/* Same fill colour vertically merges; another colour below starts anew. */
-	const uint8_t k4[12] = {F, N, N, N, F, N, N, N, F, N, N, N};
-	memcpy(p.kind, k4, 12);
-	p.rgb[0] = p.rgb[4] = 7;
-	p.rgb[8] = 8;
-	plan_run(&p);
-	assert_int_equal(p.n, 2);
-	expect_rect(&p, 0, 0, 0, 64, 128, F);
-	expect_rect(&p, 1, 0, 128, 64, 64, F);
-	assert_int_equal(p.rects[1].rgb, 8);
-	plan_free(&p);
+	{{F, N, N, N, F, N, N, N, F, N, N, N},
+	 {[0] = 7, [4] = 7, [8] = 8},
+	 2,
+	 {{0, 0, 64, 128, F, 7}, {0, 128, 64, 64, F, 8}}},
+};
+
+static void test_plan_known_patterns(void **state)
+{
+	(void)state;
+	for (size_t c = 0; c < sizeof(patterns) / sizeof(patterns[0]); c++) {
+		const struct pattern_case *pc = &patterns[c];
+		struct plan p;
+		plan_init(&p, 256, 192);
+		memcpy(p.kind, pc->kind, sizeof(pc->kind));
+		memcpy(p.rgb, pc->rgb, sizeof(pc->rgb));
+		plan_run(&p);
+		assert_int_equal(p.n, pc->n);
+		for (size_t i = 0; i < pc->n; i++) {
+			expect_rect(&p, i, pc->rects[i].x, pc->rects[i].y, pc->rects[i].w,
+				    pc->rects[i].h, pc->rects[i].kind);
+			if (pc->rects[i].kind == F)
+				assert_int_equal(p.rects[i].rgb, pc->rects[i].rgb);
+		}
+		plan_free(&p);
+	}
 }
 
 static void test_plan_clips_edge_tiles(void **state)

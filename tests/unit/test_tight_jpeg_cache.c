@@ -56,12 +56,25 @@ static bool is_hit(struct tight_cache *c, struct tight_cache_key k, size_t want_
 	return true;
 }
 
+/* A cache with those bounds; every test starts from one. */
+static struct tight_cache *cache_new(size_t max_bytes, size_t max_entries)
+{
+	struct tight_cache *c = NULL;
+	assert_int_equal(tight_cache_create(max_bytes, max_entries, &c), 0);
+	return c;
+}
+
+static struct tight_cache_stats stats_of(struct tight_cache *c)
+{
+	struct tight_cache_stats st;
+	tight_cache_get_stats(c, &st);
+	return st;
+}
+
 static void test_hit_and_misses(void **state)
 {
 	(void)state;
-	struct tight_cache *c;
-	struct tight_cache_stats st;
-	assert_int_equal(tight_cache_create(1 << 20, 100, &c), 0);
+	struct tight_cache *c = cache_new(1 << 20, 100);
 
 	put_new(c, key(0, 95, 42), 500, 0xaa);
 	assert_true(is_hit(c, key(0, 95, 42), 500, 0xaa));
@@ -70,7 +83,7 @@ static void test_hit_and_misses(void **state)
 	assert_false(is_hit(c, key(0, 80, 42), 0, 0));
 	assert_false(is_hit(c, key(0, 95, 43), 0, 0));
 	assert_false(is_hit(c, key(64, 95, 42), 0, 0));
-	tight_cache_get_stats(c, &st);
+	struct tight_cache_stats st = stats_of(c);
 	assert_int_equal(st.hits, 2);
 	assert_int_equal(st.misses, 4);
 	assert_int_equal(st.entries, 1);
@@ -83,16 +96,14 @@ static void test_hit_and_misses(void **state)
 static void test_byte_bound_evicts_least_recently_used(void **state)
 {
 	(void)state;
-	struct tight_cache *c;
-	struct tight_cache_stats st;
-	assert_int_equal(tight_cache_create(1000, 100, &c), 0);
+	struct tight_cache *c = cache_new(1000, 100);
 
 	put_new(c, key(0, 95, 1), 300, 1);
 	put_new(c, key(0, 95, 2), 300, 2);
 	put_new(c, key(0, 95, 3), 300, 3);
 	assert_true(is_hit(c, key(0, 95, 1), 300, 1)); /* 1 is now the most recent */
 	put_new(c, key(0, 95, 4), 300, 4);             /* 1200 > 1000: 2 goes */
-	tight_cache_get_stats(c, &st);
+	struct tight_cache_stats st = stats_of(c);
 	assert_int_equal(st.bytes, 900);
 	assert_int_equal(st.entries, 3);
 	assert_int_equal(st.evictions, 1);
@@ -102,7 +113,7 @@ static void test_byte_bound_evicts_least_recently_used(void **state)
 	assert_false(is_hit(c, key(0, 95, 2), 0, 0));
 	/* A single entry larger than the bound is not kept. */
 	put_new(c, key(0, 95, 5), 5000, 5);
-	tight_cache_get_stats(c, &st);
+	st = stats_of(c);
 	assert_true(st.bytes <= 1000);
 	assert_false(is_hit(c, key(0, 95, 5), 0, 0));
 	tight_cache_destroy(c);
@@ -111,12 +122,10 @@ static void test_byte_bound_evicts_least_recently_used(void **state)
 static void test_entry_bound(void **state)
 {
 	(void)state;
-	struct tight_cache *c;
-	struct tight_cache_stats st;
-	assert_int_equal(tight_cache_create(1 << 20, 3, &c), 0);
+	struct tight_cache *c = cache_new(1 << 20, 3);
 	for (uint64_t h = 1; h <= 10; h++)
 		put_new(c, key(0, 95, h), 10, (uint8_t)h);
-	tight_cache_get_stats(c, &st);
+	struct tight_cache_stats st = stats_of(c);
 	assert_int_equal(st.entries, 3);
 	assert_int_equal(st.bytes, 30);
 	for (uint64_t h = 8; h <= 10; h++)
@@ -130,10 +139,9 @@ static void test_entry_bound(void **state)
 static void test_held_entry_outlives_eviction(void **state)
 {
 	(void)state;
-	struct tight_cache *c;
 	struct tight_cache_entry *e;
 	size_t n;
-	assert_int_equal(tight_cache_create(1 << 20, 10, &c), 0);
+	struct tight_cache *c = cache_new(1 << 20, 10);
 	put_new(c, key(0, 95, 1), 100, 9);
 	struct tight_cache_key k = key(0, 95, 1);
 	assert_int_equal(tight_cache_get(c, &k, 0, &e), TIGHT_CACHE_HIT);
@@ -192,10 +200,8 @@ static pthread_t start_waiter(struct waiter *w)
 static void test_second_asker_waits_for_the_first_encode(void **state)
 {
 	(void)state;
-	struct tight_cache *c;
 	struct tight_cache_entry *e;
-	struct tight_cache_stats st;
-	assert_int_equal(tight_cache_create(1 << 20, 10, &c), 0);
+	struct tight_cache *c = cache_new(1 << 20, 10);
 
 	/* Filled: the waiter gets our bytes instead of encoding them again. */
 	struct waiter w = {.c = c, .k = key(0, 95, 7), .wait_ms = 10000};
@@ -207,7 +213,7 @@ static void test_second_asker_waits_for_the_first_encode(void **state)
 	assert_int_equal(w.result, TIGHT_CACHE_HIT);
 	assert_int_equal(w.len, 64);
 	assert_int_equal(w.first, 0x5a);
-	tight_cache_get_stats(c, &st);
+	struct tight_cache_stats st = stats_of(c);
 	assert_int_equal(st.misses, 1);
 	assert_int_equal(st.hits, 1);
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "dmabuf_cache.h"
+#include "fake_plane_source.h"
 
 struct fake {
 	struct plane_source base;
@@ -28,23 +29,12 @@ struct fake {
 	int pipe_fds[2];       /* get_dmabuf hands out the read end: mmap -> ENODEV */
 };
 
-static int f_query(struct plane_source *s, enum plane_type t, struct plane_info *p)
-{
-	(void)s, (void)t, (void)p;
-	return -ENOTSUP;
-}
-
 static int f_get(struct plane_source *s, uint32_t id)
 {
 	struct fake *f = (struct fake *)s;
 	(void)id;
 	f->gets++;
 	return dup(f->pipe_fds[0]);
-}
-
-static void f_destroy(struct plane_source *s)
-{
-	(void)s;
 }
 
 static int f_map_region(struct plane_source *s, const struct plane_info *p, void **map,
@@ -70,7 +60,7 @@ static uint64_t f_generation(struct plane_source *s)
 }
 
 static const struct plane_source_ops fake_ops = {
-	.name = "fake", .query = f_query, .get_dmabuf = f_get, .destroy = f_destroy,
+	.name = "fake", .query = fake_plane_source_no_query, .get_dmabuf = f_get, .destroy = fake_plane_source_no_destroy,
 	.map_region = f_map_region, .generation = f_generation,
 };
 
@@ -167,7 +157,7 @@ static void test_region_needs_map_region(void **state)
 {
 	(void)state;
 	static const struct plane_source_ops no_region_ops = {
-		.name = "noregion", .query = f_query, .get_dmabuf = f_get, .destroy = f_destroy,
+		.name = "noregion", .query = fake_plane_source_no_query, .get_dmabuf = f_get, .destroy = fake_plane_source_no_destroy,
 	};
 	struct fake f;
 	fake_init(&f);

@@ -100,22 +100,20 @@ static void test_vendor_and_name(void **state)
 static void test_clamp(void **state)
 {
 	(void)state;
-	uint32_t w = 1000, h = 700;
-	vfio_edid_clamp(&w, &h, 800, 600); /* mbochs-small */
-	assert_int_equal(w, 800);
-	assert_int_equal(h, 600);
-	w = 2000, h = 1000;
-	vfio_edid_clamp(&w, &h, 1920, 1440);
-	assert_int_equal(w, 1920);
-	assert_int_equal(h, 1000);
-	w = 9000, h = 5000;
-	vfio_edid_clamp(&w, &h, 0, 0); /* no device limit: the EDID's own */
-	assert_int_equal(w, 4095);
-	assert_int_equal(h, 4095);
-	w = 0, h = 0;
-	vfio_edid_clamp(&w, &h, 0, 0);
-	assert_int_equal(w, 1);
-	assert_int_equal(h, 1);
+	static const struct {
+		uint32_t w, h, max_w, max_h, want_w, want_h;
+	} cases[] = {
+		{1000, 700, 800, 600, 800, 600},     /* mbochs-small */
+		{2000, 1000, 1920, 1440, 1920, 1000},
+		{9000, 5000, 0, 0, 4095, 4095},      /* no device limit: the EDID's own */
+		{0, 0, 0, 0, 1, 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t w = cases[i].w, h = cases[i].h;
+		vfio_edid_clamp(&w, &h, cases[i].max_w, cases[i].max_h);
+		assert_int_equal(w, cases[i].want_w);
+		assert_int_equal(h, cases[i].want_h);
+	}
 }
 
 static void test_refusals(void **state)

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "dmabuf_cache.h"
+#include "fake_plane_source.h"
 #include "plane.h"
+#include "unit_util.h"
 #include "vfio_tiling.h"
 
 static uint32_t pixel(uint32_t x, uint32_t y)
@@ -133,14 +135,6 @@ static struct plane_info tiled_plane(uint64_t mod, uint32_t w, uint32_t h, uint3
 	};
 }
 
-static void expect_reject(struct plane_info p, const char *needle)
-{
-	char why[200] = "";
-	assert_int_equal(plane_info_validate(&p, why, sizeof(why)), -EINVAL);
-	if (!strstr(why, needle))
-		fail_msg("reason '%s' does not mention '%s'", why, needle);
-}
-
 static void test_validate_tiled(void **state)
 {
 	(void)state;
@@ -153,21 +147,21 @@ static void test_validate_tiled(void **state)
 	assert_int_equal(plane_info_bytes_needed(&p), 4096ull * 704);
 	/* stride not a whole number of tiles */
 	p = tiled_plane(PLANE_MODIFIER_INTEL_X_TILED, 1000, 700, 4000);
-	expect_reject(p, "512-byte tiles");
+	expect_plane_rejected(p, "512-byte tiles");
 	p = tiled_plane(PLANE_MODIFIER_INTEL_Y_TILED, 1000, 700, 4000 + 64);
-	expect_reject(p, "128-byte tiles");
+	expect_plane_rejected(p, "128-byte tiles");
 	/* size covers the rows but not the last whole tile row */
 	p = tiled_plane(PLANE_MODIFIER_INTEL_Y_TILED, 1000, 700, 4096);
 	p.size = 4096 * 700;
-	expect_reject(p, "needed");
+	expect_plane_rejected(p, "needed");
 	/* a tiled cursor is refused */
 	p = tiled_plane(PLANE_MODIFIER_INTEL_X_TILED, 64, 64, 512);
 	p.drm_plane_type = PLANE_CURSOR;
-	expect_reject(p, "cursor");
+	expect_plane_rejected(p, "cursor");
 	/* unknown Intel modifiers */
 	p = tiled_plane(PLANE_MODIFIER_INTEL_Y_TILED, 64, 64, 256);
 	p.modifier = 0x0100000000000005ull;
-	expect_reject(p, "modifier");
+	expect_plane_rejected(p, "modifier");
 }
 
 /* ---- the cache's detile path, with a memfd holding the tiled bytes ---- */
@@ -178,12 +172,6 @@ struct one_source {
 	int gets;
 };
 
-static int one_query(struct plane_source *s, enum plane_type t, struct plane_info *p)
-{
-	(void)s, (void)t, (void)p;
-	return -ENOTSUP;
-}
-
 static int one_get(struct plane_source *s, uint32_t id)
 {
 	struct one_source *o = (struct one_source *)s;
@@ -192,13 +180,8 @@ static int one_get(struct plane_source *s, uint32_t id)
 	return dup(o->memfd);
 }
 
-static void one_destroy(struct plane_source *s)
-{
-	(void)s;
-}
-
 static const struct plane_source_ops one_ops = {
-	.name = "one", .query = one_query, .get_dmabuf = one_get, .destroy = one_destroy,
+	.name = "one", .query = fake_plane_source_no_query, .get_dmabuf = one_get, .destroy = fake_plane_source_no_destroy,
 };
 
 static void cache_case(uint64_t mod, uint32_t w, uint32_t h, uint32_t stride)
