@@ -69,6 +69,24 @@ static struct config base(void)
 	return c;
 }
 
+/* base() reading its password from the test's file, which now holds content. */
+static struct config with_password_file(const char *content)
+{
+	struct config c = base();
+	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
+	put(content);
+	return c;
+}
+
+/* The fixture of the password tests: auth started on a file that holds content
+ * (auth_init copies the path, so the config need not outlive it). */
+static void start_with_password(const char *content)
+{
+	char err[512];
+	struct config c = with_password_file(content);
+	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+}
+
 static int listen_on(const char *ip)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -141,10 +159,7 @@ static void test_password_and_reload(void **state)
 {
 	(void)state;
 	char err[512];
-	struct config c = base();
-	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
-	put("first-pw-longer-than-8\n");
-	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+	start_with_password("first-pw-longer-than-8\n");
 	assert_true(auth_enabled());
 	assert_true(check("first-pw"));       /* only 8 bytes count */
 	assert_true(check("first-pw-longer-than-8"));
@@ -240,10 +255,7 @@ static void test_reload_while_checking(void **state)
 {
 	(void)state;
 	char err[512];
-	struct config c = base();
-	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
-	put("alpha\n");
-	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+	start_with_password("alpha\n");
 	struct hammer h = {0};
 	struct hammer_arg args[HAMMERS];
 	pthread_t t[HAMMERS];
@@ -286,11 +298,7 @@ static void *shutdown_soon(void *arg)
 static void test_shutdown_ends_delay(void **state)
 {
 	(void)state;
-	char err[512];
-	struct config c = base();
-	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
-	put("gamma\n");
-	assert_int_equal(auth_init(&c, err, sizeof(err)), 0);
+	start_with_password("gamma\n");
 	pthread_t t;
 	pthread_create(&t, NULL, shutdown_soon, NULL);
 	double t0 = now();
@@ -348,9 +356,7 @@ static void test_weak_password(void **state)
 	assert_int_equal(auth_password_usable("x", err, sizeof(err)), 0);
 
 	/* At start-up: auth_init fails, naming the file. */
-	struct config c = base();
-	snprintf(c.password_file, sizeof(c.password_file), "%s", path);
-	put("xxxxpppp\n");
+	struct config c = with_password_file("xxxxpppp\n");
 	err[0] = '\0';
 	assert_int_equal(auth_init(&c, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, path));
