@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dmabuf_cache.h"
+#include "fake_plane_source.h"
 
 #define MAX_IDS 16
 
@@ -24,14 +25,6 @@ struct fake_source {
 	size_t len[MAX_IDS];
 };
 
-static int fake_query(struct plane_source *s, enum plane_type t, struct plane_info *p)
-{
-	(void)s;
-	(void)t;
-	(void)p;
-	return -ENOTSUP;
-}
-
 static int fake_get(struct plane_source *s, uint32_t id)
 {
 	struct fake_source *f = (struct fake_source *)s;
@@ -41,13 +34,9 @@ static int fake_get(struct plane_source *s, uint32_t id)
 	return dup(f->memfd[id]);
 }
 
-static void fake_destroy(struct plane_source *s)
-{
-	(void)s;
-}
-
 static const struct plane_source_ops fake_ops = {
-	.name = "fake", .query = fake_query, .get_dmabuf = fake_get, .destroy = fake_destroy,
+	.name = "fake", .query = fake_plane_source_no_query, .get_dmabuf = fake_get,
+	.destroy = fake_plane_source_no_destroy,
 };
 
 /* Make buffer `id` of len bytes whose first byte is `id`. */
@@ -80,6 +69,20 @@ static void fake_free(struct fake_source *f)
 	free(f);
 }
 
+/* Each test's fixture: a cache of `capacity` buffers over a fresh fake source. */
+static struct fake_source *cached_new(struct dmabuf_cache *c, unsigned capacity)
+{
+	struct fake_source *f = fake_new();
+	assert_int_equal(dmabuf_cache_init(c, &f->base, capacity), 0);
+	return f;
+}
+
+static void cached_end(struct dmabuf_cache *c, struct fake_source *f)
+{
+	dmabuf_cache_destroy(c);
+	fake_free(f);
+}
+
 static struct plane_info plane(uint32_t id)
 {
 	return (struct plane_info){
@@ -108,9 +111,8 @@ static bool fd_is_open(int fd)
 static void test_one_import_per_id(void **state)
 {
 	(void)state;
-	struct fake_source *f = fake_new();
 	struct dmabuf_cache c;
-	assert_int_equal(dmabuf_cache_init(&c, &f->base, 4), 0);
+	struct fake_source *f = cached_new(&c, 4);
 	for (int round = 0; round < 5; round++) {
 		get(&c, plane(1));
 		get(&c, plane(2)); /* a flip between two buffers */
@@ -119,16 +121,14 @@ static void test_one_import_per_id(void **state)
 	assert_int_equal(f->gets[2], 1);
 	assert_int_equal(dmabuf_cache_count(&c), 2);
 	assert_int_equal(c.imports, 2);
-	dmabuf_cache_destroy(&c);
-	fake_free(f);
+	cached_end(&c, f);
 }
 
 static void test_lru_eviction_keeps_recent(void **state)
 {
 	(void)state;
-	struct fake_source *f = fake_new();
 	struct dmabuf_cache c;
-	assert_int_equal(dmabuf_cache_init(&c, &f->base, 3), 0);
+	struct fake_source *f = cached_new(&c, 3);
 	int fd1 = get(&c, plane(1))->fd;
 	get(&c, plane(2));
 	get(&c, plane(3));
@@ -148,9 +148,8 @@ static void test_lru_eviction_keeps_recent(void **state)
 static void test_current_never_evicted_even_at_capacity_two(void **state)
 {
 	(void)state;
-	struct fake_source *f = fake_new();
 	struct dmabuf_cache c;
-	assert_int_equal(dmabuf_cache_init(&c, &f->base, 1), 0); /* raised to 2 */
+	struct fake_source *f = cached_new(&c, 1); /* raised to 2 */
 	assert_int_equal(c.capacity, 2);
 	for (uint32_t id = 1; id < 9; id++) {
 		struct dmabuf_buffer *b = get(&c, plane(id));
@@ -160,16 +159,14 @@ static void test_current_never_evicted_even_at_capacity_two(void **state)
 		assert_true(fd_is_open(b->fd));
 		assert_int_not_equal(b, next);
 	}
-	dmabuf_cache_destroy(&c);
-	fake_free(f);
+	cached_end(&c, f);
 }
 
 static void test_geometry_change_reimports_after_closing(void **state)
 {
 	(void)state;
-	struct fake_source *f = fake_new();
 	struct dmabuf_cache c;
-	assert_int_equal(dmabuf_cache_init(&c, &f->base, 4), 0);
+	struct fake_source *f = cached_new(&c, 4);
 	int old_fd = get(&c, plane(5))->fd;
 	struct plane_info p = plane(5);
 	p.width = 32; /* same id, other geometry */
@@ -178,18 +175,16 @@ static void test_geometry_change_reimports_after_closing(void **state)
 	assert_int_equal(f->gets[5], 2);
 	assert_int_equal(dmabuf_cache_count(&c), 1); /* the old fd was closed, not kept */
 	(void)old_fd;
-	dmabuf_cache_destroy(&c);
-	fake_free(f);
+	cached_end(&c, f);
 }
 
 static void test_errors(void **state)
 {
 	(void)state;
-	struct fake_source *f = fake_new();
 	struct dmabuf_cache c;
+	struct fake_source *f = cached_new(&c, 4);
 	struct dmabuf_buffer *b = (void *)1;
 	char why[200] = "";
-	assert_int_equal(dmabuf_cache_init(&c, &f->base, 4), 0);
 	struct plane_info p = plane(12); /* unknown id */
 	assert_int_equal(dmabuf_cache_get(&c, &p, &b, why, sizeof(why)), -ENOENT);
 	assert_null(b);
@@ -206,8 +201,7 @@ static void test_errors(void **state)
 	p = plane(0);
 	assert_int_equal(dmabuf_cache_get(&c, &p, &b, why, sizeof(why)), -EINVAL);
 	assert_int_equal(dmabuf_cache_count(&c), 0);
-	dmabuf_cache_destroy(&c);
-	fake_free(f);
+	cached_end(&c, f);
 }
 
 int main(void)
