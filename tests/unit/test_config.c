@@ -70,12 +70,28 @@ static const char *write_temp(const char *text)
 	return path;
 }
 
+/* config_load with a file of that text as the only argument. */
+static enum config_result load_file(struct config *cfg, const char *text)
+{
+	const char *path = write_temp(text);
+	return LOAD(cfg, "--config", (char *)path);
+}
+
 /* The message expected on err for a failed load, and nothing on out. */
 static void assert_err(const char *want)
 {
 	assert_string_equal(err_text, want);
 	assert_string_equal(out_text, "");
 }
+
+/* That command line (after the program name) does not load, with that message on err and
+ * nothing on out. A macro, so that a failed check names the line of the case. */
+#define EXPECT_CLI_ERROR(want, ...)                                                          \
+	do {                                                                                 \
+		struct config cfg_;                                                          \
+		assert_int_equal(LOAD(&cfg_, __VA_ARGS__), CONFIG_ERROR);                    \
+		assert_err(want);                                                            \
+	} while (0)
 
 /* A config file with that text does not load, with that message (%s: the file's path). */
 static void expect_file_error(const char *text, const char *msg_fmt)
@@ -286,18 +302,16 @@ static void test_bad_values(void **state)
 static void test_bad_value_exact_messages(void **state)
 {
 	(void)state;
-	struct config cfg;
-	assert_int_equal(LOAD(&cfg, "--fps", "0"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --fps: '0' is not a number from 1 to 240\n");
-	assert_int_equal(LOAD(&cfg, "--fps=99999999999999999999"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --fps: '99999999999999999999' is not a number from 1 to 240\n");
-	assert_int_equal(LOAD(&cfg, "--source", "vnc:foo"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --source: 'vnc:foo' is not a source (use "
-		   "synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N, "
-		   "socket:PATH or pid:PID)\n");
-	assert_int_equal(LOAD(&cfg, "--listen", "tcp:host"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --listen: 'tcp:host' has no port (use tcp:HOST:PORT, "
-		   "tcp:[IPV6]:PORT, unix:PATH or fd:N)\n");
+	EXPECT_CLI_ERROR("vgpu-vnc: --fps: '0' is not a number from 1 to 240\n", "--fps", "0");
+	EXPECT_CLI_ERROR("vgpu-vnc: --fps: '99999999999999999999' is not a number from 1 to 240\n",
+			 "--fps=99999999999999999999");
+	EXPECT_CLI_ERROR("vgpu-vnc: --source: 'vnc:foo' is not a source (use "
+			 "synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N, "
+			 "socket:PATH or pid:PID)\n",
+			 "--source", "vnc:foo");
+	EXPECT_CLI_ERROR("vgpu-vnc: --listen: 'tcp:host' has no port (use tcp:HOST:PORT, "
+			 "tcp:[IPV6]:PORT, unix:PATH or fd:N)\n",
+			 "--listen", "tcp:host");
 }
 
 static void test_too_many_listen_on_cli(void **state)
@@ -328,33 +342,32 @@ static void test_too_many_listen_on_cli(void **state)
 static void test_getopt_errors(void **state)
 {
 	(void)state;
-	struct config cfg;
-	assert_int_equal(LOAD(&cfg, "--bogus"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: unknown option '--bogus' (see --help)\n");
-	assert_int_equal(LOAD(&cfg, "--fps", "30", "--bogus=3"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: unknown option '--bogus' (see --help)\n");
-	assert_int_equal(LOAD(&cfg, "-x"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: unknown option '-x' (see --help)\n");
-	assert_int_equal(LOAD(&cfg, "--l", "x"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: ambiguous option '--l' (see --help)\n");
-	assert_int_equal(LOAD(&cfg, "--fps"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --fps needs a value: --fps N (see --help)\n");
-	assert_int_equal(LOAD(&cfg, "--insecure-no-auth=yes"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --insecure-no-auth takes no value (see --help)\n");
+	EXPECT_CLI_ERROR("vgpu-vnc: unknown option '--bogus' (see --help)\n", "--bogus");
+	EXPECT_CLI_ERROR("vgpu-vnc: unknown option '--bogus' (see --help)\n",
+			 "--fps", "30", "--bogus=3");
+	EXPECT_CLI_ERROR("vgpu-vnc: unknown option '-x' (see --help)\n", "-x");
+	EXPECT_CLI_ERROR("vgpu-vnc: ambiguous option '--l' (see --help)\n", "--l", "x");
+	EXPECT_CLI_ERROR("vgpu-vnc: --fps needs a value: --fps N (see --help)\n", "--fps");
+	EXPECT_CLI_ERROR("vgpu-vnc: --insecure-no-auth takes no value (see --help)\n",
+			 "--insecure-no-auth=yes");
 }
 
 static void test_stray_arguments(void **state)
 {
 	(void)state;
 	struct config cfg;
-	assert_int_equal(LOAD(&cfg, "extra"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: unexpected argument 'extra' (options start with --; see --help)\n");
-	assert_int_equal(LOAD(&cfg, "--fps", "30", "60"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: unexpected argument '60' (options start with --; see --help)\n");
-	assert_int_equal(LOAD(&cfg, "extra", "--fps", "30"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: unexpected argument 'extra' (options start with --; see --help)\n");
-	assert_int_equal(LOAD(&cfg, "--", "--fps"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: unexpected argument '--fps' (options start with --; see --help)\n");
+	EXPECT_CLI_ERROR("vgpu-vnc: unexpected argument 'extra' (options start with --; "
+			 "see --help)\n",
+			 "extra");
+	EXPECT_CLI_ERROR("vgpu-vnc: unexpected argument '60' (options start with --; "
+			 "see --help)\n",
+			 "--fps", "30", "60");
+	EXPECT_CLI_ERROR("vgpu-vnc: unexpected argument 'extra' (options start with --; "
+			 "see --help)\n",
+			 "extra", "--fps", "30");
+	EXPECT_CLI_ERROR("vgpu-vnc: unexpected argument '--fps' (options start with --; "
+			 "see --help)\n",
+			 "--", "--fps");
 	assert_int_equal(LOAD(&cfg, "--fps", "31", "--"), CONFIG_OK);
 	assert_int_equal(cfg.fps, 31);
 }
@@ -386,14 +399,19 @@ static void assert_good_file(const struct config *cfg)
 	assert_int_equal(cfg->log_level, LOG_WARN);
 }
 
+/* A file with that text loads, silently, into good_file's settings. */
+static void expect_good_file(const char *text)
+{
+	struct config cfg;
+	assert_int_equal(load_file(&cfg, text), CONFIG_OK);
+	assert_string_equal(err_text, "");
+	assert_good_file(&cfg);
+}
+
 static void test_file_without_section(void **state)
 {
 	(void)state;
-	struct config cfg;
-	const char *path = write_temp(good_file);
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
-	assert_string_equal(err_text, "");
-	assert_good_file(&cfg);
+	expect_good_file(good_file);
 }
 
 /* --tls-cert, --tls-key and --tls-ca: on the command line and as INI keys; the pairs that
@@ -408,41 +426,35 @@ static void test_tls_options(void **state)
 	assert_string_equal(cfg.tls_cert, "/etc/c.pem");
 	assert_string_equal(cfg.tls_key, "/etc/k.pem");
 	assert_string_equal(cfg.tls_ca, "/etc/ca.pem");
-	const char *path = write_temp("tls-cert = /f/c.pem\ntls-key = /f/k.pem\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
+	assert_int_equal(load_file(&cfg, "tls-cert = /f/c.pem\ntls-key = /f/k.pem\n"), CONFIG_OK);
 	assert_string_equal(cfg.tls_cert, "/f/c.pem");
 	assert_string_equal(cfg.tls_key, "/f/k.pem");
 	assert_string_equal(cfg.tls_ca, "");
-	assert_int_equal(LOAD(&cfg, "--tls-cert", "/etc/c.pem"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --tls-cert needs --tls-key too (the certificate and its private "
-		   "key)\n");
-	assert_int_equal(LOAD(&cfg, "--tls-key", "/etc/k.pem"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --tls-key needs --tls-cert too (the certificate and its private "
-		   "key)\n");
-	assert_int_equal(LOAD(&cfg, "--tls-ca", "/etc/ca.pem"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --tls-ca needs --tls-cert and --tls-key (client certificates are "
-		   "asked for in TLS)\n");
+	EXPECT_CLI_ERROR("vgpu-vnc: --tls-cert needs --tls-key too (the certificate and its "
+			 "private key)\n",
+			 "--tls-cert", "/etc/c.pem");
+	EXPECT_CLI_ERROR("vgpu-vnc: --tls-key needs --tls-cert too (the certificate and its "
+			 "private key)\n",
+			 "--tls-key", "/etc/k.pem");
+	EXPECT_CLI_ERROR("vgpu-vnc: --tls-ca needs --tls-cert and --tls-key (client certificates "
+			 "are asked for in TLS)\n",
+			 "--tls-ca", "/etc/ca.pem");
 }
 
 static void test_file_with_section(void **state)
 {
 	(void)state;
-	struct config cfg;
 	char text[1024];
 	/* Indented keys are keys: inih alone would append "max-clients = 8" to log-level. */
 	snprintf(text, sizeof(text), "[vgpu-vnc]\n%s\n\tmax-clients = 8\n", good_file);
-	const char *path = write_temp(text);
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
-	assert_string_equal(err_text, "");
-	assert_good_file(&cfg);
+	expect_good_file(text);
 }
 
 static void test_file_partial_keeps_defaults(void **state)
 {
 	(void)state;
 	struct config cfg;
-	const char *path = write_temp("[vgpu-vnc]\nfps = 15\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
+	assert_int_equal(load_file(&cfg, "[vgpu-vnc]\nfps = 15\n"), CONFIG_OK);
 	assert_int_equal(cfg.fps, 15);
 	cfg.fps = 30;
 	assert_defaults_except_listen(&cfg);
@@ -462,8 +474,7 @@ static void test_file_booleans(void **state)
 		struct config cfg;
 		char text[64];
 		snprintf(text, sizeof(text), "insecure-no-auth = %s\n", cases[i].text);
-		const char *path = write_temp(text);
-		assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
+		assert_int_equal(load_file(&cfg, text), CONFIG_OK);
 		assert_int_equal(cfg.insecure_no_auth, cases[i].value);
 		teardown(NULL);
 	}
@@ -511,8 +522,7 @@ static void test_file_unknown_section(void **state)
 	/* Behind a byte order mark, and with DOS line ends. */
 	expect_file_error("\xef\xbb\xbf[other]\r\nfps = 5\r\n",
 			  "vgpu-vnc: %s:1: unknown section '[other]' (use [vgpu-vnc] or none)\n");
-	const char *path = write_temp("\xef\xbb\xbf[vgpu-vnc]\r\nfps = 5\r\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
+	assert_int_equal(load_file(&cfg, "\xef\xbb\xbf[vgpu-vnc]\r\nfps = 5\r\n"), CONFIG_OK);
 	assert_int_equal(cfg.fps, 5);
 }
 
@@ -538,15 +548,14 @@ static void test_file_long_lines(void **state)
 	value[0] = '/';
 	value[3000] = '\0';
 	snprintf(text, sizeof(text), "fps = 10\npassword-file = %s\nfps = 20\n", value);
-	const char *path = write_temp(text);
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
+	assert_int_equal(load_file(&cfg, text), CONFIG_OK);
 	assert_string_equal(cfg.password_file, value);
 	assert_int_equal(cfg.fps, 20);
 
 	memset(value, 'p', PATH_MAX + 500 - 1);
 	value[PATH_MAX + 500 - 1] = '\0';
 	snprintf(text, sizeof(text), "fps = 10\npassword-file = %s\nfps = 20\n", value);
-	path = write_temp(text);
+	const char *path = write_temp(text);
 	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_ERROR);
 	char head[128];
 	snprintf(head, sizeof(head), "vgpu-vnc: %s:2: line is longer than ", path);
@@ -556,12 +565,10 @@ static void test_file_long_lines(void **state)
 static void test_file_missing_or_unreadable(void **state)
 {
 	(void)state;
-	struct config cfg;
-	assert_int_equal(LOAD(&cfg, "--config", "/nonexistent-dir/vgpu-vnc.ini"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --config: cannot open '/nonexistent-dir/vgpu-vnc.ini': No such "
-		   "file or directory\n");
-	assert_int_equal(LOAD(&cfg, "--config", "/"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --config: cannot read '/': Is a directory\n");
+	EXPECT_CLI_ERROR("vgpu-vnc: --config: cannot open '/nonexistent-dir/vgpu-vnc.ini': No such "
+			 "file or directory\n",
+			 "--config", "/nonexistent-dir/vgpu-vnc.ini");
+	EXPECT_CLI_ERROR("vgpu-vnc: --config: cannot read '/': Is a directory\n", "--config", "/");
 }
 
 static void test_cli_overrides_file(void **state)
@@ -598,11 +605,11 @@ static void test_file_repeated_listen(void **state)
 {
 	(void)state;
 	struct config cfg;
-	const char *path = write_temp("listen = tcp:0.0.0.0:5900\n"
-				      "[vgpu-vnc]\n"
-				      "listen = unix:/run/a.sock\n"
-				      "listen = tcp:[::]:5901\n");
-	assert_int_equal(LOAD(&cfg, "--config", (char *)path), CONFIG_OK);
+	assert_int_equal(load_file(&cfg, "listen = tcp:0.0.0.0:5900\n"
+					 "[vgpu-vnc]\n"
+					 "listen = unix:/run/a.sock\n"
+					 "listen = tcp:[::]:5901\n"),
+			 CONFIG_OK);
 	assert_int_equal(cfg.n_listen, 3);
 	assert_tcp(&cfg.listen[0], "0.0.0.0", 5900);
 	assert_unix(&cfg.listen[1], "/run/a.sock");
@@ -841,8 +848,7 @@ static void test_version(void **state)
 	assert_string_equal(err_text, "");
 	assert_int_equal(LOAD(&cfg, "-V"), CONFIG_EXIT_OK);
 	assert_string_equal(out_text, "vgpu-vnc " VGPU_VERSION "\n");
-	assert_int_equal(LOAD(&cfg, "--version=1"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --version takes no value (see --help)\n");
+	EXPECT_CLI_ERROR("vgpu-vnc: --version takes no value (see --help)\n", "--version=1");
 }
 
 /* ---- H.264 options ----------------------------------------------------------------- */
@@ -915,15 +921,16 @@ static void test_h264_options(void **state)
 	assert_int_equal(cfg.encoder, H264_BACKEND_VPL);
 	assert_int_equal(cfg.idr_interval, 10);
 
-	assert_int_equal(LOAD(&cfg, "--encoder", "nvenc"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --encoder: 'nvenc' is not one of auto, vpl, x264\n");
+	EXPECT_CLI_ERROR("vgpu-vnc: --encoder: 'nvenc' is not one of auto, vpl, x264\n",
+			 "--encoder", "nvenc");
 	assert_int_equal(LOAD(&cfg, "--encoder", "X264"), CONFIG_ERROR);
-	assert_int_equal(LOAD(&cfg, "--idr-interval", "3601"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --idr-interval: '3601' is not a number of seconds from 0 to 3600\n");
+	EXPECT_CLI_ERROR("vgpu-vnc: --idr-interval: '3601' is not a number of seconds from 0 to "
+			 "3600\n",
+			 "--idr-interval", "3601");
 	assert_int_equal(LOAD(&cfg, "--idr-interval", "-1"), CONFIG_ERROR);
 	assert_int_equal(LOAD(&cfg, "--idr-interval", "1.5"), CONFIG_ERROR);
-	assert_int_equal(LOAD(&cfg, "--x264-threads", "0"), CONFIG_ERROR);
-	assert_err("vgpu-vnc: --x264-threads: '0' is not a number from 1 to 64\n");
+	EXPECT_CLI_ERROR("vgpu-vnc: --x264-threads: '0' is not a number from 1 to 64\n",
+			 "--x264-threads", "0");
 	assert_int_equal(LOAD(&cfg, "--x264-threads", "65"), CONFIG_ERROR);
 
 	expect_file_error("[vgpu-vnc]\nencoder = hardware\n",
