@@ -337,6 +337,40 @@ static int make_dmabuf(void)
 	return fd;
 }
 
+/* A test's encoder and the two dma-bufs (memfds) it may import. The fake runtime's
+ * FAKE_VPL_* switches are set before run_start, since create reads them. */
+struct vpl_run {
+	struct h264_encoder *enc;
+	int a, b;
+};
+
+static struct vpl_run run_start(unsigned quality)
+{
+	struct vpl_run r = {.enc = create_ok(quality)};
+	r.a = make_dmabuf();
+	r.b = make_dmabuf();
+	return r;
+}
+
+/* destroy_and_check's checks, then the dma-bufs go. */
+static void run_end(struct vpl_run *r)
+{
+	destroy_and_check(r->enc);
+	close(r->a);
+	close(r->b);
+}
+
+/* create_with_display refuses cfg_q(6) with -ENODEV and no encoder; why says why. */
+static void create_refused(char *why, size_t len)
+{
+	struct h264_encoder_config cfg = cfg_q(6);
+	struct h264_encoder *enc = NULL;
+	why[0] = '\0';
+	assert_int_equal(h264_vpl_create_with_display(&cfg, FAKE_DPY, &fake_va, &enc, why, len),
+			 -ENODEV);
+	assert_null(enc);
+}
+
 static struct h264_frame frame_of(int fd, uint32_t id, uint32_t fourcc)
 {
 	struct h264_frame f = {
@@ -402,11 +436,7 @@ static void test_no_runtime_is_enodev(void **state)
 		assert_int_equal(h264_vpl_impl.create(&cfg, &enc, why, sizeof(why)), -ENODEV);
 		assert_null(enc);
 		assert_non_null(strstr(why, "VPL implementation"));
-		why[0] = '\0';
-		assert_int_equal(h264_vpl_create_with_display(&cfg, FAKE_DPY, &fake_va, &enc, why,
-							      sizeof(why)),
-				 -ENODEV);
-		assert_null(enc);
+		create_refused(why, sizeof(why));
 		assert_non_null(strstr(why, "VPL implementation"));
 	}
 	/* The fake runtime was never reached, and nothing touched VA. */
@@ -440,40 +470,35 @@ static void test_filters_pick_legacy_vaapi(void **state)
 	/* Offered: software (VA-API), hardware D3D11 at API 2.8, and hardware VA-API at
 	 * API 1.35 without capability lists. Only hardware + VA-API filters, and no API
 	 * version or encoder-capability filter, leave the last one. */
-	struct h264_encoder *enc = create_ok(6);
+	struct vpl_run r = run_start(6);
 	char line[2048];
 	assert_true(log_line("init", 0, line, sizeof(line)) >= 0);
 	assert_int_equal(log_count("init"), 1);
 	assert_str(line, "api", "MFXInitEx");
 	assert_int_equal(num(line, "impl"), MFX_IMPL_HARDWARE | MFX_IMPL_VIA_VAAPI);
 	assert_str(line, "version", "1.35");
-	destroy_and_check(enc);
+	run_end(&r);
 }
 
 static void test_filters_prefer_vpl2_vaapi(void **state)
 {
 	(void)state;
 	setenv("FAKE_VPL_IMPLS", "vpl2", 1);
-	struct h264_encoder *enc = create_ok(6);
+	struct vpl_run r = run_start(6);
 	char line[2048];
 	assert_true(log_line("init", 0, line, sizeof(line)) >= 0);
 	assert_str(line, "api", "MFXInitialize");
 	assert_int_equal(num(line, "accel"), MFX_ACCEL_MODE_VIA_VAAPI);
 	assert_int_equal(num(line, "vendor_impl_id"), 3);
-	destroy_and_check(enc);
+	run_end(&r);
 }
 
 static void test_filters_refuse_software(void **state)
 {
 	(void)state;
 	setenv("FAKE_VPL_IMPLS", "sw", 1);
-	struct h264_encoder_config cfg = cfg_q(6);
-	struct h264_encoder *enc = NULL;
-	char why[256] = "";
-	assert_int_equal(h264_vpl_create_with_display(&cfg, FAKE_DPY, &fake_va, &enc, why,
-						      sizeof(why)),
-			 -ENODEV);
-	assert_null(enc);
+	char why[256];
+	create_refused(why, sizeof(why));
 	assert_non_null(strstr(why, "no hardware VA-API VPL implementation"));
 	assert_int_equal(log_count("query_impls"), 1); /* it was seen, and filtered out */
 	assert_int_equal(log_count("init"), 0);
@@ -485,7 +510,7 @@ static void test_filters_refuse_software(void **state)
 static void test_session_and_parameters(void **state)
 {
 	(void)state;
-	struct h264_encoder *enc = create_ok(0);
+	struct vpl_run r = run_start(0);
 	char line[2048], want[64];
 
 	/* The VA display reaches the session before any component is initialised. */
@@ -576,7 +601,7 @@ static void test_session_and_parameters(void **state)
 	assert_str(line, "fourcc", "P8");
 	assert_int_equal(num(line, "sts"), MFX_ERR_UNSUPPORTED);
 
-	destroy_and_check(enc);
+	run_end(&r);
 	assert_int_equal(log_count("enc_close"), 1);
 	assert_int_equal(log_count("vpp_close"), 1);
 	assert_true(log_line("free_internal", 0, line, sizeof(line)) >= 0);
@@ -613,17 +638,16 @@ static void test_quality_maps_to_qp(void **state)
 static void test_frames_import_once_idr_on_demand(void **state)
 {
 	(void)state;
-	struct h264_encoder *enc = create_ok(6);
-	int a = make_dmabuf(), b = make_dmabuf();
+	struct vpl_run r = run_start(6);
 	char line[2048];
 
 	/* 1: dma-buf 7, first of the stream: IDR although not forced. */
-	encode_ok(enc, a, 7, false, true);
+	encode_ok(r.enc, r.a, 7, false, true);
 	assert_int_equal(va.n_imports, 1);
 	const struct va_import *ia = &va.imports[0];
 	assert_int_equal(ia->memtype, VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2);
 	assert_int_equal(ia->rt_format, VA_RT_FORMAT_RGB32);
-	assert_int_equal(ia->fd, a);
+	assert_int_equal(ia->fd, r.a);
 	assert_int_equal(ia->size, SIZE);
 	assert_int_equal(ia->modifier, MOD);
 	assert_int_equal(ia->pitch, STRIDE);
@@ -648,7 +672,7 @@ static void test_frames_import_once_idr_on_demand(void **state)
 	assert_str(line, "fourcc", "NV12");
 
 	/* 2: the same dma-buf: no import, no forced IDR, a P frame. */
-	encode_ok(enc, a, 7, false, false);
+	encode_ok(r.enc, r.a, 7, false, false);
 	assert_int_equal(va.n_imports, 1);
 	assert_true(log_line("vpp", 1, line, sizeof(line)) >= 0);
 	assert_int_equal(num(line, "in_surface"), ia->id);
@@ -657,16 +681,16 @@ static void test_frames_import_once_idr_on_demand(void **state)
 	assert_str(line, "ctrl", "none");
 
 	/* 3: a new id (a flip) and an IDR asked for: one import more, IDR in the control. */
-	encode_ok(enc, b, 8, true, true);
+	encode_ok(r.enc, r.b, 8, true, true);
 	assert_int_equal(va.n_imports, 2);
-	assert_int_equal(va.imports[1].fd, b);
+	assert_int_equal(va.imports[1].fd, r.b);
 	assert_true(log_line("vpp", 2, line, sizeof(line)) >= 0);
 	assert_int_equal(num(line, "in_surface"), va.imports[1].id);
 	assert_true(log_line("encode", 2, line, sizeof(line)) >= 0);
 	assert_str(line, "ctrl", idr_ctrl);
 
 	/* 4: back to dma-buf 7: still cached. */
-	encode_ok(enc, a, 7, false, false);
+	encode_ok(r.enc, r.a, 7, false, false);
 	assert_int_equal(va.n_imports, 2);
 	assert_true(log_line("vpp", 3, line, sizeof(line)) >= 0);
 	assert_int_equal(num(line, "in_surface"), ia->id);
@@ -675,55 +699,48 @@ static void test_frames_import_once_idr_on_demand(void **state)
 
 	assert_int_equal(log_count("encode"), 4);
 	assert_int_equal(log_count("sync"), 4); /* one frame in flight, waited for */
-	destroy_and_check(enc);
-	close(a);
-	close(b);
+	run_end(&r);
 }
 
 static void test_recycled_id_is_imported_again(void **state)
 {
 	(void)state;
-	struct h264_encoder *enc = create_ok(6);
-	int a = make_dmabuf(), b = make_dmabuf();
-	encode_ok(enc, a, 7, false, true);
+	struct vpl_run r = run_start(6);
+	encode_ok(r.enc, r.a, 7, false, true);
 	VASurfaceID first = va.imports[0].id;
 	/* Id 7 again, but another file: the old import must not be used. */
-	encode_ok(enc, b, 7, false, false);
+	encode_ok(r.enc, r.b, 7, false, false);
 	assert_int_equal(va.n_imports, 2);
-	assert_int_equal(va.imports[1].fd, b);
+	assert_int_equal(va.imports[1].fd, r.b);
 	assert_false(is_live(first));
 	char line[2048];
 	assert_true(log_line("vpp", 1, line, sizeof(line)) >= 0);
 	assert_int_equal(num(line, "in_surface"), va.imports[1].id);
-	destroy_and_check(enc);
-	close(a);
-	close(b);
+	run_end(&r);
 }
 
 static void test_prime2_refused_falls_back_to_prime(void **state)
 {
 	(void)state;
-	struct h264_encoder *enc = create_ok(6);
+	struct vpl_run r = run_start(6);
 	va.refuse_prime2 = true;
-	int a = make_dmabuf();
-	encode_ok(enc, a, 3, false, true);
+	encode_ok(r.enc, r.a, 3, false, true);
 	assert_int_equal(va.n_imports, 1);
 	const struct va_import *im = &va.imports[0];
 	assert_int_equal(im->memtype, VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME);
 	assert_int_equal(im->ext_num_buffers, 1);
-	assert_int_equal(im->ext_buffer, (uintptr_t)a);
+	assert_int_equal(im->ext_buffer, (uintptr_t)r.a);
 	assert_int_equal(im->ext_data_size, SIZE);
 	assert_int_equal(im->ext_pitch, STRIDE);
 	assert_int_equal(im->ext_fourcc, VA_FOURCC_BGRX);
-	destroy_and_check(enc);
-	close(a);
+	run_end(&r);
 }
 
 static void test_encoder_taking_rgb_skips_vpp(void **state)
 {
 	(void)state;
 	setenv("FAKE_VPL_ENC_RGB", "1", 1);
-	struct h264_encoder *enc = create_ok(6);
+	struct vpl_run r = run_start(6);
 	char line[2048];
 	assert_int_equal(log_count("vpp_init"), 0);
 	assert_true(log_line("enc_init", 0, line, sizeof(line)) >= 0);
@@ -731,15 +748,13 @@ static void test_encoder_taking_rgb_skips_vpp(void **state)
 	assert_int_equal(num(line, "chroma"), MFX_CHROMAFORMAT_YUV444);
 	assert_int_equal(num(line, "iopattern"), MFX_IOPATTERN_IN_VIDEO_MEMORY);
 	assert_int_equal(va.n_pools, 1); /* only the runtime's internal frames */
-	int a = make_dmabuf();
-	encode_ok(enc, a, 1, false, true);
+	encode_ok(r.enc, r.a, 1, false, true);
 	assert_true(log_line("encode", 0, line, sizeof(line)) >= 0);
 	assert_int_equal(num(line, "surface"), va.imports[0].id);
 	assert_str(line, "fourcc", "RGB4");
 	assert_int_equal(log_count("vpp"), 0);
-	destroy_and_check(enc);
+	run_end(&r);
 	assert_int_equal(log_count("vpp_close"), 0);
-	close(a);
 }
 
 static void test_vdenc_only_driver_gets_lowpower(void **state)
@@ -748,7 +763,7 @@ static void test_vdenc_only_driver_gets_lowpower(void **state)
 	/* A driver with VDEnc only (Debian's free media driver): the default Init is refused,
 	 * the back end asks again with LowPower. */
 	setenv("FAKE_VPL_LOWPOWER_ONLY", "1", 1);
-	struct h264_encoder *enc = create_ok(6);
+	struct vpl_run r = run_start(6);
 	char line[2048];
 	assert_int_equal(log_count("enc_init"), 2);
 	assert_true(log_line("enc_init", 0, line, sizeof(line)) >= 0);
@@ -757,11 +772,9 @@ static void test_vdenc_only_driver_gets_lowpower(void **state)
 	assert_int_equal(num(line, "lowpower"), MFX_CODINGOPTION_ON);
 	assert_str(line, "fourcc", "NV12");
 	assert_int_equal(num(line, "rc"), MFX_RATECONTROL_CQP); /* what VDEnc does without HuC */
-	int a = make_dmabuf();
-	encode_ok(enc, a, 1, false, true);
-	encode_ok(enc, a, 1, false, false);
-	destroy_and_check(enc);
-	close(a);
+	encode_ok(r.enc, r.a, 1, false, true);
+	encode_ok(r.enc, r.a, 1, false, false);
+	run_end(&r);
 }
 
 static void test_vdenc_taking_rgb_skips_vpp(void **state)
@@ -770,7 +783,7 @@ static void test_vdenc_taking_rgb_skips_vpp(void **state)
 	/* Kaby Lake+ VDEnc takes RGB: found by the second Query, no VPP. */
 	setenv("FAKE_VPL_LOWPOWER_ONLY", "1", 1);
 	setenv("FAKE_VPL_ENC_RGB", "1", 1);
-	struct h264_encoder *enc = create_ok(6);
+	struct vpl_run r = run_start(6);
 	char line[2048];
 	assert_true(log_line("enc_query", 1, line, sizeof(line)) >= 0);
 	assert_int_equal(num(line, "lowpower"), MFX_CODINGOPTION_ON);
@@ -780,40 +793,35 @@ static void test_vdenc_taking_rgb_skips_vpp(void **state)
 	assert_true(log_line("enc_init", 0, line, sizeof(line)) >= 0);
 	assert_str(line, "fourcc", "RGB4");
 	assert_int_equal(num(line, "lowpower"), MFX_CODINGOPTION_ON);
-	int a = make_dmabuf();
-	encode_ok(enc, a, 1, false, true);
-	destroy_and_check(enc);
-	close(a);
+	encode_ok(r.enc, r.a, 1, false, true);
+	run_end(&r);
 }
 
 static void test_missing_headers_are_prepended(void **state)
 {
 	(void)state;
 	setenv("FAKE_VPL_NO_HEADERS", "1", 1);
-	struct h264_encoder *enc = create_ok(6);
-	int a = make_dmabuf();
+	struct vpl_run r = run_start(6);
 	/* The runtime writes bare IDR slices; the packets still carry SPS and PPS (from
 	 * GetVideoParam), byte for byte what a runtime that writes them would give. */
-	encode_ok(enc, a, 1, false, true);
-	encode_ok(enc, a, 1, false, false);
-	encode_ok(enc, a, 1, true, true);
+	encode_ok(r.enc, r.a, 1, false, true);
+	encode_ok(r.enc, r.a, 1, false, false);
+	encode_ok(r.enc, r.a, 1, true, true);
 	char line[2048];
 	assert_true(log_line("encode", 2, line, sizeof(line)) >= 0);
 	assert_int_equal(num(line, "bytes"), sizeof(fake_idr_slice));
-	destroy_and_check(enc);
-	close(a);
+	run_end(&r);
 }
 
 static void test_xbgr_rebuilds_pipeline(void **state)
 {
 	(void)state;
-	struct h264_encoder *enc = create_ok(6);
-	int a = make_dmabuf(), b = make_dmabuf();
-	encode_ok(enc, a, 1, false, true);
-	encode_ok(enc, a, 1, false, false);
-	struct h264_frame f = frame_of(b, 2, DRM_FORMAT_XBGR8888);
+	struct vpl_run r = run_start(6);
+	encode_ok(r.enc, r.a, 1, false, true);
+	encode_ok(r.enc, r.a, 1, false, false);
+	struct h264_frame f = frame_of(r.b, 2, DRM_FORMAT_XBGR8888);
 	struct h264_packet p;
-	assert_int_equal(h264_encoder_encode(enc, &f, false, &p), 0);
+	assert_int_equal(h264_encoder_encode(r.enc, &f, false, &p), 0);
 	assert_packet(&p, true); /* a new stream starts with an IDR */
 	char line[2048];
 	assert_int_equal(log_count("vpp_init"), 2);
@@ -825,9 +833,7 @@ static void test_xbgr_rebuilds_pipeline(void **state)
 	assert_int_equal(va.imports[1].drm_format, DRM_FORMAT_XBGR8888);
 	assert_true(log_line("encode", 2, line, sizeof(line)) >= 0);
 	assert_str(line, "ctrl", idr_ctrl);
-	destroy_and_check(enc);
-	close(a);
-	close(b);
+	run_end(&r);
 }
 
 /* ---- Failures ---- */
@@ -835,14 +841,9 @@ static void test_xbgr_rebuilds_pipeline(void **state)
 static void test_init_failures_unwind(void **state)
 {
 	(void)state;
-	struct h264_encoder_config cfg = cfg_q(6);
-	struct h264_encoder *enc = NULL;
-	char why[256] = "";
+	char why[256];
 	setenv("FAKE_VPL_FAIL_ENC_INIT", "-3", 1); /* MFX_ERR_UNSUPPORTED */
-	assert_int_equal(h264_vpl_create_with_display(&cfg, FAKE_DPY, &fake_va, &enc, why,
-						      sizeof(why)),
-			 -ENODEV);
-	assert_null(enc);
+	create_refused(why, sizeof(why));
 	assert_non_null(strstr(why, "MFXVideoENCODE_Init"));
 	assert_non_null(strstr(why, "MFX_ERR_UNSUPPORTED"));
 	assert_int_equal(va.n_live, 0);
@@ -852,10 +853,7 @@ static void test_init_failures_unwind(void **state)
 	teardown(state);
 	setup(state);
 	setenv("FAKE_VPL_FAIL_VPP_INIT", "-15", 1); /* MFX_ERR_INVALID_VIDEO_PARAM */
-	assert_int_equal(h264_vpl_create_with_display(&cfg, FAKE_DPY, &fake_va, &enc, why,
-						      sizeof(why)),
-			 -ENODEV);
-	assert_null(enc);
+	create_refused(why, sizeof(why));
 	assert_non_null(strstr(why, "MFXVideoVPP_Init"));
 	assert_non_null(strstr(why, "non-free"));
 	assert_int_equal(va.n_live, 0);
@@ -866,37 +864,33 @@ static void test_init_failures_unwind(void **state)
 static void test_bad_frames_are_refused(void **state)
 {
 	(void)state;
-	struct h264_encoder *enc = create_ok(6);
-	int a = make_dmabuf();
+	struct vpl_run r = run_start(6);
 	struct h264_packet p;
 	struct h264_frame f = frame_of(-1, 1, DRM_FORMAT_XRGB8888);
-	assert_int_equal(h264_encoder_encode(enc, &f, false, &p), -ENOTSUP);
-	f = frame_of(a, 1, DRM_FORMAT_NV12);
-	assert_int_equal(h264_encoder_encode(enc, &f, false, &p), -EINVAL);
-	f = frame_of(a, 1, DRM_FORMAT_XRGB8888);
+	assert_int_equal(h264_encoder_encode(r.enc, &f, false, &p), -ENOTSUP);
+	f = frame_of(r.a, 1, DRM_FORMAT_NV12);
+	assert_int_equal(h264_encoder_encode(r.enc, &f, false, &p), -EINVAL);
+	f = frame_of(r.a, 1, DRM_FORMAT_XRGB8888);
 	f.dmabuf_size = STRIDE * (H - 1); /* smaller than the frame it claims */
-	assert_int_equal(h264_encoder_encode(enc, &f, false, &p), -EINVAL);
-	f = frame_of(a, 1, DRM_FORMAT_XRGB8888);
+	assert_int_equal(h264_encoder_encode(r.enc, &f, false, &p), -EINVAL);
+	f = frame_of(r.a, 1, DRM_FORMAT_XRGB8888);
 	f.dmabuf_stride = W * 4 - 4; /* narrower than a row */
-	assert_int_equal(h264_encoder_encode(enc, &f, false, &p), -EINVAL);
+	assert_int_equal(h264_encoder_encode(r.enc, &f, false, &p), -EINVAL);
 	assert_int_equal(va.n_imports, 0);
 	assert_int_equal(log_count("encode"), 0);
 	/* The encoder is still good. */
-	encode_ok(enc, a, 1, false, true);
-	destroy_and_check(enc);
-	close(a);
+	encode_ok(r.enc, r.a, 1, false, true);
+	run_end(&r);
 }
 
 static void test_bitstream_grows(void **state)
 {
 	(void)state;
 	setenv("FAKE_VPL_MIN_BITSTREAM", "4000000", 1);
-	struct h264_encoder *enc = create_ok(6);
-	int a = make_dmabuf();
-	encode_ok(enc, a, 1, false, true);
+	struct vpl_run r = run_start(6);
+	encode_ok(r.enc, r.a, 1, false, true);
 	assert_true(log_count("encode_not_enough_buffer") >= 1);
-	destroy_and_check(enc);
-	close(a);
+	run_end(&r);
 }
 
 int main(void)
