@@ -141,3 +141,29 @@ void bench_fmt(char *buf, size_t len, double v)
 	int dec = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : a >= 0.1 ? 3 : 4;
 	snprintf(buf, len, "%.*f", dec, v);
 }
+
+FILE *bench_open_out(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, path, strerror(errno));
+		exit(2);
+	}
+	return f;
+}
+
+bool bench_opt_set(const struct bench_opt *opts, size_t n, const char *key, const char *value)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(opts[i].name, key) != 0)
+			continue;
+		switch (opts[i].kind) {
+		case BENCH_OPT_UNSIGNED: *(unsigned *)opts[i].dst = (unsigned)atoi(value); break;
+		case BENCH_OPT_DOUBLE: *(double *)opts[i].dst = atof(value); break;
+		case BENCH_OPT_STRING: *(const char **)opts[i].dst = value; break;
+		case BENCH_OPT_OUTPUT: *(FILE **)opts[i].dst = bench_open_out(value); break;
+		}
+		return true;
+	}
+	return false;
+}

@@ -7,6 +7,7 @@
 #ifndef VGPU_BENCH_UTIL_H
 #define VGPU_BENCH_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,5 +51,26 @@ uint64_t bench_rand(uint64_t *state);
 
 /* "%.*f" with enough decimals for a value around v (3 significant digits, at least 0). */
 void bench_fmt(char *buf, size_t len, double v);
+
+/* The "--NAME VALUE" options the programs share the reading of: a table of names and where
+ * each value goes. */
+enum bench_opt_kind {
+	BENCH_OPT_UNSIGNED, /* unsigned *, atoi */
+	BENCH_OPT_DOUBLE,   /* double *, atof */
+	BENCH_OPT_STRING,   /* const char **, the argument itself */
+	BENCH_OPT_OUTPUT,   /* FILE **, bench_open_out */
+};
+
+struct bench_opt {
+	const char *name; /* with the dashes: "--frames" */
+	enum bench_opt_kind kind;
+	void *dst;
+};
+
+/* Whether key names one of the n options; if so its value is stored. */
+bool bench_opt_set(const struct bench_opt *opts, size_t n, const char *key, const char *value);
+
+/* path opened for writing; the program exits with status 2, saying why, if it cannot be. */
+FILE *bench_open_out(const char *path);
 
 #endif

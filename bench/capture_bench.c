@@ -247,14 +247,6 @@ static void run_scenes(const struct opts *o, const struct headline *hl)
 
 /* ---- options ------------------------------------------------------------------------- */
 
-static FILE *open_out(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		die(path, errno);
-	return f;
-}
-
 static void parse_sizes(struct opts *o, const char *s)
 {
 	o->n_sizes = 0;
@@ -290,25 +282,18 @@ int main(int argc, char **argv)
 	parse_sizes(&o, "1280x720,1920x1080,3840x2160");
 	parse_scenes(&o, "static,typing,scroll,drag,video,flip");
 	o.tsv = fopen("/dev/null", "w");
+	const struct bench_opt opts[] = {
+		{"--rounds", BENCH_OPT_UNSIGNED, &o.rounds}, {"--reps", BENCH_OPT_UNSIGNED, &o.reps},
+		{"--frames", BENCH_OPT_UNSIGNED, &o.frames}, {"--md", BENCH_OPT_OUTPUT, &o.md},
+		{"--kv", BENCH_OPT_OUTPUT, &o.kv},           {"--tsv", BENCH_OPT_OUTPUT, &o.tsv},
+	};
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 		if (!strcmp(k, "--sizes"))
 			parse_sizes(&o, v);
 		else if (!strcmp(k, "--scenes"))
 			parse_scenes(&o, v);
-		else if (!strcmp(k, "--rounds"))
-			o.rounds = (unsigned)atoi(v);
-		else if (!strcmp(k, "--reps"))
-			o.reps = (unsigned)atoi(v);
-		else if (!strcmp(k, "--frames"))
-			o.frames = (unsigned)atoi(v);
-		else if (!strcmp(k, "--md"))
-			o.md = open_out(v);
-		else if (!strcmp(k, "--kv"))
-			o.kv = open_out(v);
-		else if (!strcmp(k, "--tsv"))
-			o.tsv = open_out(v);
-		else {
+		else if (!bench_opt_set(opts, sizeof(opts) / sizeof(opts[0]), k, v)) {
 			fprintf(stderr, "capture_bench: unknown option %s\n", k);
 			return 2;
 		}

@@ -326,6 +326,20 @@ static double pending_mpx(struct fake *f, uint32_t w, uint32_t h)
 	return px / 1e6;
 }
 
+/* Ours and libvncserver's update of the same frame, taking turns by the frame's number i:
+ * whoever goes first meets caches made cold by what ran before (run_scene's raw baseline:
+ * 8 MB through them) and wakes the drain thread. */
+static void update_both(struct bench *b, unsigned i, double *t_ours, double *t_lib)
+{
+	if (i % 2 == 0) {
+		*t_ours = fake_update(&b->ours, true);
+		*t_lib = fake_update(&b->lib, false);
+	} else {
+		*t_lib = fake_update(&b->lib, false);
+		*t_ours = fake_update(&b->ours, true);
+	}
+}
+
 static int run_scene(struct bench *b, const char *scene, bool full, struct row *row)
 {
 	unsigned n = b->o.frames, changed = 0;
@@ -361,15 +375,7 @@ static int run_scene(struct bench *b, const char *scene, bool full, struct row *
 			continue;
 		}
 		mpx += m;
-		/* Whoever goes first after the raw baseline (8 MB through the caches) meets cold
-		 * caches and wakes the drain thread: take turns. */
-		if (changed % 2 == 0) {
-			t_ours[changed] = fake_update(&b->ours, true);
-			t_lib[changed] = fake_update(&b->lib, false);
-		} else {
-			t_lib[changed] = fake_update(&b->lib, false);
-			t_ours[changed] = fake_update(&b->ours, true);
-		}
+		update_both(b, changed, &t_ours[changed], &t_lib[changed]);
 		t_raw[changed] = raw_jpeg(b, &len);
 		raw_bytes += len;
 		changed++;
@@ -465,13 +471,7 @@ static int run_refresh(struct bench *b)
 		tight_jpeg_set_refresh_ms(1);
 		nanosleep(&t, NULL);
 		mark_all(b->screen);
-		if (i % 2 == 0) {
-			t_ours[i] = fake_update(&b->ours, true);
-			t_lib[i] = fake_update(&b->lib, false);
-		} else {
-			t_lib[i] = fake_update(&b->lib, false);
-			t_ours[i] = fake_update(&b->ours, true);
-		}
+		update_both(b, i, &t_ours[i], &t_lib[i]);
 		ours_bytes += fake_bytes_settled(&b->ours) - o0;
 		lib_bytes += fake_bytes_settled(&b->lib) - l0;
 	}

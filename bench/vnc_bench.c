@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "rfb_test_client.h"
 
 int vb_have_h264(void)
@@ -92,16 +93,6 @@ static unsigned parse_list(const char *s, char out[][16], unsigned max)
 	return n;
 }
 
-static FILE *open_out(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		fprintf(stderr, "vnc_bench: %s: %s\n", path, strerror(errno));
-		exit(2);
-	}
-	return f;
-}
-
 static int usage(void)
 {
 	fprintf(stderr, "usage: vnc_bench idle|servers|latency|scale --bin PATH [options]\n"
@@ -120,28 +111,27 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage();
 	const char *cmd = argv[1];
+	const struct bench_opt opts[] = {
+		{"--bin", BENCH_OPT_STRING, &o.bin},
+		{"--logdir", BENCH_OPT_STRING, &o.logdir},
+		{"--fps", BENCH_OPT_UNSIGNED, &o.fps},
+		{"--seconds", BENCH_OPT_DOUBLE, &o.seconds},
+		{"--settle", BENCH_OPT_DOUBLE, &o.settle},
+		{"--samples", BENCH_OPT_UNSIGNED, &o.samples},
+		{"--servers", BENCH_OPT_UNSIGNED, &o.servers},
+		{"--quality", BENCH_OPT_UNSIGNED, &o.quality},
+		{"--md", BENCH_OPT_OUTPUT, &o.md},
+		{"--kv", BENCH_OPT_OUTPUT, &o.kv},
+		{"--tsv", BENCH_OPT_OUTPUT, &o.tsv},
+	};
 	for (int i = 2; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
-		if (!strcmp(k, "--bin"))
-			o.bin = v;
-		else if (!strcmp(k, "--logdir"))
-			o.logdir = v;
-		else if (!strcmp(k, "--size")) {
+		if (bench_opt_set(opts, sizeof(opts) / sizeof(opts[0]), k, v))
+			continue;
+		if (!strcmp(k, "--size")) {
 			if (sscanf(v, "%ux%u", &o.width, &o.height) != 2)
 				return usage();
-		} else if (!strcmp(k, "--fps"))
-			o.fps = (unsigned)atoi(v);
-		else if (!strcmp(k, "--seconds"))
-			o.seconds = atof(v);
-		else if (!strcmp(k, "--settle"))
-			o.settle = atof(v);
-		else if (!strcmp(k, "--samples"))
-			o.samples = (unsigned)atoi(v);
-		else if (!strcmp(k, "--servers"))
-			o.servers = (unsigned)atoi(v);
-		else if (!strcmp(k, "--quality"))
-			o.quality = (unsigned)atoi(v);
-		else if (!strcmp(k, "--server-arg")) {
+		} else if (!strcmp(k, "--server-arg")) {
 			unsigned j = 0;
 			while (j < 15 && o.server_args[j])
 				j++;
@@ -156,17 +146,11 @@ int main(int argc, char **argv)
 			o.n_clients = parse_list(v, tmp, VB_MAX_LIST);
 			for (unsigned j = 0; j < o.n_clients; j++)
 				o.clients[j] = (unsigned)atoi(tmp[j]);
-		} else if (!strcmp(k, "--md"))
-			o.md = open_out(v);
-		else if (!strcmp(k, "--kv"))
-			o.kv = open_out(v);
-		else if (!strcmp(k, "--tsv"))
-			o.tsv = open_out(v);
-		else
+		} else
 			return usage();
 	}
 	if (!o.tsv)
-		o.tsv = open_out("/dev/null");
+		o.tsv = bench_open_out("/dev/null");
 	if (!strcmp(cmd, "floor"))
 		return vb_floor(o.width, o.height, o.fps, o.seconds);
 	if (!o.bin)

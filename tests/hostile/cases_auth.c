@@ -25,15 +25,31 @@ static bool write_file(const char *path, const char *content)
 	return fclose(f) == 0 && ok;
 }
 
-static bool temp_path(char *path, size_t len)
+/* A new temporary file (its name in path) holding content; none is left if that fails. */
+static bool password_file(char *path, size_t len, const char *content)
 {
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	snprintf(path, len, "%s/hostile_auth_XXXXXX", dir);
 	int fd = mkstemp(path);
-	if (fd < 0)
+	if (fd < 0) {
+		path[0] = '\0';
 		return false;
+	}
 	close(fd);
-	return true;
+	if (write_file(path, content))
+		return true;
+	unlink(path);
+	path[0] = '\0';
+	return false;
+}
+
+/* The server on synthetic:SPEC with --password-file: a password_file() holding content,
+ * which the caller removes (path is "" if there is none: unlink() then does nothing). */
+static bool start_with_password(struct run *r, const char *spec, const char *content,
+				char *path, size_t len)
+{
+	const char *extra[] = {"--password-file", path, NULL};
+	return password_file(path, len, content) && start_server(r, spec, extra);
 }
 
 /* One handshake with this password: the result, and how long the answer took. */
@@ -88,12 +104,9 @@ static void *watcher_main(void *arg)
 bool case_auth_delay(struct run *r)
 {
 	char path[256];
-	const char *extra[] = {"--password-file", path, NULL};
-	if (!temp_path(path, sizeof(path)) || !write_file(path, "right-pw\n"))
-		return false;
 	struct watcher w = {.r = r, .password = "right-pw"};
 	pthread_t t;
-	bool ok = start_server(r, "320x240:video", extra) &&
+	bool ok = start_with_password(r, "320x240:video", "right-pw\n", path, sizeof(path)) &&
 		  pthread_create(&t, NULL, watcher_main, &w) == 0;
 	if (!ok) {
 		unlink(path);
@@ -182,10 +195,7 @@ static bool expect_password(struct run *r, const char *password, enum rr_result 
 bool case_auth_reload(struct run *r)
 {
 	char path[256];
-	const char *extra[] = {"--password-file", path, NULL};
-	if (!temp_path(path, sizeof(path)) || !write_file(path, "first-pw\n"))
-		return false;
-	bool ok = start_server(r, "320x240:static", extra);
+	bool ok = start_with_password(r, "320x240:static", "first-pw\n", path, sizeof(path));
 	ok = ok && expect_password(r, "first-pw", RR_OK, "the first password does not work");
 	/* A new password, and SIGHUP: the old one stops working, the new one works. */
 	ok = ok && write_file(path, "second-pw\n") && kill(r->srv.pid, SIGHUP) == 0 &&
@@ -272,11 +282,8 @@ static int ws_security_types(struct run *r, uint8_t *types, size_t cap)
 bool case_auth_websocket(struct run *r)
 {
 	char path[256];
-	const char *extra[] = {"--password-file", path, NULL};
 	uint8_t types[16];
-	if (!temp_path(path, sizeof(path)) || !write_file(path, "ws-pw\n"))
-		return false;
-	bool ok = start_server(r, "320x240:static", extra);
+	bool ok = start_with_password(r, "320x240:static", "ws-pw\n", path, sizeof(path));
 	int n = ok ? ws_security_types(r, types, sizeof(types)) : -1;
 	if (n >= 0)
 		say("a WebSocket client is offered %d security type(s), the first %u", n,
@@ -336,7 +343,7 @@ static bool serves(struct run *r, const char *const *args, const char *what, con
 bool case_no_auth_policy(struct run *r)
 {
 	char path[256], fd_arg[32];
-	if (!temp_path(path, sizeof(path)) || !write_file(path, "policy\n"))
+	if (!password_file(path, sizeof(path), "policy\n"))
 		return false;
 	/* A listening socket handed in (as systemd would), bound to every address. */
 	int lfd = socket(AF_INET, SOCK_STREAM, 0);

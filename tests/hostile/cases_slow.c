@@ -110,15 +110,10 @@ static bool slow_reader(struct run *r, unsigned count)
 	    "(it read %.1f MB in %.0f s); server RSS %ld -> %ld KiB (%+ld, bound %ld), fds %d -> %d",
 	    alone, with, s.bytes / 1000.0 / (seconds + 1), s.bytes / 1e6, seconds + 1, rss0, rss1,
 	    rss1 - rss0, bound_kib, fds0, fds1);
-	if (ok && rss1 - rss0 > bound_kib) {
-		say("the server grew by %ld KiB in %.0f s with a slow client (bound %ld KiB)",
-		    rss1 - rss0, seconds, bound_kib);
-		ok = false;
-	}
-	if (ok && fds1 != fds0) {
-		say("the server's open fds changed from %d to %d", fds0, fds1);
-		ok = false;
-	}
+	ok = ok && holds(rss1 - rss0 <= bound_kib,
+			 "the server grew by %ld KiB in %.0f s with a slow client (bound %ld KiB)",
+			 rss1 - rss0, seconds, bound_kib);
+	ok = ok && holds(fds1 == fds0, "the server's open fds changed from %d to %d", fds0, fds1);
 	return ok;
 }
 
@@ -169,15 +164,11 @@ bool case_stalled_resize(struct run *r)
 	worst = now_s() - last > worst ? now_s() - last : worst;
 	say("fast client: %u updates, %u size changes in %.1f s, longest wait %.2f s",
 	    fast.updates, sizes, now_s() - t0, worst);
-	if (ok && sizes < RESIZES) {
-		say("want %d size changes within %.0f s beside a stalled client", RESIZES,
-		    RESIZE_LIMIT_S);
-		ok = false;
-	}
-	if (ok && !server_log_contains(&r->srv, "it does not read")) {
-		say("no line about the stalled client");
-		ok = false;
-	}
+	ok = ok &&
+	     holds(sizes >= RESIZES, "want %d size changes within %.0f s beside a stalled client",
+		   RESIZES, RESIZE_LIMIT_S);
+	ok = ok && holds(server_log_contains(&r->srv, "it does not read"),
+			 "no line about the stalled client");
 	rr_close(&fast);
 	rr_close(&stalled);
 	return ok;

@@ -464,18 +464,11 @@ static bool case_pixels(struct run *r, const struct scene *sc)
 	ok = ok && settle(cs, 1, NULL, 0, sc);
 	ok = ok && check_picture(&c, sc, true);
 	ok = ok && check_context_start(&c, 0, "first picture");
-	if (ok && c.rr.raw_rects) {
-		say("%u raw rectangles reached an H.264 client", c.rr.raw_rects);
-		ok = false;
-	}
-	if (ok && c.rr.h264_rects == 0) {
-		say("no H.264 rectangle");
-		ok = false;
-	}
-	if (ok && !server_log_contains(&r->srv, "H.264: ")) {
-		say("the server did not log its H.264 encoder");
-		ok = false;
-	}
+	ok = ok && holds(c.rr.raw_rects == 0, "%u raw rectangles reached an H.264 client",
+			 c.rr.raw_rects);
+	ok = ok && holds(c.rr.h264_rects > 0, "no H.264 rectangle");
+	ok = ok && holds(server_log_contains(&r->srv, "H.264: "),
+			 "the server did not log its H.264 encoder");
 	rc_close(&c);
 	return ok;
 }
@@ -492,11 +485,10 @@ static bool case_static_quiet(struct run *r)
 	for (int i = 0; ok && i < 15; i++)
 		ok = rr_request(&c.rr, true, 0, 0, c.rr.width, c.rr.height) &&
 		     pump(cs, 1, NULL, 0, 0.1);
-	if (ok && c.rr.pixel_rects != rects) {
-		say("static scene: %u rectangles in %u updates in 1.5 s after the first picture "
-		     "(want none)", c.rr.pixel_rects - rects, c.rr.updates - updates);
-		ok = false;
-	}
+	ok = ok && holds(c.rr.pixel_rects == rects,
+			 "static scene: %u rectangles in %u updates in 1.5 s after the first "
+			 "picture (want none)",
+			 c.rr.pixel_rects - rects, c.rr.updates - updates);
 	rc_close(&c);
 	return ok;
 }
@@ -514,10 +506,8 @@ static bool case_resize(struct run *r)
 	for (unsigned i = 0; ok && i < c.n_events; i++)
 		if (c.events[i].kind == EV_SIZE && (c.events[i].w != w0 || c.events[i].h != h0))
 			change = (int)i;
-	if (ok && change < 0) {
-		say("no size change arrived (the client stayed at %ux%u)", w0, h0);
-		ok = false;
-	}
+	ok = ok &&
+	     holds(change >= 0, "no size change arrived (the client stayed at %ux%u)", w0, h0);
 	if (ok) {
 		const struct event *e = &c.events[change];
 		ok = check_context_start(&c, (unsigned)change + 1, "after the resize");
@@ -570,15 +560,12 @@ static bool case_two_clients(struct run *r)
 	say("%u encodes for %u + %u access units received", encodes, a.aus, b.aus);
 	/* Shared: nearly every picture encoded once went to both. Separate encoders would
 	 * make encodes == received. */
-	if (ok && (encodes == 0 || (double)received < 1.5 * encodes)) {
-		say("two clients on one stream: %u encodes for %u access units received (want "
-		     "received >= 1.5 x encodes)", encodes, received);
-		ok = false;
-	}
-	if (ok && !server_log_contains(&r->srv, "H.264: using x264 (software)")) {
-		say("--encoder x264: the log does not say \"H.264: using x264 (software)\"");
-		ok = false;
-	}
+	ok = ok && holds(encodes > 0 && (double)received >= 1.5 * encodes,
+			 "two clients on one stream: %u encodes for %u access units received (want "
+			 "received >= 1.5 x encodes)",
+			 encodes, received);
+	ok = ok && holds(server_log_contains(&r->srv, "H.264: using x264 (software)"),
+			 "--encoder x264: the log does not say \"H.264: using x264 (software)\"");
 	rc_close(&a);
 	rc_close(&b);
 	return ok;
@@ -633,11 +620,10 @@ static bool case_no_cursor(struct run *r)
 	bool ok = rc_connect(&c, "client", r->port, encs, 3);
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc);
-	if (ok && c.rr.h264_rects) {
-		say("%u H.264 rectangles to a client without a cursor encoding (the video has "
-		     "no cursor: libvncserver must draw it)", c.rr.h264_rects);
-		ok = false;
-	}
+	ok = ok && holds(c.rr.h264_rects == 0,
+			 "%u H.264 rectangles to a client without a cursor encoding (the video has "
+			 "no cursor: libvncserver must draw it)",
+			 c.rr.h264_rects);
 	if (ok) {
 		struct ref_frame want, got = {0};
 		struct ref_cursor cur;

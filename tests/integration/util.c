@@ -28,13 +28,30 @@ void sleep_s(double seconds)
 
 const char *say_prefix = "vnc_check";
 
+static void vsay(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", say_prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", say_prefix);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+bool holds(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cond)
+		return true;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+	return false;
 }

@@ -99,6 +99,62 @@ static bool stop_server(void)
 	return true;
 }
 
+/* ---- steps the script repeats ---- */
+
+/* Start vgpu-vnc in the VM ("serve HOW"), connect the client: it must show the model. */
+static bool serve_and_see(const char *how, const char *what)
+{
+	char answer[256];
+	G("serve %s", how);
+	return connect_client() && ks_expect(&client, &model, STEP_TIMEOUT, what);
+}
+
+/* The guest fills page 0 with the salt's pattern: the client must show it. */
+static bool fill_and_see(uint32_t salt, const char *what)
+{
+	char answer[256];
+	G("fill 0 %u", salt);
+	ks_model_fill(&model, 0, salt);
+	return ks_expect(&client, &model, STEP_TIMEOUT, what);
+}
+
+/* A dispi mode set W x H (virtual height VH), then fill_and_see. */
+static bool mode_and_see(uint32_t w, uint32_t h, uint32_t vh, uint32_t salt, const char *what)
+{
+	char answer[256];
+	G("mode %u %u %u", w, h, vh);
+	ks_model_mode(&model, w, h);
+	return fill_and_see(salt, what);
+}
+
+/* The manager does VERB; the server's log must then say TEXT (within 10 s). */
+static bool do_and_log(const char *verb, const char *text)
+{
+	char answer[256];
+	G("log-mark");
+	G("%s", verb);
+	G("log-wait 10000 %s", text);
+	return true;
+}
+
+/* The guest draws r on page 0 after a quiet moment: the client shows the new pixels and
+ * nothing else changes, and the server's damage stays in the tiles drawn in. */
+static bool draw_in_place(struct ks_rect r, uint32_t salt, const char *label)
+{
+	char answer[256], quiet[64], drawn[64], still[64], damage[64];
+	snprintf(quiet, sizeof(quiet), "%s quiet before drawing", label);
+	snprintf(drawn, sizeof(drawn), "%s drawing in place", label);
+	snprintf(still, sizeof(still), "%s nothing else changes", label);
+	snprintf(damage, sizeof(damage), "%s damage only where drawn", label);
+	if (!ks_expect_still(&client, &model, 0.3, quiet))
+		return false;
+	ks_rects_reset();
+	G("fill 0 %u %u %u %u %u", salt, r.x, r.y, r.w, r.h);
+	ks_model_fill_rect(&model, 0, salt, r);
+	return ks_expect(&client, &model, STEP_TIMEOUT, drawn) &&
+	       ks_expect_still(&client, &model, 0.5, still) && ks_damage_within(r, TILE, damage);
+}
+
 /* ---- mbochs through socket: ---- */
 
 static char mbochs_uuid[64];
@@ -109,33 +165,18 @@ static bool mbochs_socket(void)
 	G("create mbochs-small");
 	kvm_field(answer, "uuid", mbochs_uuid, sizeof(mbochs_uuid));
 	G("open");
-	G("serve socket");
-	if (!connect_client())
-		return false;
 
 	/* 1: a device without a mode: the server shows its placeholder */
 	ks_model_mode(&model, 640, 480);
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "1 no display yet: black placeholder"))
+	if (!serve_and_see("socket", "1 no display yet: black placeholder"))
 		return false;
 
 	/* 2: first mode set (two pages high, for the flips) */
-	G("mode 640 480 960");
-	G("fill 0 1");
-	ks_model_mode(&model, 640, 480);
-	ks_model_fill(&model, 0, 1);
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "2 first mode set 640x480"))
+	if (!mode_and_see(640, 480, 960, 1, "2 first mode set 640x480"))
 		return false;
 
 	/* 3: drawing in place */
-	if (!ks_expect_still(&client, &model, 0.3, "quiet before drawing"))
-		return false;
-	ks_rects_reset();
-	struct ks_rect r = {100, 80, 50, 40};
-	G("fill 0 2 %u %u %u %u", r.x, r.y, r.w, r.h);
-	ks_model_fill_rect(&model, 0, 2, r);
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "3 drawing in place") ||
-	    !ks_expect_still(&client, &model, 0.5, "3 nothing else changes") ||
-	    !ks_damage_within(r, TILE, "3 damage only where drawn"))
+	if (!draw_in_place((struct ks_rect){100, 80, 50, 40}, 2, "3"))
 		return false;
 
 	/* 4: page flip */
@@ -166,20 +207,14 @@ static bool mbochs_socket(void)
 
 	/* 6: mode change */
 	unsigned sizes_before = client.n_sizes;
-	G("mode 1024 768 768");
-	G("fill 0 4");
-	ks_model_mode(&model, 1024, 768);
-	ks_model_fill(&model, 0, 4);
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "6 mode change to 1024x768"))
+	if (!mode_and_see(1024, 768, 768, 4, "6 mode change to 1024x768"))
 		return false;
 	CHECK(client.n_sizes > sizes_before && last_size_is(1024, 768),
 	      "6: the client was not told the new size 1024x768 (DesktopSize)");
 
 	/* 7: display disabled */
-	G("log-mark");
-	G("enable 0");
-	G("log-wait 10000 display off");
-	if (!ks_expect_still(&client, &model, 1.0, "7 display disabled: last frame kept"))
+	if (!do_and_log("enable 0", "display off") ||
+	    !ks_expect_still(&client, &model, 1.0, "7 display disabled: last frame kept"))
 		return false;
 
 	/* 8: re-enabled, showing what was drawn meanwhile */
@@ -212,9 +247,8 @@ static bool mbochs_socket(void)
 	      "9: the client was not told the new size 800x600 (ExtendedDesktopSize)");
 
 	/* 10: device loss and a new hand-over */
-	G("log-mark");
-	G("withdraw");
-	G("log-wait 10000 device lost");
+	if (!do_and_log("withdraw", "device lost"))
+		return false;
 	G("log-wait 10000 display off");
 	G("fill 0 7");
 	ks_model_fill(&model, 0, 7);
@@ -234,17 +268,8 @@ static bool mbochs_socket(void)
 
 static bool mbochs_fd(void)
 {
-	char answer[512];
-	G("serve fd");
-	if (!connect_client())
-		return false;
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "fd: the current picture"))
-		return false;
-	G("mode 640 480 480");
-	G("fill 0 8");
-	ks_model_mode(&model, 640, 480);
-	ks_model_fill(&model, 0, 8);
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "fd: mode change to 640x480"))
+	if (!serve_and_see("fd", "fd: the current picture") ||
+	    !mode_and_see(640, 480, 480, 8, "fd: mode change to 640x480"))
 		return false;
 	CHECK(last_size_is(640, 480), "fd: the client was not told 640x480");
 	return stop_server();
@@ -254,17 +279,8 @@ static bool mbochs_fd(void)
 
 static bool mbochs_pid(void)
 {
-	char answer[512];
-	G("serve pid");
-	if (!connect_client())
-		return false;
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "pid: the current picture"))
-		return false;
-	G("fill 0 5");
-	ks_model_fill(&model, 0, 5);
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "pid: the guest draws a new picture"))
-		return false;
-	return stop_server();
+	return serve_and_see("pid", "pid: the current picture") &&
+	       fill_and_see(5, "pid: the guest draws a new picture") && stop_server();
 }
 
 static bool refusals(const char *owned_uuid)
@@ -291,47 +307,18 @@ static bool mdpy(void)
 {
 	char answer[256];
 	G("create mdpy-vga");
-	/* vgpu-vnc opens it itself */
-	G("serve mdev");
-	if (!connect_client())
-		return false;
+	/* vgpu-vnc opens it itself, then the same named by its sysfs path */
 	ks_model_mode(&model, 640, 480);
 	ks_model_fill(&model, 0, KPAT_SALT_GRADIENT);
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "mdpy mdev: the driver's gradient"))
-		return false;
-	if (!stop_server())
-		return false;
-	/* the same, named by its sysfs path */
-	G("serve sysfs");
-	if (!connect_client())
-		return false;
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "mdpy sysfs: the driver's gradient"))
-		return false;
-	if (!stop_server())
+	if (!serve_and_see("mdev", "mdpy mdev: the driver's gradient") || !stop_server() ||
+	    !serve_and_see("sysfs", "mdpy sysfs: the driver's gradient") || !stop_server())
 		return false;
 
 	/* the manager owns it and hands it over */
 	G("open");
-	G("serve socket");
-	if (!connect_client())
-		return false;
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "mdpy socket: the gradient"))
-		return false;
-	G("fill 0 9");
-	ks_model_fill(&model, 0, 9);
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "mdpy: a full picture"))
-		return false;
-	if (!ks_expect_still(&client, &model, 0.3, "mdpy: quiet before drawing"))
-		return false;
-	ks_rects_reset();
-	struct ks_rect r = {300, 200, 40, 30};
-	G("fill 0 10 %u %u %u %u", r.x, r.y, r.w, r.h);
-	ks_model_fill_rect(&model, 0, 10, r);
-	if (!ks_expect(&client, &model, STEP_TIMEOUT, "mdpy: drawing in place") ||
-	    !ks_expect_still(&client, &model, 0.5, "mdpy: nothing else changes") ||
-	    !ks_damage_within(r, TILE, "mdpy: damage only where drawn"))
-		return false;
-	if (!stop_server())
+	if (!serve_and_see("socket", "mdpy socket: the gradient") ||
+	    !fill_and_see(9, "mdpy: a full picture") ||
+	    !draw_in_place((struct ks_rect){300, 200, 40, 30}, 10, "mdpy:") || !stop_server())
 		return false;
 	G("close");
 	G("remove");

@@ -26,9 +26,9 @@
  *   expect-fail SPEC       run vgpu-vnc --source SPEC; ok status=N msg=FIRST ERROR LINE
  *   poweroff               answer, then exit (init powers the VM off)
  *
- * Build: gcc -static (no dependencies but libc and the kernel headers).
+ * Build: gcc -static -D_GNU_SOURCE (mkinitramfs.sh), with the project's vfio_handover.c
+ * and the util/ files it needs: no dependencies but libc and the kernel headers.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -45,15 +45,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kernel_patterns.h"
+#include "vfio_handover.h"
 
 #define SERVER "/bin/vgpu-vnc"
 #define SOCK_PATH "/tmp/vgpu-vnc.sock"
@@ -421,51 +420,15 @@ static pid_t spawn(const char *spec, const char *listen, int inherit_fd, int *lo
 	return pid;
 }
 
+/* socket: the hand-over as a VM manager does it, through the project's own owner side
+ * (vfio_handover_send). The server's log waits in its pipe meanwhile; the next command's
+ * drain forwards it. */
 static int send_fd(void)
 {
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", SOCK_PATH);
-	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(s);
-		return -1;
-	}
-	char data[] = "vfio-device\n";
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data) - 1};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			   .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &dev, sizeof(int));
-	char answer[128] = "";
-	size_t got = 0;
-	if (sendmsg(s, &m, MSG_NOSIGNAL) > 0) {
-		double end = now_ms() + 20000;
-		while (got + 1 < sizeof(answer) && now_ms() < end) {
-			struct pollfd p = {.fd = s, .events = POLLIN};
-			drain_server_log(0);
-			if (poll(&p, 1, 50) <= 0)
-				continue;
-			if (read(s, answer + got, 1) != 1)
-				break;
-			if (answer[got++] == '\n')
-				break;
-		}
-	}
-	answer[got] = '\0';
+	char answer[128];
+	int s = vfio_handover_send(SOCK_PATH, dev, answer, sizeof(answer));
 	say("hand-over answer: %s", answer);
-	if (strncmp(answer, "ok", 2) != 0) {
-		close(s);
-		return -1;
-	}
-	return s;
+	return s < 0 ? -1 : s;
 }
 
 static const char *do_serve(const char *how)

@@ -337,87 +337,97 @@ static bool write_file(const char *p, const char *text)
 	return fclose(f) == 0;
 }
 
-static bool case_vencrypt_vnc(void)
+/* The frame of most cases: the server with TLS (start_tls), the case's checks against it,
+ * then the server must stop cleanly whatever the checks found. */
+static bool with_tls(const char *listen, const char *cert, const char *const *extra,
+		     bool (*checks)(struct server_proc *s, int port))
 {
 	struct server_proc s;
 	int port;
-	write_file(path("pw"), PASSWORD "\n");
-	chmod(path("pw"), 0600);
-	const char *extra[] = {"--password-file", path("pw"), NULL};
-	if (!start_tls(&s, &port, "tcp:0.0.0.0:0", "server1", extra))
+	if (!start_tls(&s, &port, listen, cert, extra))
 		return false;
+	bool ok = checks(&s, port);
+	return stop(&s) && ok;
+}
+
+static bool vencrypt_vnc_checks(struct server_proc *s, int port)
+{
 	const uint8_t only_vencrypt[] = {rfbVeNCrypt};
 	struct tc good = {.ca = path("ca1.pem"), .password = PASSWORD};
 	struct tc wrong = {.ca = path("ca1.pem"), .password = "wrong"};
 	bool ok = expect_types(port, only_vencrypt, 1, "0.0.0.0 with TLS") &&
 		  expect_in(port, &good, rfbVeNCryptX509VNC, "libvncclient, right password") &&
-		  wait_log(&s, "password accepted", 5) && wait_log(&s, ": TLS (TLS1.", 5) &&
+		  wait_log(s, "password accepted", 5) && wait_log(s, ": TLS (TLS1.", 5) &&
 		  expect_refused(port, &wrong, "libvncclient, wrong password");
-	if (ok && server_log_contains(&s, "in the clear")) {
+	if (ok && server_log_contains(s, "in the clear")) {
 		fail_msg("the clear-text warning with TLS on");
 		ok = false;
 	}
-	return stop(&s) && ok;
+	return ok;
+}
+
+static bool case_vencrypt_vnc(void)
+{
+	write_file(path("pw"), PASSWORD "\n");
+	chmod(path("pw"), 0600);
+	const char *extra[] = {"--password-file", path("pw"), NULL};
+	return with_tls("tcp:0.0.0.0:0", "server1", extra, vencrypt_vnc_checks);
+}
+
+static bool vencrypt_none_checks(struct server_proc *s, int port)
+{
+	(void)s;
+	const uint8_t both[] = {rfbVeNCrypt, rfbSecTypeNone};
+	struct tc good = {.ca = path("ca1.pem")};
+	return expect_types(port, both, 2, "loopback with TLS") &&
+	       expect_in(port, &good, rfbVeNCryptX509None, "libvncclient, X509None");
 }
 
 static bool case_vencrypt_none(void)
 {
-	struct server_proc s;
-	int port;
-	if (!start_tls(&s, &port, "tcp:127.0.0.1:0", "server1", NULL))
-		return false;
-	const uint8_t both[] = {rfbVeNCrypt, rfbSecTypeNone};
+	return with_tls("tcp:127.0.0.1:0", "server1", NULL, vencrypt_none_checks);
+}
+
+static bool wrong_ca_checks(struct server_proc *s, int port)
+{
+	struct tc other = {.ca = path("ca2.pem")};
 	struct tc good = {.ca = path("ca1.pem")};
-	bool ok = expect_types(port, both, 2, "loopback with TLS") &&
-		  expect_in(port, &good, rfbVeNCryptX509None, "libvncclient, X509None");
-	return stop(&s) && ok;
+	return expect_refused(port, &other, "a client that trusts another CA") &&
+	       wait_log(s, "TLS handshake failed", 5) &&
+	       expect_in(port, &good, rfbVeNCryptX509None, "then a good client");
 }
 
 static bool case_wrong_ca(void)
 {
-	struct server_proc s;
-	int port;
-	if (!start_tls(&s, &port, "tcp:127.0.0.1:0", "server1", NULL))
-		return false;
-	struct tc other = {.ca = path("ca2.pem")};
-	struct tc good = {.ca = path("ca1.pem")};
-	bool ok = expect_refused(port, &other, "a client that trusts another CA") &&
-		  wait_log(&s, "TLS handshake failed", 5) &&
-		  expect_in(port, &good, rfbVeNCryptX509None, "then a good client");
-	return stop(&s) && ok;
+	return with_tls("tcp:127.0.0.1:0", "server1", NULL, wrong_ca_checks);
+}
+
+static bool expired_checks(struct server_proc *s, int port)
+{
+	struct tc t = {.ca = path("ca1.pem")};
+	return wait_log(s, "expired on 2021-01-01", 5) &&
+	       expect_refused(port, &t, "a client, expired server certificate") &&
+	       wait_log(s, "TLS handshake failed", 5);
 }
 
 static bool case_expired(void)
 {
-	struct server_proc s;
-	int port;
-	if (!start_tls(&s, &port, "tcp:127.0.0.1:0", "expired", NULL))
-		return false;
-	struct tc t = {.ca = path("ca1.pem")};
-	bool ok = wait_log(&s, "expired on 2021-01-01", 5) &&
-		  expect_refused(port, &t, "a client, expired server certificate") &&
-		  wait_log(&s, "TLS handshake failed", 5);
-	return stop(&s) && ok;
+	return with_tls("tcp:127.0.0.1:0", "expired", NULL, expired_checks);
 }
 
-static bool case_client_cert(void)
+static bool client_cert_checks(struct server_proc *s, int port)
 {
-	struct server_proc s;
-	int port;
-	const char *extra[] = {"--tls-ca", path("ca1.pem"), NULL};
-	if (!start_tls(&s, &port, "tcp:0.0.0.0:0", "server1", extra))
-		return false;
 	struct tc good = {.ca = path("ca1.pem"), .cert = path("client1.pem"),
 			  .key = path("client1.key")};
 	struct tc none = {.ca = path("ca1.pem")};
 	struct tc other = {.ca = path("ca1.pem"), .cert = path("client2.pem"),
 			   .key = path("client2.key")};
 	bool ok = expect_in(port, &good, rfbVeNCryptX509None, "client certificate from the CA") &&
-		  wait_log(&s, "client certificate CN=client1", 5) &&
+		  wait_log(s, "client certificate CN=client1", 5) &&
 		  expect_refused(port, &none, "no client certificate") &&
-		  wait_log(&s, "the client sent no certificate", 5) &&
+		  wait_log(s, "the client sent no certificate", 5) &&
 		  expect_refused(port, &other, "a client certificate from another CA") &&
-		  wait_log(&s, "TLS handshake failed", 5);
+		  wait_log(s, "TLS handshake failed", 5);
 	/* libvncclient's GnuTLS sends no certificate that the server's CA list does not
 	 * name; a client that sends one anyway is refused for its certificate. */
 	if (ok) {
@@ -433,12 +443,18 @@ static bool case_client_cert(void)
 		if (!forced_cert)
 			fail_msg("cannot load client2's certificate and key");
 		forced_cert = false;
-		ok = closed && wait_log(&s, "the client certificate was refused: The certificate is "
+		ok = closed && wait_log(s, "the client certificate was refused: The certificate is "
 				     "NOT trusted", 5);
 		if (ok)
 			say("a client certificate from another CA, sent anyway: refused");
 	}
-	return stop(&s) && ok;
+	return ok;
+}
+
+static bool case_client_cert(void)
+{
+	const char *extra[] = {"--tls-ca", path("ca1.pem"), NULL};
+	return with_tls("tcp:0.0.0.0:0", "server1", extra, client_cert_checks);
 }
 
 static bool copy_file(const char *from, const char *to)
@@ -1039,32 +1055,30 @@ int main(int argc, char **argv)
 		return SKIP;
 	}
 	rfbClientLog = quiet;
+	static const struct {
+		const char *name;
+		bool (*fn)(void);
+	} cases[] = {
+		{"vencrypt-vnc", case_vencrypt_vnc},
+		{"vencrypt-none", case_vencrypt_none},
+		{"wrong-ca", case_wrong_ca},
+		{"expired", case_expired},
+		{"client-cert", case_client_cert},
+		{"sighup", case_sighup},
+		{"hostile", case_hostile},
+		{"config", case_config},
+		{"gvnccapture", case_gvnccapture},
+		{"tigervnc", case_tigervnc},
+	};
 	const char *c = argv[3];
-	bool ok;
-	if (!strcmp(c, "vencrypt-vnc"))
-		ok = case_vencrypt_vnc();
-	else if (!strcmp(c, "vencrypt-none"))
-		ok = case_vencrypt_none();
-	else if (!strcmp(c, "wrong-ca"))
-		ok = case_wrong_ca();
-	else if (!strcmp(c, "expired"))
-		ok = case_expired();
-	else if (!strcmp(c, "client-cert"))
-		ok = case_client_cert();
-	else if (!strcmp(c, "sighup"))
-		ok = case_sighup();
-	else if (!strcmp(c, "hostile"))
-		ok = case_hostile();
-	else if (!strcmp(c, "config"))
-		ok = case_config();
-	else if (!strcmp(c, "gvnccapture"))
-		ok = case_gvnccapture();
-	else if (!strcmp(c, "tigervnc"))
-		ok = case_tigervnc();
-	else {
+	size_t i = 0;
+	while (i < sizeof(cases) / sizeof(cases[0]) && strcmp(c, cases[i].name) != 0)
+		i++;
+	if (i == sizeof(cases) / sizeof(cases[0])) {
 		fprintf(stderr, "tls_check: unknown case %s\n", c);
 		return 2;
 	}
+	bool ok = cases[i].fn();
 	printf("%s %s\n", ok ? "PASS" : "FAIL", c);
 	return ok ? 0 : 1;
 }

@@ -99,22 +99,16 @@ def main(tmp):
     check(p.term() == 0, "mode-0666: exits 0 on SIGTERM")
 
     if os.geteuid() == 0:
-        p = Proc(tmp, "allow", [BIN, "--source", "socket:" + path, "--handover-mode", "0666",
-                                "--handover-allow-uid", str(NOBODY), *ARGS])
-        p.wait_log(r"serving ")
-        answer = offer_as(path, NOBODY)
-        check(answer.startswith("error:") and "may not hand over" not in answer,
-              "--handover-allow-uid %d lets it through to the device check (%r)"
-              % (NOBODY, answer))
-        check(p.term() == 0, "allow: exits 0 on SIGTERM")
-        p = Proc(tmp, "allow-gid", [BIN, "--source", "socket:" + path, "--handover-mode",
-                                    "0666", "--handover-allow-gid", str(NOBODY), *ARGS])
-        p.wait_log(r"serving ")
-        answer = offer_as(path, NOBODY)
-        check(answer.startswith("error:") and "may not hand over" not in answer,
-              "--handover-allow-gid %d lets it through to the device check (%r)"
-              % (NOBODY, answer))
-        check(p.term() == 0, "allow-gid: exits 0 on SIGTERM")
+        # Named by uid or by (primary) group: either lets nobody through the peer check.
+        for name, option in (("allow", "--handover-allow-uid"),
+                             ("allow-gid", "--handover-allow-gid")):
+            p = Proc(tmp, name, [BIN, "--source", "socket:" + path, "--handover-mode", "0666",
+                                 option, str(NOBODY), *ARGS])
+            p.wait_log(r"serving ")
+            answer = offer_as(path, NOBODY)
+            check(answer.startswith("error:") and "may not hand over" not in answer,
+                  "%s %d lets it through to the device check (%r)" % (option, NOBODY, answer))
+            check(p.term() == 0, "%s: exits 0 on SIGTERM" % name)
 
 
 run(main)

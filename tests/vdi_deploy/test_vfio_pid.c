@@ -56,75 +56,87 @@ static void stop_child(struct child *c)
 	close(c->ready[1]);
 }
 
+/* The tests that need a child get it from these fixtures (cmocka stops it in the teardown,
+ * also after a failed assertion or a skip). */
+static struct child fixture_child;
+
+static int with_child_holding(void **state)
+{
+	start_child(&fixture_child, true);
+	*state = &fixture_child;
+	return 0;
+}
+
+static int with_child_closed(void **state)
+{
+	start_child(&fixture_child, false);
+	*state = &fixture_child;
+	return 0;
+}
+
+static int child_gone(void **state)
+{
+	stop_child(*state);
+	return 0;
+}
+
+/* pidfd_getfd of the child's eventfd; the test is skipped where the kernel has none. */
+static int child_getfd(const struct child *c, char *err, size_t err_len)
+{
+	int fd = vfio_pid_getfd(c->pid, c->efd, err, err_len);
+	if (fd == -ENOSYS)
+		SKIP_BECAUSE("pidfd_getfd is not available (kernel < 5.6 or seccomp): -ENOSYS");
+	return fd;
+}
+
 static void scan_finds_the_childs_anon_fd(void **state)
 {
-	(void)state;
-	struct child c;
-	start_child(&c, true);
+	const struct child *c = *state;
 	int fds[VFIO_PID_MAX_FDS];
 	char err[512] = "";
-	int n = vfio_pid_scan(c.pid, "anon_inode:[eventfd]", fds, VFIO_PID_MAX_FDS, err,
+	int n = vfio_pid_scan(c->pid, "anon_inode:[eventfd]", fds, VFIO_PID_MAX_FDS, err,
 			      sizeof(err));
 	assert_int_equal(n, 1);
-	assert_int_equal(fds[0], c.efd);
-	assert_int_equal(vfio_pid_scan(c.pid, VFIO_PID_LINK, fds, VFIO_PID_MAX_FDS, err,
+	assert_int_equal(fds[0], c->efd);
+	assert_int_equal(vfio_pid_scan(c->pid, VFIO_PID_LINK, fds, VFIO_PID_MAX_FDS, err,
 				       sizeof(err)),
 			 0);
-	stop_child(&c);
 }
 
 static void getfd_duplicates_the_same_file(void **state)
 {
-	(void)state;
-	struct child c;
-	start_child(&c, true);
+	const struct child *c = *state;
 	char err[512] = "";
-	int fd = vfio_pid_getfd(c.pid, c.efd, err, sizeof(err));
-	if (fd == -ENOSYS) {
-		stop_child(&c);
-		SKIP_BECAUSE("pidfd_getfd is not available (kernel < 5.6 or seccomp): -ENOSYS");
-	}
+	int fd = child_getfd(c, err, sizeof(err));
 	assert_true(fd >= 0);
 	/* A second duplicate of the child's eventfd sees what we write through the first. */
 	uint64_t v = 42, got = 0;
 	assert_int_equal(write(fd, &v, sizeof(v)), (ssize_t)sizeof(v));
-	int fd2 = vfio_pid_getfd(c.pid, c.efd, err, sizeof(err));
+	int fd2 = vfio_pid_getfd(c->pid, c->efd, err, sizeof(err));
 	assert_true(fd2 >= 0);
 	assert_int_equal(read(fd2, &got, sizeof(got)), (ssize_t)sizeof(got));
 	assert_int_equal(got, 42);
 	close(fd);
 	close(fd2);
-	stop_child(&c);
 }
 
 static void getfd_of_a_closed_fd_says_so(void **state)
 {
-	(void)state;
-	struct child c;
-	start_child(&c, false);
+	const struct child *c = *state;
 	char err[512] = "";
-	int fd = vfio_pid_getfd(c.pid, c.efd, err, sizeof(err));
-	if (fd == -ENOSYS) {
-		stop_child(&c);
-		SKIP_BECAUSE("pidfd_getfd is not available (kernel < 5.6 or seccomp): -ENOSYS");
-	}
-	assert_int_equal(fd, -EBADF);
+	assert_int_equal(child_getfd(c, err, sizeof(err)), -EBADF);
 	assert_non_null(strstr(err, "closed its fd"));
-	stop_child(&c);
 }
 
 static void source_without_vfio_fd_is_enoent(void **state)
 {
-	(void)state;
-	struct child c;
-	start_child(&c, true);
+	const struct child *c = *state;
 	char spec[64], err[512] = "";
 	struct plane_source *src = NULL;
-	snprintf(spec, sizeof(spec), "pid:%d", (int)c.pid);
+	snprintf(spec, sizeof(spec), "pid:%d", (int)c->pid);
 	assert_int_equal(plane_source_open(spec, &src, err, sizeof(err)), -ENOENT);
 	assert_null(src);
 	assert_non_null(strstr(err, "holds no VFIO device fd"));
-	stop_child(&c);
 }
 
 static void source_of_no_process_is_esrch(void **state)
@@ -170,10 +182,14 @@ static void device_filter_without_match_is_enoent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(scan_finds_the_childs_anon_fd),
-		cmocka_unit_test(getfd_duplicates_the_same_file),
-		cmocka_unit_test(getfd_of_a_closed_fd_says_so),
-		cmocka_unit_test(source_without_vfio_fd_is_enoent),
+		cmocka_unit_test_setup_teardown(scan_finds_the_childs_anon_fd, with_child_holding,
+						child_gone),
+		cmocka_unit_test_setup_teardown(getfd_duplicates_the_same_file, with_child_holding,
+						child_gone),
+		cmocka_unit_test_setup_teardown(getfd_of_a_closed_fd_says_so, with_child_closed,
+						child_gone),
+		cmocka_unit_test_setup_teardown(source_without_vfio_fd_is_enoent,
+						with_child_holding, child_gone),
 		cmocka_unit_test(source_of_no_process_is_esrch),
 		cmocka_unit_test(malformed_specs_are_einval),
 		cmocka_unit_test(device_filter_without_match_is_enoent),
