@@ -30,8 +30,8 @@ const struct client_encoding_ops client_encoding_library = {
 };
 
 /* The client's input thread: every FramebufferUpdateRequest, after libvncserver clipped
- * it to the screen and vnc_server.c's guard made it non-empty, before libvncserver adds
- * it to the requested region (outside any lock the output thread holds). The paths
+ * it to the screen and vnc_server_clients.c's guard made it non-empty, before libvncserver
+ * adds it to the requested region (outside any lock the output thread holds). The paths
  * that serve updates themselves order the request after the update in progress. */
 static void on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
 {
