@@ -2,7 +2,7 @@
  * files own them), started (listeners, libvncserver's background mode), stopped (clients
  * closed and their threads joined) and destroyed.
  *
- * Threads: main.
+ * Threads: main; vnc_server_screen also on the capture thread (vnc_server_cursor.c).
  */
 #include "vnc_server.h"
 
