@@ -32,13 +32,6 @@ struct vpl_encoder {
 	bool need_idr; /* the stream (re)starts: SPS, PPS, IDR */
 };
 
-/* Per-frame failures: once per call site every 5 s, however many frames fail. */
-#define FRAME_ERROR(...)                                                             \
-	do {                                                                         \
-		static struct log_ratelimit rl_;                                     \
-		log_ratelimited(&rl_, 5000, LOG_ERROR, "VPL encoder: " __VA_ARGS__); \
-	} while (0)
-
 /* Which NAL unit types an Annex B buffer holds (bit n = type n); 0 if it does not start
  * with a start code. Emulation prevention keeps 00 00 01 out of NAL payloads. */
 static uint32_t annexb_nal_types(const uint8_t *p, size_t n)
@@ -73,6 +66,17 @@ static void vpl_destroy(struct h264_encoder *base)
 	free(e);
 }
 
+/* The status of a session set-up call (what): 0, or -ENODEV with why, as the runtime
+ * cannot serve this display (auto mode then falls back to software). */
+static int core_call(const char *what, mfxStatus st, char *why, size_t why_len)
+{
+	if (st == MFX_ERR_NONE)
+		return 0;
+	snprintf(why, why_len, "%s: %s (%d)", what, h264_vpl_status_str(st), (int)st);
+	log_error("VPL encoder: %s", why);
+	return -ENODEV;
+}
+
 static int create_common(const struct h264_encoder_config *cfg, VADisplay dpy,
 			 const struct h264_vpl_va_fns *va, struct h264_encoder **out, char *why,
 			 size_t why_len)
@@ -104,22 +108,15 @@ static int create_common(const struct h264_encoder_config *cfg, VADisplay dpy,
 	}
 	h264_vpl_alloc_init(&e->alloc, dpy, va);
 
-	mfxStatus st = MFXVideoCORE_SetHandle(e->s.session, MFX_HANDLE_VA_DISPLAY, dpy);
-	if (st != MFX_ERR_NONE) {
-		snprintf(why, why_len, "MFXVideoCORE_SetHandle(VA display): %s (%d)",
-			 h264_vpl_status_str(st), (int)st);
-		log_error("VPL encoder: %s", why);
-		r = -ENODEV;
+	r = core_call("MFXVideoCORE_SetHandle(VA display)",
+		      MFXVideoCORE_SetHandle(e->s.session, MFX_HANDLE_VA_DISPLAY, dpy), why, why_len);
+	if (r < 0)
 		goto fail;
-	}
-	st = MFXVideoCORE_SetFrameAllocator(e->s.session, &e->alloc.allocator);
-	if (st != MFX_ERR_NONE) {
-		snprintf(why, why_len, "MFXVideoCORE_SetFrameAllocator: %s (%d)",
-			 h264_vpl_status_str(st), (int)st);
-		log_error("VPL encoder: %s", why);
-		r = -ENODEV;
+	r = core_call("MFXVideoCORE_SetFrameAllocator",
+		      MFXVideoCORE_SetFrameAllocator(e->s.session, &e->alloc.allocator), why,
+		      why_len);
+	if (r < 0)
 		goto fail;
-	}
 	e->pipe.session = e->s.session;
 	e->pipe.alloc = &e->alloc;
 	e->pipe.cfg = *cfg;
@@ -164,7 +161,7 @@ static int packet(struct vpl_encoder *e, struct h264_packet *out)
 	size_t n = bs->DataLength;
 	uint32_t types = annexb_nal_types(p, n);
 	if (!types) {
-		FRAME_ERROR("the runtime's output is not Annex B (%zu bytes)", n);
+		VPL_FRAME_ERROR("the runtime's output is not Annex B (%zu bytes)", n);
 		return -EPROTO;
 	}
 	bool idr = types & (1u << 5);
@@ -175,7 +172,7 @@ static int packet(struct vpl_encoder *e, struct h264_packet *out)
 		return 0;
 	size_t hl = e->pipe.headers_len;
 	if (!hl) {
-		FRAME_ERROR("IDR without SPS/PPS, and GetVideoParam gave none");
+		VPL_FRAME_ERROR("IDR without SPS/PPS, and GetVideoParam gave none");
 		return -EPROTO;
 	}
 	if (hl + n > e->out_cap) {
@@ -198,12 +195,12 @@ static int vpl_encode(struct h264_encoder *base, const struct h264_frame *f, boo
 	struct vpl_encoder *e = (struct vpl_encoder *)base;
 	memset(out, 0, sizeof(*out));
 	if (f->dmabuf_fd < 0) {
-		FRAME_ERROR("frame without a dma-buf (this back end imports, never uploads)");
+		VPL_FRAME_ERROR("frame without a dma-buf (this back end imports, never uploads)");
 		return -ENOTSUP;
 	}
 	mfxU32 fourcc = h264_vpl_mfx_fourcc(f->fourcc);
 	if (!fourcc) {
-		FRAME_ERROR("DRM format 0x%08x not taken", f->fourcc);
+		VPL_FRAME_ERROR("DRM format 0x%08x not taken", f->fourcc);
 		return -EINVAL;
 	}
 	if (fourcc != e->pipe.in_fourcc) {
@@ -212,7 +209,7 @@ static int vpl_encode(struct h264_encoder *base, const struct h264_frame *f, boo
 		char why[256];
 		int r = h264_vpl_pipeline_open(&e->pipe, fourcc, why, sizeof(why));
 		if (r < 0) {
-			FRAME_ERROR("reopening the pipeline for %.4s: %s", (const char *)&fourcc,
+			VPL_FRAME_ERROR("reopening the pipeline for %.4s: %s", (const char *)&fourcc,
 				    why);
 			return r;
 		}

@@ -14,13 +14,6 @@
 #define BUSY_RETRIES 200          /* 1 ms apart, on MFX_WRN_DEVICE_BUSY */
 #define BITSTREAM_MAX (64u << 20) /* growing on MFX_ERR_NOT_ENOUGH_BUFFER stops here */
 
-/* Per-frame failures: once per call site every 5 s, however many frames fail. */
-#define FRAME_ERROR(...)                                                             \
-	do {                                                                         \
-		static struct log_ratelimit rl_;                                     \
-		log_ratelimited(&rl_, 5000, LOG_ERROR, "VPL encoder: " __VA_ARGS__); \
-	} while (0)
-
 static void mfx_error(const char *what, mfxStatus st)
 {
 	log_error("VPL encoder: %s: %s (%d)", what, h264_vpl_status_str(st), (int)st);
@@ -48,6 +41,20 @@ static int fail_init(const char *what, mfxStatus st, const char *hint, char *why
 	mfx_error(what, st);
 	snprintf(why, why_len, "%s: %s (%d)%s", what, h264_vpl_status_str(st), (int)st, hint);
 	return init_errno(st);
+}
+
+/* A component's Init (what) returned st: an error fails the set-up as fail_init() does;
+ * otherwise the component is open (*open: close must release it), and a warning status
+ * is logged. */
+static int init_done(const char *what, mfxStatus st, const char *hint, bool *open, char *why,
+		     size_t why_len)
+{
+	if (st < MFX_ERR_NONE)
+		return fail_init(what, st, hint, why, why_len);
+	*open = true;
+	if (st > MFX_ERR_NONE)
+		log_error("VPL encoder: %s warns: %s (%d)", what, h264_vpl_status_str(st), (int)st);
+	return 0;
 }
 
 static bool has_start_code(const uint8_t *p, size_t n)
@@ -247,26 +254,18 @@ static int open_components(struct h264_vpl_pipeline *p, mfxU32 fourcc, char *why
 		int r = open_pool(p, why, why_len);
 		if (r < 0)
 			return r;
-		mfxStatus st = MFXVideoVPP_Init(p->session, &p->par.vpp);
-		if (st < MFX_ERR_NONE)
-			return fail_init("MFXVideoVPP_Init (RGB→NV12)", st,
-					 "; on Gen9 VPP colour conversion needs "
-					 "intel-media-va-driver-non-free",
-					 why, why_len);
-		p->vpp_open = true;
-		if (st > MFX_ERR_NONE)
-			mfx_error("MFXVideoVPP_Init warns", st);
+		r = init_done("MFXVideoVPP_Init (RGB→NV12)", MFXVideoVPP_Init(p->session, &p->par.vpp),
+			      "; on Gen9 VPP colour conversion needs intel-media-va-driver-non-free",
+			      &p->vpp_open, why, why_len);
+		if (r < 0)
+			return r;
 	}
-	mfxStatus st = init_encode(p);
-	if (st < MFX_ERR_NONE)
-		return fail_init("MFXVideoENCODE_Init (H.264 constrained baseline, CQP)", st,
-				 "; on Gen9, H.264 encode other than VDEnc needs "
-				 "intel-media-va-driver-non-free",
-				 why, why_len);
-	p->enc_open = true;
-	if (st > MFX_ERR_NONE)
-		mfx_error("MFXVideoENCODE_Init warns", st);
-	int r = read_back(p);
+	int r = init_done("MFXVideoENCODE_Init (H.264 constrained baseline, CQP)", init_encode(p),
+			  "; on Gen9, H.264 encode other than VDEnc needs intel-media-va-driver-non-free",
+			  &p->enc_open, why, why_len);
+	if (r < 0)
+		return r;
+	r = read_back(p);
 	if (r < 0) {
 		snprintf(why, why_len, "bitstream buffer: %s", strerror(-r));
 		return r;
@@ -304,7 +303,7 @@ static int run_vpp(struct h264_vpl_pipeline *p, mfxFrameSurface1 *in, mfxFrameSu
 {
 	mfxFrameSurface1 *o = free_pool_surface(p);
 	if (!o) {
-		FRAME_ERROR("no free NV12 surface between VPP and ENCODE");
+		VPL_FRAME_ERROR("no free NV12 surface between VPP and ENCODE");
 		return -EBUSY;
 	}
 	mfxSyncPoint sync = NULL;
@@ -318,7 +317,7 @@ static int run_vpp(struct h264_vpl_pipeline *p, mfxFrameSurface1 *in, mfxFrameSu
 	/* No frame-rate conversion or deinterlacing: one frame in gives one out, now. The
 	 * sync point is not waited for: ENCODE depends on the surface, and we wait for it. */
 	if (st != MFX_ERR_NONE || !sync) {
-		FRAME_ERROR("MFXVideoVPP_RunFrameVPPAsync: %s (%d)", h264_vpl_status_str(st),
+		VPL_FRAME_ERROR("MFXVideoVPP_RunFrameVPPAsync: %s (%d)", h264_vpl_status_str(st),
 			    (int)st);
 		return st == MFX_WRN_DEVICE_BUSY ? -EBUSY : -EIO;
 	}
@@ -347,21 +346,21 @@ static int run_encode(struct h264_vpl_pipeline *p, mfxFrameSurface1 *surf, bool 
 	}
 	if (st == MFX_ERR_MORE_DATA) {
 		/* Would mean the runtime buffers frames despite AsyncDepth 1, GopRefDist 1. */
-		FRAME_ERROR("ENCODE held the frame back (MFX_ERR_MORE_DATA)");
+		VPL_FRAME_ERROR("ENCODE held the frame back (MFX_ERR_MORE_DATA)");
 		return -EIO;
 	}
 	if (st < MFX_ERR_NONE || !sync) {
-		FRAME_ERROR("MFXVideoENCODE_EncodeFrameAsync: %s (%d)", h264_vpl_status_str(st),
+		VPL_FRAME_ERROR("MFXVideoENCODE_EncodeFrameAsync: %s (%d)", h264_vpl_status_str(st),
 			    (int)st);
 		return st == MFX_WRN_DEVICE_BUSY ? -EBUSY : -EIO;
 	}
 	st = MFXVideoCORE_SyncOperation(p->session, sync, SYNC_TIMEOUT_MS);
 	if (st == MFX_WRN_IN_EXECUTION) {
-		FRAME_ERROR("frame not done after %d ms", SYNC_TIMEOUT_MS);
+		VPL_FRAME_ERROR("frame not done after %d ms", SYNC_TIMEOUT_MS);
 		return -ETIMEDOUT;
 	}
 	if (st != MFX_ERR_NONE) {
-		FRAME_ERROR("MFXVideoCORE_SyncOperation: %s (%d)", h264_vpl_status_str(st),
+		VPL_FRAME_ERROR("MFXVideoCORE_SyncOperation: %s (%d)", h264_vpl_status_str(st),
 			    (int)st);
 		return -EIO;
 	}

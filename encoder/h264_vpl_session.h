@@ -15,6 +15,8 @@
 
 #include <vpl/mfx.h>
 
+#include "log.h"
+
 struct h264_vpl_session {
 	mfxLoader loader;
 	mfxSession session;
@@ -27,5 +29,13 @@ void h264_vpl_session_close(struct h264_vpl_session *s);
 
 /* "MFX_ERR_UNSUPPORTED" etc., for logs; never NULL. */
 const char *h264_vpl_status_str(mfxStatus st);
+
+/* The encoder's per-frame failures (h264_vpl.c, h264_vpl_pipeline.c): logged once per call
+ * site every 5 s, however many frames fail. */
+#define VPL_FRAME_ERROR(...)                                                         \
+	do {                                                                         \
+		static struct log_ratelimit rl_;                                     \
+		log_ratelimited(&rl_, 5000, LOG_ERROR, "VPL encoder: " __VA_ARGS__); \
+	} while (0)
 
 #endif

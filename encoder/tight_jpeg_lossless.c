@@ -75,6 +75,7 @@ void tight_refresh_mark_all_lossy(uint64_t *since, size_t n, uint64_t now_ms)
 #define CTL_EXPLICIT_FILTER 0x04u
 #define FILTER_PALETTE 0x01u
 #define SLOTS (2 * TIGHT_LOSSLESS_MAX_PALETTE)
+_Static_assert(SLOTS == 1u << TIGHT_COLOUR_BITS, "tight_colour_slot() indexes SLOTS");
 
 void tight_lossless_init(struct tight_lossless *s)
 {
@@ -112,7 +113,7 @@ static int reserve(uint8_t **buf, size_t *cap, size_t need)
 /* Palette index of rgb, adding it if there is room; -1 when the palette is full. */
 static int palette_index(struct tight_lossless *s, unsigned *n, uint32_t rgb)
 {
-	uint32_t slot = (rgb * 0x9E3779B1u) >> 23; /* 9 bits: SLOTS = 512 */
+	uint32_t slot = tight_colour_slot(rgb);
 
 	for (;; slot = (slot + 1) & (SLOTS - 1)) {
 		if (s->slot_idx[slot] < 0) {
@@ -144,10 +145,8 @@ static unsigned index_pixels(struct tight_lossless *s, const uint8_t *px, size_t
 		const uint8_t *row = px + (size_t)y * stride;
 
 		for (uint32_t x = 0; x < w; x++) {
-			uint32_t v;
+			uint32_t v = tight_pixel_rgb(row, x);
 
-			memcpy(&v, row + (size_t)x * 4, 4);
-			v &= 0x00ffffffu;
 			if (v != last) {
 				last_idx = palette_index(s, &n, v);
 				if (last_idx < 0)

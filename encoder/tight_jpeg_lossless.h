@@ -42,7 +42,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <zlib.h>
+
+/* ---- colours of XRGB8888 pixels (this file's palette and tight_jpeg_plan's count) ---- */
+
+/* Pixel x of a row, the X byte dropped: 0xRRGGBB. */
+static inline uint32_t tight_pixel_rgb(const uint8_t *row, uint32_t x)
+{
+	uint32_t v;
+	memcpy(&v, row + (size_t)x * 4, 4);
+	return v & 0x00ffffffu;
+}
+
+/* Where the search for rgb starts in an open-addressing table of 1 << TIGHT_COLOUR_BITS
+ * slots: the top bits of a Fibonacci hash, which spreads neighbouring colours. */
+#define TIGHT_COLOUR_BITS 9
+static inline uint32_t tight_colour_slot(uint32_t rgb)
+{
+	return (rgb * 0x9E3779B1u) >> (32 - TIGHT_COLOUR_BITS);
+}
 
 /* ---- when: refresh timing ---- */
 

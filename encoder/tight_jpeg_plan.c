@@ -146,6 +146,9 @@ bool tight_plan_tile_solid(const uint8_t *px, size_t stride, uint32_t w, uint32_
 	return true;
 }
 
+_Static_assert(TIGHT_PLAN_COLOUR_SLOTS == 1u << TIGHT_COLOUR_BITS,
+	       "tight_colour_slot() indexes the slots");
+
 unsigned tight_plan_tile_colours(const uint8_t *px, size_t stride, uint32_t w, uint32_t h,
 				 unsigned max, uint32_t slots[TIGHT_PLAN_COLOUR_SLOTS])
 {
@@ -158,14 +161,12 @@ unsigned tight_plan_tile_colours(const uint8_t *px, size_t stride, uint32_t w, u
 		const uint8_t *row = px + (size_t)y * stride;
 
 		for (uint32_t x = 0; x < w; x++) {
-			uint32_t v;
+			uint32_t v = tight_pixel_rgb(row, x);
 
-			memcpy(&v, row + (size_t)x * 4, 4);
-			v &= 0x00ffffffu;
 			if (v == last)
 				continue;
 			last = v;
-			uint32_t s = (v * 0x9E3779B1u) >> 23; /* 9 bits */
+			uint32_t s = tight_colour_slot(v);
 			while (slots[s] != empty && slots[s] != v)
 				s = (s + 1) & (TIGHT_PLAN_COLOUR_SLOTS - 1);
 			if (slots[s] == empty) {

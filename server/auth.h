@@ -123,7 +123,7 @@ struct auth_pending *auth_handshake_begin(const char *peer, int fd);
 int auth_handshake_run(struct auth_pending *p, rfbClientPtr cl);
 
 /* When this handshake must be done (clock_now_ms() clock; it moves with password delays).
- * For the bytes a client sends before libvncserver sees it (vnc_server.c). */
+ * For the bytes a client sends before libvncserver sees it (vnc_server_handshake.c). */
 uint64_t auth_handshake_deadline(struct auth_pending *p);
 
 /* Release the slot (after run, or instead of it when rfbNewClient refused the client). */

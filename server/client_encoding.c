@@ -6,6 +6,7 @@
 
 #include "cursor.h"
 #include "log.h"
+#include "rfb_extension.h"
 
 /* The paths in priority order (client_encoding_register), and the pseudo-encodings they
  * take from SetEncodings, 0-terminated for libvncserver. */
@@ -30,8 +31,8 @@ const struct client_encoding_ops client_encoding_library = {
 };
 
 /* The client's input thread: every FramebufferUpdateRequest, after libvncserver clipped
- * it to the screen and vnc_server.c's guard made it non-empty, before libvncserver adds
- * it to the requested region (outside any lock the output thread holds). The paths
+ * it to the screen and vnc_server_clients.c's guard made it non-empty, before libvncserver
+ * adds it to the requested region (outside any lock the output thread holds). The paths
  * that serve updates themselves order the request after the update in progress. */
 static void on_request(rfbClientPtr cl, rfbFramebufferUpdateRequestMsg *msg)
 {
@@ -122,17 +123,9 @@ static rfbProtocolExtension extension = {
 
 void client_encoding_client_gone(rfbClientPtr cl)
 {
-	rfbExtensionData **link = &cl->extensions;
-	while (*link) {
-		rfbExtensionData *e = *link;
-		if (e->extension != &extension) {
-			link = &e->next;
-			continue;
-		}
-		*link = e->next;
-		free_state(cl, e->data);
-		free(e);
-	}
+	void *state;
+	while (rfb_extension_take(cl, &extension, &state))
+		free_state(cl, state);
 }
 
 void client_encoding_register(const struct client_encoding_ops *const *paths, size_t n)

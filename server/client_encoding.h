@@ -19,8 +19,8 @@
  * on the handshake thread and used on the client's output thread. The extension also
  * installs the client's one FramebufferUpdateRequest hook (input thread), which lets the
  * Tight-JPEG and H.264 paths order each request after the update in progress;
- * vnc_server.c's guard runs around it and makes sure that what libvncserver stores is
- * never an empty rectangle.
+ * vnc_server_clients.c's guard runs around it and makes sure that what libvncserver
+ * stores is never an empty rectangle.
  */
 #ifndef VGPU_CLIENT_ENCODING_H
 #define VGPU_CLIENT_ENCODING_H

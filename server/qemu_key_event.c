@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "rfb_extension.h"
 
 static qemu_key_event_fn *key_fn; /* set once, before any client */
 
@@ -63,16 +64,9 @@ static rfbProtocolExtension ext_key_event = {
 
 void qemu_key_event_client_gone(struct _rfbClientRec *cl)
 {
-	rfbExtensionData **link = &cl->extensions;
-	while (*link) {
-		rfbExtensionData *e = *link;
-		if (e->extension != &ext_key_event) {
-			link = &e->next;
-			continue;
-		}
-		*link = e->next;
-		free(e); /* data is only a flag */
-	}
+	void *flag;
+	while (rfb_extension_take(cl, &ext_key_event, &flag))
+		; /* the data is only a flag: nothing to free */
 }
 
 void qemu_key_event_register(qemu_key_event_fn *key)

@@ -1,4 +1,4 @@
-/* The vnc_server structure, for vnc_server.c.
+/* The vnc_server structure and what its files (vnc_server*.c, one concern each) share.
  * Not for other modules: they use vnc_server.h. */
 #ifndef VGPU_VNC_SERVER_PRIVATE_H
 #define VGPU_VNC_SERVER_PRIVATE_H
@@ -11,6 +11,7 @@
 #include "config.h"
 #include "input_sink.h"
 #include "listeners.h"
+#include "vnc_server.h"
 
 struct vnc_server {
 	rfbScreenInfoPtr screen;
@@ -41,5 +42,48 @@ struct vnc_server {
 	uint32_t width, height;
 	bool started;
 };
+
+/* A client's record, its cl->clientData: made by on_new_client, freed by on_client_gone
+ * (vnc_server_clients.c). NULL for a client refused before it was counted. */
+struct client_info {
+	unsigned id;
+	char peer[128];
+	uint64_t connected_ms;
+	int sock_dup;           /* the client's socket, for shutdown() from another thread:
+				 * through a dup it can never hit a reused fd number */
+	atomic_bool authenticated; /* set by the handshake thread once auth_handshake_run()
+				    * let the client in; until then nothing it sends acts */
+	ClientFramebufferUpdateRequestHookPtr next_request_hook; /* set before ours */
+	/* vnc_server_list_clients(): the last sample, for fps (control thread only). */
+	uint64_t sample_ms;
+	int sample_updates;
+	/* SetDesktopSize budget (the client's input thread only): on_set_desktop_size. */
+	unsigned resize_used;
+	uint64_t resize_ms;
+	/* Bytes sent already pushed to metrics (push_sent_bytes). */
+	atomic_uint_fast64_t bytes_pushed;
+};
+
+/* vnc_server_clients.c: newClientHook, displayHook, displayFinishedHook. */
+void vnc_server_client_hooks(rfbScreenInfoPtr s);
+/* vnc_server_input.c: key, pointer, SetDesktopSize and SetPixelFormat hooks. */
+void vnc_server_input_hooks(rfbScreenInfoPtr s);
+
+/* vnc_server_handshake.c, for listeners_start (accept thread). */
+void vnc_server_on_accept(void *opaque, int fd, const char *peer, const struct listener *from);
+void vnc_server_on_tick(void *opaque);
+/* The peer of the socket being handed to libvncserver on this thread, or NULL: for
+ * newClientHook, which runs inside rfbNewClient and has no other way to learn it. */
+const char *vnc_server_handshake_peer(void);
+
+/* vnc_server_liblog.c: route rfbLog and rfbErr into our log. */
+void vnc_server_liblog_install(void);
+/* libvncserver's last message on this thread worth quoting ("" if none), and forgetting it
+ * once quoted. */
+const char *vnc_server_liblog_last(void);
+void vnc_server_liblog_forget(void);
+/* While rfbNewClient runs on this thread: fd (of peer) had no HTTP request when ws_guard
+ * looked, so a WebSocket request libvncserver finds now is cut off. -1, NULL: none. */
+void vnc_server_liblog_watch_websocket(int fd, const char *peer);
 
 #endif

@@ -13,7 +13,7 @@
  * A client that sends nothing within WS_GUARD_FIRST_MS is an RFB client waiting for the
  * server's version (WS_GUARD_PLAIN). libvncserver then waits as long again for a "GET ";
  * a WebSocket that starts in that second window was not checked here: the caller cuts it
- * off before libvncserver reads its request (vnc_server.c, cut_unchecked_websocket).
+ * off before libvncserver reads its request (vnc_server_liblog.c, cut_unchecked_websocket).
  *
  * Threads: the handshake thread of the connection; no state.
  */
