@@ -69,19 +69,39 @@ static void fake_free(struct fake_source *f)
 	free(f);
 }
 
-/* Each test's fixture: a cache of `capacity` buffers over a fresh fake source. */
-static struct fake_source *cached_new(struct dmabuf_cache *c, unsigned capacity)
+/* Each test's fixture: a cache over a fresh fake source. Its capacity is the test's
+ * prestate, given next to the test in main. */
+struct cached {
+	struct dmabuf_cache c;
+	struct fake_source *f;
+};
+
+static int cached_setup(void **state)
 {
-	struct fake_source *f = fake_new();
-	assert_int_equal(dmabuf_cache_init(c, &f->base, capacity), 0);
-	return f;
+	const unsigned *capacity = *state;
+	struct cached *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	t->f = fake_new();
+	assert_int_equal(dmabuf_cache_init(&t->c, &t->f->base, *capacity), 0);
+	*state = t;
+	return 0;
 }
 
-static void cached_end(struct dmabuf_cache *c, struct fake_source *f)
+/* Destroying the cache twice is harmless, so a test may destroy it itself to check
+ * what destroying does. */
+static int cached_teardown(void **state)
 {
-	dmabuf_cache_destroy(c);
-	fake_free(f);
+	struct cached *t = *state;
+	dmabuf_cache_destroy(&t->c);
+	fake_free(t->f);
+	free(t);
+	return 0;
 }
+
+/* The capacities the tests ask for. */
+static const unsigned four = 4, three = 3, one = 1;
+#define CACHED_TEST(f, capacity) \
+	cmocka_unit_test_prestate_setup_teardown(f, cached_setup, cached_teardown, (void *)&(capacity))
 
 static struct plane_info plane(uint32_t id)
 {
@@ -110,108 +130,93 @@ static bool fd_is_open(int fd)
 
 static void test_one_import_per_id(void **state)
 {
-	(void)state;
-	struct dmabuf_cache c;
-	struct fake_source *f = cached_new(&c, 4);
+	struct cached *t = *state;
 	for (int round = 0; round < 5; round++) {
-		get(&c, plane(1));
-		get(&c, plane(2)); /* a flip between two buffers */
+		get(&t->c, plane(1));
+		get(&t->c, plane(2)); /* a flip between two buffers */
 	}
-	assert_int_equal(f->gets[1], 1);
-	assert_int_equal(f->gets[2], 1);
-	assert_int_equal(dmabuf_cache_count(&c), 2);
-	assert_int_equal(c.imports, 2);
-	cached_end(&c, f);
+	assert_int_equal(t->f->gets[1], 1);
+	assert_int_equal(t->f->gets[2], 1);
+	assert_int_equal(dmabuf_cache_count(&t->c), 2);
+	assert_int_equal(t->c.imports, 2);
 }
 
 static void test_lru_eviction_keeps_recent(void **state)
 {
-	(void)state;
-	struct dmabuf_cache c;
-	struct fake_source *f = cached_new(&c, 3);
-	int fd1 = get(&c, plane(1))->fd;
-	get(&c, plane(2));
-	get(&c, plane(3));
-	get(&c, plane(1)); /* 1 is now the most recent; 2 the least */
-	get(&c, plane(4)); /* evicts 2 */
-	assert_int_equal(dmabuf_cache_count(&c), 3);
+	struct cached *t = *state;
+	int fd1 = get(&t->c, plane(1))->fd;
+	get(&t->c, plane(2));
+	get(&t->c, plane(3));
+	get(&t->c, plane(1)); /* 1 is now the most recent; 2 the least */
+	get(&t->c, plane(4)); /* evicts 2 */
+	assert_int_equal(dmabuf_cache_count(&t->c), 3);
 	assert_true(fd_is_open(fd1));
-	get(&c, plane(1));
-	assert_int_equal(f->gets[1], 1); /* still cached */
-	get(&c, plane(2));               /* re-imported: it was evicted */
-	assert_int_equal(f->gets[2], 2);
-	dmabuf_cache_destroy(&c);
+	get(&t->c, plane(1));
+	assert_int_equal(t->f->gets[1], 1); /* still cached */
+	get(&t->c, plane(2));               /* re-imported: it was evicted */
+	assert_int_equal(t->f->gets[2], 2);
+	dmabuf_cache_destroy(&t->c);
 	assert_false(fd_is_open(fd1));   /* destroy closes every fd */
-	fake_free(f);
 }
 
 static void test_current_never_evicted_even_at_capacity_two(void **state)
 {
-	(void)state;
-	struct dmabuf_cache c;
-	struct fake_source *f = cached_new(&c, 1); /* raised to 2 */
-	assert_int_equal(c.capacity, 2);
+	struct cached *t = *state;
+	assert_int_equal(t->c.capacity, 2); /* asked for 1: raised to 2 */
 	for (uint32_t id = 1; id < 9; id++) {
-		struct dmabuf_buffer *b = get(&c, plane(id));
+		struct dmabuf_buffer *b = get(&t->c, plane(id));
 		/* The buffer just returned stays usable after the next import. */
-		struct dmabuf_buffer *next = get(&c, plane(id + 1));
+		struct dmabuf_buffer *next = get(&t->c, plane(id + 1));
 		assert_int_equal(b->id, id);
 		assert_true(fd_is_open(b->fd));
 		assert_int_not_equal(b, next);
 	}
-	cached_end(&c, f);
 }
 
 static void test_geometry_change_reimports_after_closing(void **state)
 {
-	(void)state;
-	struct dmabuf_cache c;
-	struct fake_source *f = cached_new(&c, 4);
-	int old_fd = get(&c, plane(5))->fd;
+	struct cached *t = *state;
+	int old_fd = get(&t->c, plane(5))->fd;
 	struct plane_info p = plane(5);
 	p.width = 32; /* same id, other geometry */
 	p.stride = 128;
-	get(&c, p);
-	assert_int_equal(f->gets[5], 2);
-	assert_int_equal(dmabuf_cache_count(&c), 1); /* the old fd was closed, not kept */
+	get(&t->c, p);
+	assert_int_equal(t->f->gets[5], 2);
+	assert_int_equal(dmabuf_cache_count(&t->c), 1); /* the old fd was closed, not kept */
 	(void)old_fd;
-	cached_end(&c, f);
 }
 
 static void test_errors(void **state)
 {
-	(void)state;
-	struct dmabuf_cache c;
-	struct fake_source *f = cached_new(&c, 4);
+	struct cached *t = *state;
 	struct dmabuf_buffer *b = (void *)1;
 	char why[200] = "";
 	struct plane_info p = plane(12); /* unknown id */
-	assert_int_equal(dmabuf_cache_get(&c, &p, &b, why, sizeof(why)), -ENOENT);
+	assert_int_equal(dmabuf_cache_get(&t->c, &p, &b, why, sizeof(why)), -ENOENT);
 	assert_null(b);
 	assert_non_null(strstr(why, "dmabuf 12"));
 	/* A buffer shorter than its plane claims: the mapping is refused, not overrun. */
-	fake_add(f, 13, 4096);
+	fake_add(t->f, 13, 4096);
 	p = plane(13);
 	p.size = 64 * 64 * 4;
-	int r = dmabuf_cache_get(&c, &p, &b, why, sizeof(why));
+	int r = dmabuf_cache_get(&t->c, &p, &b, why, sizeof(why));
 	/* memfds map past their end (SIGBUS on access), so the cache must check the size of
 	 * what it maps where the exporter tells it. */
 	assert_int_equal(r, -EINVAL);
 	assert_non_null(strstr(why, "shorter"));
 	p = plane(0);
-	assert_int_equal(dmabuf_cache_get(&c, &p, &b, why, sizeof(why)), -EINVAL);
-	assert_int_equal(dmabuf_cache_count(&c), 0);
-	cached_end(&c, f);
+	assert_int_equal(dmabuf_cache_get(&t->c, &p, &b, why, sizeof(why)), -EINVAL);
+	assert_int_equal(dmabuf_cache_count(&t->c), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_one_import_per_id),
-		cmocka_unit_test(test_lru_eviction_keeps_recent),
-		cmocka_unit_test(test_current_never_evicted_even_at_capacity_two),
-		cmocka_unit_test(test_geometry_change_reimports_after_closing),
-		cmocka_unit_test(test_errors),
+		CACHED_TEST(test_one_import_per_id, four),
+		CACHED_TEST(test_lru_eviction_keeps_recent, three),
+		CACHED_TEST(test_current_never_evicted_even_at_capacity_two, one),
+		CACHED_TEST(test_geometry_change_reimports_after_closing, four),
+		CACHED_TEST(test_errors, four),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,34 +170,73 @@ struct tclient {
 	struct h264_batch b;
 };
 
-static struct h264_hub *make_hub(unsigned max_frames, size_t max_bytes, size_t replay,
-				 uint64_t idr_ms)
+/* A stream test's picture size and the limits of its hub. */
+struct run_spec {
+	unsigned w, h;
+	struct h264_limits limits;
+};
+
+/* Room for every test's limits; the tests that are about a limit lower one. */
+#define ROOMY_LIMITS {64, 1 << 20, 1 << 20, 0}
+static struct run_spec roomy = {320, 240, ROOMY_LIMITS};
+
+/* What each stream test works on: a hub on the fake encoder and clock, the stream of one
+ * key, and up to three clients. The fake's state starts afresh with every run, so a test
+ * sees only its own counts. The test's run_spec comes in as its prestate. */
+struct run {
+	struct h264_hub *hub;
+	struct h264_stream_key key;
+	struct h264_stream *s;
+	struct tclient c[3];
+};
+
+static int run_setup(void **state)
 {
+	const struct run_spec *spec = *state;
 	memset(&fk, 0, sizeof(fk));
 	fk.p_size = 100;
 	fk.now = 1000000;
 	src_gen = 1;
 	src_gets = src_puts = 0;
+	struct run *r = calloc(1, sizeof(*r));
+	assert_non_null(r);
 	struct h264_hub_config cfg = {
-		.backend = H264_BACKEND_X264, .fps = 30, .threads = 1,
-		.limits = {max_frames, max_bytes, replay, idr_ms},
+		.backend = H264_BACKEND_X264, .fps = 30, .threads = 1, .limits = spec->limits,
 		.create = fake_factory, .now_ms = fake_now,
 	};
-	struct h264_hub *hub;
-	assert_int_equal(h264_hub_create(&cfg, &hub), 0);
-	return hub;
+	assert_int_equal(h264_hub_create(&cfg, &r->hub), 0);
+	r->key = (struct h264_stream_key){spec->w, spec->h, 6};
+	r->s = h264_hub_acquire(r->hub, &r->key);
+	assert_non_null(r->s);
+	*state = r;
+	return 0;
 }
 
+/* The clients' last batches go back before the stream and the hub they point into. */
+static int run_teardown(void **state)
+{
+	struct run *r = *state;
+	for (size_t i = 0; i < sizeof(r->c) / sizeof(r->c[0]); i++)
+		h264_batch_release(&r->c[i].b);
+	h264_hub_release(r->hub, r->s);
+	h264_hub_destroy(r->hub);
+	free(r);
+	return 0;
+}
+
+#define STREAM_TEST(f, spec) \
+	cmocka_unit_test_prestate_setup_teardown(f, run_setup, run_teardown, &(spec))
+
 /* One turn of a client: it took damage (or not) and reads the generation now. */
-static int turn(struct h264_hub *hub, struct h264_stream *s, struct tclient *c, bool damage,
-		bool reset)
+static int turn(struct run *r, struct tclient *c, bool damage, bool reset)
 {
 	char why[256];
 	h264_batch_release(&c->b);
 	c->b.aus = c->slots;
 	c->b.cap = 64;
 	struct h264_need need = {.gen = src_gen, .damage = damage, .reset = reset};
-	return h264_stream_update(hub, s, &c->pos, &need, &fake_src, &c->b, why, sizeof(why));
+	return h264_stream_update(r->hub, r->s, &c->pos, &need, &fake_src, &c->b, why,
+				  sizeof(why));
 }
 
 /* The pictures (fake numbers) a client got in its last turn, as "I0 P1 P2". */
@@ -212,276 +251,225 @@ static const char *got(const struct tclient *c)
 	return buf;
 }
 
-static void done(struct h264_hub *hub, struct h264_stream *s, struct tclient *cs, size_t n)
+/* A turn that works and sends exactly the pictures want names. */
+static void turn_gets(struct run *r, struct tclient *c, bool damage, bool reset,
+		      const char *want)
 {
-	for (size_t i = 0; i < n; i++)
-		h264_batch_release(&cs[i].b);
-	h264_hub_release(hub, s);
-	h264_hub_destroy(hub);
+	assert_int_equal(turn(r, c, damage, reset), 0);
+	assert_string_equal(got(c), want);
 }
 
 /* ---- stream bookkeeping ---------------------------------------------------------------- */
 
+/* 640x480 at quality 6: the test checks that 640x480 at 9 and 800x600 at 6 are other streams. */
+static struct run_spec vga = {640, 480, ROOMY_LIMITS};
+
 static void test_join_and_share(void **state)
 {
-	(void)state;
-	struct h264_hub *hub = make_hub(64, 1 << 20, 1 << 20, 0);
-	struct h264_stream_key key = {640, 480, 6};
-	struct h264_stream *s = h264_hub_acquire(hub, &key);
-	assert_non_null(s);
-	struct tclient a = {0}, b = {0};
+	struct run *r = *state;
+	struct tclient *a = &r->c[0], *b = &r->c[1];
 
 	/* The first client starts the stream: an IDR, as a new context. */
-	assert_int_equal(turn(hub, s, &a, true, false), 0);
-	assert_string_equal(got(&a), "I0");
-	assert_true(a.b.reset);
-	assert_true(a.b.encoded);
+	turn_gets(r, a, true, false, "I0");
+	assert_true(a->b.reset);
+	assert_true(a->b.encoded);
 	assert_int_equal(fk.created, 1);
 
 	/* Two new pictures; a second client joins after them: everything since the IDR, as
 	 * a new context, with no encode of its own. */
 	src_gen = 2;
-	assert_int_equal(turn(hub, s, &a, true, false), 0);
-	assert_string_equal(got(&a), "P1");
-	assert_false(a.b.reset);
+	turn_gets(r, a, true, false, "P1");
+	assert_false(a->b.reset);
 	src_gen = 3;
-	assert_int_equal(turn(hub, s, &a, true, false), 0);
-	assert_string_equal(got(&a), "P2");
+	turn_gets(r, a, true, false, "P2");
 	unsigned encodes = fk.encodes;
-	assert_int_equal(turn(hub, s, &b, true, false), 0);
-	assert_string_equal(got(&b), "I0 P1 P2");
-	assert_true(b.b.reset);
-	assert_false(b.b.encoded);
+	turn_gets(r, b, true, false, "I0 P1 P2");
+	assert_true(b->b.reset);
+	assert_false(b->b.encoded);
 	assert_int_equal(fk.encodes, encodes);
-	assert_int_equal(b.b.bytes, 300 + 100 + 100);
+	assert_int_equal(b->b.bytes, 300 + 100 + 100);
 
 	/* Encode once, send to many: both need generation 4, one encodes it. */
 	src_gen = 4;
-	assert_int_equal(turn(hub, s, &b, true, false), 0);
-	assert_string_equal(got(&b), "P3");
-	assert_true(b.b.encoded);
-	assert_int_equal(turn(hub, s, &a, true, false), 0);
-	assert_string_equal(got(&a), "P3");
-	assert_false(a.b.encoded);
+	turn_gets(r, b, true, false, "P3");
+	assert_true(b->b.encoded);
+	turn_gets(r, a, true, false, "P3");
+	assert_false(a->b.encoded);
 	assert_int_equal(fk.encodes, encodes + 1);
 
 	/* Nothing newer: nothing to send and no encode (the caller answers the request). */
-	assert_int_equal(turn(hub, s, &a, true, false), 0);
-	assert_int_equal(a.b.n, 0);
+	assert_int_equal(turn(r, a, true, false), 0);
+	assert_int_equal(a->b.n, 0);
 	assert_int_equal(fk.encodes, encodes + 1);
-	assert_int_equal(a.b.newest_gen, 4);
+	assert_int_equal(a->b.newest_gen, 4);
 
 	/* Every encode fetched one frame and gave it back. */
 	assert_int_equal(src_gets, fk.encodes);
 	assert_int_equal(src_puts, fk.encodes);
 
 	/* The same key is the same stream; another quality or size is another. */
-	struct h264_stream *same = h264_hub_acquire(hub, &key);
-	assert_ptr_equal(same, s);
-	h264_hub_release(hub, same);
+	struct h264_stream *same = h264_hub_acquire(r->hub, &r->key);
+	assert_ptr_equal(same, r->s);
+	h264_hub_release(r->hub, same);
 	struct h264_stream_key k2 = {640, 480, 9}, k3 = {800, 600, 6};
-	struct h264_stream *s2 = h264_hub_acquire(hub, &k2), *s3 = h264_hub_acquire(hub, &k3);
-	assert_true(s2 != s && s3 != s && s2 != s3);
-	h264_hub_release(hub, s2);
-	h264_hub_release(hub, s3);
+	struct h264_stream *s2 = h264_hub_acquire(r->hub, &k2), *s3 = h264_hub_acquire(r->hub, &k3);
+	assert_true(s2 != r->s && s3 != r->s && s2 != s3);
+	h264_hub_release(r->hub, s2);
+	h264_hub_release(r->hub, s3);
 
-	const struct h264_hub_stats *st = h264_hub_stats(hub);
+	const struct h264_hub_stats *st = h264_hub_stats(r->hub);
 	assert_int_equal(atomic_load(&st->encodes), fk.encodes);
 	assert_int_equal(atomic_load(&st->idrs), 1);
-	struct tclient cs[] = {a, b};
-	done(hub, s, cs, 2);
 }
 
 static void test_slow_client_gets_glued_frames(void **state)
 {
-	(void)state;
-	struct h264_hub *hub = make_hub(64, 1 << 20, 1 << 20, 0);
-	struct h264_stream_key key = {320, 240, 6};
-	struct h264_stream *s = h264_hub_acquire(hub, &key);
-	struct tclient fast = {0}, slow = {0};
-	assert_int_equal(turn(hub, s, &fast, true, false), 0);
-	assert_int_equal(turn(hub, s, &slow, true, false), 0);
-	assert_string_equal(got(&slow), "I0");
+	struct run *r = *state;
+	struct tclient *fast = &r->c[0], *slow = &r->c[1];
+	assert_int_equal(turn(r, fast, true, false), 0);
+	turn_gets(r, slow, true, false, "I0");
 	for (int i = 0; i < 5; i++) {
 		src_gen++;
-		assert_int_equal(turn(hub, s, &fast, true, false), 0);
-		assert_int_equal(fast.b.n, 1);
+		assert_int_equal(turn(r, fast, true, false), 0);
+		assert_int_equal(fast->b.n, 1);
 	}
 	/* The slow client's turn comes: the five pictures it missed, in order, in one
 	 * message, still in its context. */
-	assert_int_equal(turn(hub, s, &slow, true, false), 0);
-	assert_string_equal(got(&slow), "P1 P2 P3 P4 P5");
-	assert_false(slow.b.reset);
-	assert_false(slow.b.encoded);
+	turn_gets(r, slow, true, false, "P1 P2 P3 P4 P5");
+	assert_false(slow->b.reset);
+	assert_false(slow->b.encoded);
 	assert_int_equal(fk.encodes, 6);
-	struct tclient cs[] = {fast, slow};
-	done(hub, s, cs, 2);
 }
+
+/* At most 4 pictures since the IDR: the 5th encode is an IDR and the list restarts. */
+static struct run_spec four_frames = {320, 240, {4, 1 << 20, 1 << 20, 0}};
 
 static void test_bound_forces_idr(void **state)
 {
-	(void)state;
-	/* At most 4 pictures since the IDR: the 5th encode is an IDR and the list restarts. */
-	struct h264_hub *hub = make_hub(4, 1 << 20, 1 << 20, 0);
-	struct h264_stream_key key = {320, 240, 6};
-	struct h264_stream *s = h264_hub_acquire(hub, &key);
-	struct tclient fast = {0}, slow = {0}, late = {0};
-	assert_int_equal(turn(hub, s, &fast, true, false), 0);
-	assert_int_equal(turn(hub, s, &slow, true, false), 0);
+	struct run *r = *state;
+	struct tclient *fast = &r->c[0], *slow = &r->c[1], *late = &r->c[2];
+	assert_int_equal(turn(r, fast, true, false), 0);
+	assert_int_equal(turn(r, slow, true, false), 0);
 	for (int i = 0; i < 3; i++) {
 		src_gen++;
-		assert_int_equal(turn(hub, s, &fast, true, false), 0);
+		assert_int_equal(turn(r, fast, true, false), 0);
 	}
 	assert_int_equal(fk.idrs, 1);
 	src_gen++;
-	assert_int_equal(turn(hub, s, &fast, true, false), 0);
-	assert_string_equal(got(&fast), "I4");
+	turn_gets(r, fast, true, false, "I4");
 	assert_true(fk.last_forced);
-	assert_false(fast.b.reset); /* it had everything before: the IDR just goes on */
+	assert_false(fast->b.reset); /* it had everything before: the IDR just goes on */
 	src_gen++;
-	assert_int_equal(turn(hub, s, &fast, true, false), 0);
-	assert_string_equal(got(&fast), "P5");
+	turn_gets(r, fast, true, false, "P5");
 
 	/* The slow client missed P1..P3, which are gone: a new context from the IDR. */
-	assert_int_equal(turn(hub, s, &slow, true, false), 0);
-	assert_string_equal(got(&slow), "I4 P5");
-	assert_true(slow.b.reset);
+	turn_gets(r, slow, true, false, "I4 P5");
+	assert_true(slow->b.reset);
 
 	/* A joiner gets the list from its IDR. */
-	assert_int_equal(turn(hub, s, &late, true, false), 0);
-	assert_string_equal(got(&late), "I4 P5");
-	assert_true(late.b.reset);
-	struct tclient cs[] = {fast, slow, late};
-	done(hub, s, cs, 3);
+	turn_gets(r, late, true, false, "I4 P5");
+	assert_true(late->b.reset);
 }
+
+/* IDR 300 bytes + P 100 each; at 500 bytes the next encode is an IDR. */
+static struct run_spec five_hundred_bytes = {320, 240, {64, 500, 1 << 20, 0}};
 
 static void test_byte_bound_forces_idr(void **state)
 {
-	(void)state;
-	/* IDR 300 bytes + P 100 each; at 500 bytes the next encode is an IDR. */
-	struct h264_hub *hub = make_hub(64, 500, 1 << 20, 0);
-	struct h264_stream_key key = {320, 240, 6};
-	struct h264_stream *s = h264_hub_acquire(hub, &key);
-	struct tclient c = {0};
+	struct run *r = *state;
 	const char *want[] = {"I0", "P1", "P2", "I3", "P4", "P5", "I6"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		src_gen++;
-		assert_int_equal(turn(hub, s, &c, true, false), 0);
-		assert_string_equal(got(&c), want[i]);
+		turn_gets(r, &r->c[0], true, false, want[i]);
 	}
-	struct tclient cs[] = {c};
-	done(hub, s, cs, 1);
 }
+
+/* A context start would replay more than 450 bytes: encode an IDR now instead. */
+static struct run_spec short_replay = {320, 240, {64, 1 << 20, 450, 0}};
 
 static void test_long_replay_forces_idr(void **state)
 {
-	(void)state;
-	/* A context start would replay more than 450 bytes: encode an IDR now instead. */
-	struct h264_hub *hub = make_hub(64, 1 << 20, 450, 0);
-	struct h264_stream_key key = {320, 240, 6};
-	struct h264_stream *s = h264_hub_acquire(hub, &key);
-	struct tclient a = {0}, b = {0};
-	assert_int_equal(turn(hub, s, &a, true, false), 0);
+	struct run *r = *state;
+	struct tclient *a = &r->c[0], *b = &r->c[1];
+	assert_int_equal(turn(r, a, true, false), 0);
 	src_gen++;
-	assert_int_equal(turn(hub, s, &a, true, false), 0); /* 400 bytes: fits */
-	assert_int_equal(turn(hub, s, &b, false, false), 0);
-	assert_string_equal(got(&b), "I0 P1");
-	assert_false(b.b.encoded);
+	assert_int_equal(turn(r, a, true, false), 0); /* 400 bytes: fits */
+	turn_gets(r, b, false, false, "I0 P1");
+	assert_false(b->b.encoded);
 	src_gen++;
-	assert_int_equal(turn(hub, s, &a, true, false), 0); /* 500 bytes */
+	assert_int_equal(turn(r, a, true, false), 0); /* 500 bytes */
 	/* b asks for the whole screen again (non-incremental): a fresh IDR rather than a
 	 * 500-byte replay, though nothing changed. */
-	assert_int_equal(turn(hub, s, &b, false, true), 0);
-	assert_string_equal(got(&b), "I3");
-	assert_true(b.b.reset);
-	assert_true(b.b.encoded);
+	turn_gets(r, b, false, true, "I3");
+	assert_true(b->b.reset);
+	assert_true(b->b.encoded);
 	assert_true(fk.last_forced);
 	/* a just goes on with the IDR. */
-	assert_int_equal(turn(hub, s, &a, true, false), 0);
-	assert_string_equal(got(&a), "I3");
-	assert_false(a.b.reset);
-	struct tclient cs[] = {a, b};
-	done(hub, s, cs, 2);
+	turn_gets(r, a, true, false, "I3");
+	assert_false(a->b.reset);
 }
 
 static void test_reset_replays_from_idr(void **state)
 {
-	(void)state;
-	struct h264_hub *hub = make_hub(64, 1 << 20, 1 << 20, 0);
-	struct h264_stream_key key = {320, 240, 6};
-	struct h264_stream *s = h264_hub_acquire(hub, &key);
-	struct tclient c = {0};
-	assert_int_equal(turn(hub, s, &c, true, false), 0);
+	struct run *r = *state;
+	struct tclient *c = &r->c[0];
+	assert_int_equal(turn(r, c, true, false), 0);
 	src_gen++;
-	assert_int_equal(turn(hub, s, &c, true, false), 0);
+	assert_int_equal(turn(r, c, true, false), 0);
 	/* A non-incremental request on a still screen: the same pictures again, as a new
 	 * context, without an encode. */
 	unsigned encodes = fk.encodes;
-	assert_int_equal(turn(hub, s, &c, true, true), 0);
-	assert_string_equal(got(&c), "I0 P1");
-	assert_true(c.b.reset);
+	turn_gets(r, c, true, true, "I0 P1");
+	assert_true(c->b.reset);
 	assert_int_equal(fk.encodes, encodes);
-	struct tclient cs[] = {c};
-	done(hub, s, cs, 1);
 }
+
+/* An IDR at least every 2 s. */
+static struct run_spec idr_every_2s = {320, 240, {64, 1 << 20, 1 << 20, 2000}};
 
 static void test_periodic_idr(void **state)
 {
-	(void)state;
-	struct h264_hub *hub = make_hub(64, 1 << 20, 1 << 20, 2000);
-	struct h264_stream_key key = {320, 240, 6};
-	struct h264_stream *s = h264_hub_acquire(hub, &key);
-	struct tclient c = {0};
-	assert_int_equal(turn(hub, s, &c, true, false), 0);
-	assert_string_equal(got(&c), "I0");
+	struct run *r = *state;
+	struct tclient *c = &r->c[0];
+	turn_gets(r, c, true, false, "I0");
 	for (int i = 1; i < 4; i++) {
 		fk.now += 500;
 		src_gen++;
-		assert_int_equal(turn(hub, s, &c, true, false), 0);
-		assert_false(c.b.aus[0]->idr);
+		assert_int_equal(turn(r, c, true, false), 0);
+		assert_false(c->b.aus[0]->idr);
 	}
 	/* 2 s after the IDR: the next picture is one. */
 	fk.now += 500;
 	src_gen++;
-	assert_int_equal(turn(hub, s, &c, true, false), 0);
-	assert_string_equal(got(&c), "I4");
+	turn_gets(r, c, true, false, "I4");
 	assert_true(fk.last_forced);
 	/* A still screen sends nothing, periodic or not. */
 	fk.now += 10000;
-	assert_int_equal(turn(hub, s, &c, true, false), 0);
-	assert_int_equal(c.b.n, 0);
+	assert_int_equal(turn(r, c, true, false), 0);
+	assert_int_equal(c->b.n, 0);
 	src_gen++;
-	assert_int_equal(turn(hub, s, &c, true, false), 0);
-	assert_string_equal(got(&c), "I5");
-	struct tclient cs[] = {c};
-	done(hub, s, cs, 1);
+	turn_gets(r, c, true, false, "I5");
 }
 
 static void test_encoder_failure(void **state)
 {
-	(void)state;
-	struct h264_hub *hub = make_hub(64, 1 << 20, 1 << 20, 0);
-	struct h264_stream_key key = {320, 240, 6};
-	struct h264_stream *s = h264_hub_acquire(hub, &key);
-	struct tclient c = {0};
+	struct run *r = *state;
+	struct tclient *c = &r->c[0], *d = &r->c[1];
 	fk.fail_create = ENODEV;
-	assert_int_equal(turn(hub, s, &c, true, false), -ENODEV);
-	assert_int_equal(c.b.n, 0);
+	assert_int_equal(turn(r, c, true, false), -ENODEV);
+	assert_int_equal(c->b.n, 0);
 	/* Broken for good: no new attempt each frame. */
 	fk.fail_create = 0;
-	assert_int_equal(turn(hub, s, &c, true, false), -EIO);
+	assert_int_equal(turn(r, c, true, false), -EIO);
 	assert_int_equal(fk.created, 0);
-	h264_hub_release(hub, s);
+	h264_hub_release(r->hub, r->s);
 
-	s = h264_hub_acquire(hub, &key); /* a new stream for the key */
-	struct tclient d = {0};
-	assert_int_equal(turn(hub, s, &d, true, false), 0);
+	r->s = h264_hub_acquire(r->hub, &r->key); /* a new stream for the key */
+	assert_int_equal(turn(r, d, true, false), 0);
 	fk.fail_encode = EIO;
 	src_gen++;
-	assert_int_equal(turn(hub, s, &d, true, false), -EIO);
-	assert_int_equal(d.b.n, 0);
-	struct tclient cs[] = {c, d};
-	done(hub, s, cs, 2);
+	assert_int_equal(turn(r, d, true, false), -EIO);
+	assert_int_equal(d->b.n, 0);
 }
 
 /* ---- Annex B from the real x264 back end ---------------------------------------------- */
@@ -764,14 +752,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_quality),
-		cmocka_unit_test(test_join_and_share),
-		cmocka_unit_test(test_slow_client_gets_glued_frames),
-		cmocka_unit_test(test_bound_forces_idr),
-		cmocka_unit_test(test_byte_bound_forces_idr),
-		cmocka_unit_test(test_long_replay_forces_idr),
-		cmocka_unit_test(test_reset_replays_from_idr),
-		cmocka_unit_test(test_periodic_idr),
-		cmocka_unit_test(test_encoder_failure),
+		STREAM_TEST(test_join_and_share, vga),
+		STREAM_TEST(test_slow_client_gets_glued_frames, roomy),
+		STREAM_TEST(test_bound_forces_idr, four_frames),
+		STREAM_TEST(test_byte_bound_forces_idr, five_hundred_bytes),
+		STREAM_TEST(test_long_replay_forces_idr, short_replay),
+		STREAM_TEST(test_reset_replays_from_idr, roomy),
+		STREAM_TEST(test_periodic_idr, idr_every_2s),
+		STREAM_TEST(test_encoder_failure, roomy),
 		cmocka_unit_test(test_x264_annexb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

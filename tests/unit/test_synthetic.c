@@ -78,6 +78,24 @@ static void unmap(struct mapped *m)
 	munmap(m->p, m->len);
 }
 
+/* A source of that spec at that tick, its primary plane mapped into m: how most tests
+ * start looking at the pixels. */
+static struct plane_source *make_mapped(const char *spec, uint64_t tick, struct mapped *m)
+{
+	struct plane_source *src = make(spec);
+
+	synthetic_source_set_tick(src, tick);
+	map_primary(src, m);
+	return src;
+}
+
+/* The mapping goes before the source whose buffer it shows. */
+static void destroy_mapped(struct plane_source *src, struct mapped *m)
+{
+	unmap(m);
+	plane_source_destroy(src);
+}
+
 static uint8_t *pixel_at(const struct mapped *m, uint32_t x, uint32_t y)
 {
 	assert_true(x < m->info.width && y < m->info.height);
@@ -148,6 +166,24 @@ static bool in_rect(struct synthetic_rect r, uint32_t x, uint32_t y)
 	       (int64_t)y < (int64_t)r.y + r.h;
 }
 
+/* The scene's moving part: the clock, the video, the log, the window (empty for static). */
+static struct synthetic_rect scene_rect(struct plane_source *src)
+{
+	struct synthetic_rect r;
+
+	assert_int_equal(synthetic_source_scene_rect(src, &r), 0);
+	return r;
+}
+
+/* Where the Notes window's text is, in cells. */
+static struct synthetic_textbox notes_box(struct plane_source *src)
+{
+	struct synthetic_textbox tb;
+
+	assert_int_equal(synthetic_source_textbox(src, &tb), 0);
+	return tb;
+}
+
 static void type_text(struct plane_source *src, const char *text)
 {
 	for (const char *p = text; *p; p++) {
@@ -177,8 +213,7 @@ static void test_spec_defaults(void **state)
 	assert_int_equal(p.dmabuf_id, 1);
 	assert_false(p.is_region);
 	/* The default scene is desktop: its clock is the animated rect. */
-	struct synthetic_rect r;
-	assert_int_equal(synthetic_source_scene_rect(src, &r), 0);
+	struct synthetic_rect r = scene_rect(src);
 	assert_true(r.w > 0 && r.h > 0);
 	plane_source_destroy(src);
 
@@ -289,26 +324,32 @@ static void test_spec_error_buffer_bounds(void **state)
 
 /* ---- ids ---- */
 
+/* Steps the source from tick 1 to before end, every step-th tick: its primary plane keeps
+ * the id it was mapped with, and, where still is given, shows those pixels throughout. */
+static void assert_id_kept(struct plane_source *src, const struct mapped *m, uint64_t end,
+			   uint64_t step, const uint8_t *still)
+{
+	for (uint64_t t = 1; t < end; t += step) {
+		synthetic_source_set_tick(src, t);
+		assert_int_equal(query(src, PLANE_PRIMARY).dmabuf_id, m->info.dmabuf_id);
+		if (still)
+			assert_memory_equal(m->p, still, m->len);
+	}
+}
+
 static void test_ids_stable_content_changes(void **state)
 {
 	(void)state;
-	struct plane_source *src = make("640x480:desktop");
 	struct mapped m;
-
-	synthetic_source_set_tick(src, 0);
-	map_primary(src, &m);
+	struct plane_source *src = make_mapped("640x480:desktop", 0, &m);
 	uint8_t *at0 = snapshot(&m);
-	for (uint64_t t = 1; t < 100; t += 7) {
-		synthetic_source_set_tick(src, t);
-		assert_int_equal(query(src, PLANE_PRIMARY).dmabuf_id, m.info.dmabuf_id);
-	}
+	assert_id_kept(src, &m, 100, 7, NULL);
 	/* Tick 31 shows 12:00:01: the clock changed in place under the same id. */
 	synthetic_source_set_tick(src, 31);
 	assert_int_equal(query(src, PLANE_PRIMARY).dmabuf_id, 1);
 	assert_int_not_equal(memcmp(at0, m.p, m.len), 0);
 	free(at0);
-	unmap(&m);
-	plane_source_destroy(src);
+	destroy_mapped(src, &m);
 }
 
 static void test_flip_alternates(void **state)
@@ -366,11 +407,8 @@ static void test_modes_ids_and_no_plane(void **state)
 		{ 65, 2, 640, 480 },  { 124, 2, 640, 480 },  { 125, 0, 0, 0 },     { 130, 3, 800, 600 },
 		{ 195, 4, 1024, 768 }, { 255, 0, 0, 0 },     { 260, 1, 1280, 720 }, { 330, 2, 640, 480 },
 	};
-	struct plane_source *src = make("1280x720:modes");
 	struct mapped first;
-
-	synthetic_source_set_tick(src, 0);
-	map_primary(src, &first);
+	struct plane_source *src = make_mapped("1280x720:modes", 0, &first);
 	uint8_t *mode0 = snapshot(&first);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		synthetic_source_set_tick(src, steps[i].tick);
@@ -387,8 +425,7 @@ static void test_modes_ids_and_no_plane(void **state)
 	synthetic_source_set_tick(src, 260);
 	assert_memory_equal(first.p, mode0, first.len);
 	free(mode0);
-	unmap(&first);
-	plane_source_destroy(src);
+	destroy_mapped(src, &first);
 }
 
 static void test_modes_skip_repeated_size(void **state)
@@ -432,25 +469,19 @@ static void test_get_dmabuf_unknown(void **state)
 static void test_mmap_shows_drawing(void **state)
 {
 	(void)state;
-	struct plane_source *src = make("640x480:desktop"), *ref = make("640x480:desktop");
 	struct mapped m, again, r;
-
-	synthetic_source_set_tick(src, 0);
-	map_primary(src, &m);
+	struct plane_source *src = make_mapped("640x480:desktop", 0, &m);
 	uint8_t *before = snapshot(&m);
 	synthetic_source_set_tick(src, 61);
 	assert_int_not_equal(memcmp(before, m.p, m.len), 0);
 	map_primary(src, &again);
 	assert_memory_equal(again.p, m.p, m.len);
-	synthetic_source_set_tick(ref, 61);
-	map_primary(ref, &r);
+	struct plane_source *ref = make_mapped("640x480:desktop", 61, &r);
 	assert_same_pixels(&m, m.p, &r, r.p);
 	free(before);
-	unmap(&m);
 	unmap(&again);
-	unmap(&r);
-	plane_source_destroy(src);
-	plane_source_destroy(ref);
+	destroy_mapped(src, &m);
+	destroy_mapped(ref, &r);
 }
 
 /* ---- incremental == from scratch ---- */
@@ -710,23 +741,15 @@ static void test_set_tick_backwards(void **state)
 static void test_static_never_changes(void **state)
 {
 	(void)state;
-	struct plane_source *src = make("640x480:static");
 	struct mapped m;
-
-	synthetic_source_set_tick(src, 0);
-	map_primary(src, &m);
+	struct plane_source *src = make_mapped("640x480:static", 0, &m);
 	uint8_t *at0 = snapshot(&m);
-	for (uint64_t t = 1; t < 2000; t += 97) {
-		synthetic_source_set_tick(src, t);
-		assert_int_equal(query(src, PLANE_PRIMARY).dmabuf_id, 1);
-		assert_memory_equal(m.p, at0, m.len);
-	}
-	struct synthetic_rect r;
-	assert_int_equal(synthetic_source_scene_rect(src, &r), 0);
+	assert_int_equal(m.info.dmabuf_id, 1);
+	assert_id_kept(src, &m, 2000, 97, at0);
+	struct synthetic_rect r = scene_rect(src);
 	assert_true(r.w == 0 || r.h == 0);
 	free(at0);
-	unmap(&m);
-	plane_source_destroy(src);
+	destroy_mapped(src, &m);
 }
 
 /* Writes a marker into the buffer behind the source's back: the marker survives exactly
@@ -736,14 +759,13 @@ static void test_ticks_redraw_only_what_changes(void **state)
 	(void)state;
 	struct plane_source *st = make("640x480:static"), *dt = make("640x480:desktop");
 	struct mapped ms, md;
-	struct synthetic_rect clock;
 	static const uint8_t marker[4] = { 1, 2, 3, 4 };
 
 	synthetic_source_set_tick(st, 0);
 	synthetic_source_set_tick(dt, 0);
 	map_plane(st, PLANE_PRIMARY, PROT_READ | PROT_WRITE, &ms);
 	map_plane(dt, PLANE_PRIMARY, PROT_READ | PROT_WRITE, &md);
-	assert_int_equal(synthetic_source_scene_rect(dt, &clock), 0);
+	struct synthetic_rect clock = scene_rect(dt);
 	uint32_t cx = (uint32_t)(clock.x + clock.w / 2), cy = (uint32_t)(clock.y + clock.h / 2);
 	memcpy(pixel_at(&ms, 320, 240), marker, 4);
 	memcpy(pixel_at(&md, 320, 240), marker, 4);
@@ -769,13 +791,9 @@ static void test_video_region_changes_every_tick(void **state)
 {
 	(void)state;
 	static const uint64_t ticks[] = { 1, 2, 3, 4, 5, 100, 255, 256, 257, 1000 };
-	struct plane_source *src = make("320x240:video");
-	struct synthetic_rect r;
 	struct mapped m;
-
-	synthetic_source_set_tick(src, 0);
-	map_primary(src, &m);
-	assert_int_equal(synthetic_source_scene_rect(src, &r), 0);
+	struct plane_source *src = make_mapped("320x240:video", 0, &m);
+	struct synthetic_rect r = scene_rect(src);
 	/* About a third of the screen. */
 	assert_true((int64_t)r.w * r.h * 4 > 320 * 240 && (int64_t)r.w * r.h * 2 < 320 * 240);
 	uint8_t *prev = malloc(m.len);
@@ -792,20 +810,15 @@ static void test_video_region_changes_every_tick(void **state)
 						 in_rect(r, x, y) ? "unchanged" : "changed");
 	}
 	free(prev);
-	unmap(&m);
-	plane_source_destroy(src);
+	destroy_mapped(src, &m);
 }
 
 static void test_scroll_moves_up(void **state)
 {
 	(void)state;
-	struct plane_source *src = make("640x480:scroll");
-	struct synthetic_rect r;
 	struct mapped m;
-
-	synthetic_source_set_tick(src, 10);
-	map_primary(src, &m);
-	assert_int_equal(synthetic_source_scene_rect(src, &r), 0);
+	struct plane_source *src = make_mapped("640x480:scroll", 10, &m);
+	struct synthetic_rect r = scene_rect(src);
 	uint8_t *prev = snapshot(&m);
 	synthetic_source_set_tick(src, 11);
 	/* Rows in the lower half of the log at tick 11 are the rows 2 lower at tick 10. */
@@ -820,27 +833,25 @@ static void test_scroll_moves_up(void **state)
 	}
 	assert_true(moved);
 	free(prev);
-	unmap(&m);
-	plane_source_destroy(src);
+	destroy_mapped(src, &m);
 }
 
 static void test_drag_moves_window(void **state)
 {
 	(void)state;
 	struct plane_source *src = make("640x480:drag");
-	struct synthetic_rect a, b;
 
 	synthetic_source_set_tick(src, 5);
-	assert_int_equal(synthetic_source_scene_rect(src, &a), 0);
+	struct synthetic_rect a = scene_rect(src);
 	synthetic_source_set_tick(src, 6);
-	assert_int_equal(synthetic_source_scene_rect(src, &b), 0);
+	struct synthetic_rect b = scene_rect(src);
 	assert_true(a.x != b.x || a.y != b.y);
 	assert_int_equal(a.w, b.w);
 	assert_int_equal(a.h, b.h);
 	/* It stays on the screen, wherever the path goes. */
 	for (uint64_t t = 0; t < 3000; t += 13) {
 		synthetic_source_set_tick(src, t);
-		assert_int_equal(synthetic_source_scene_rect(src, &a), 0);
+		a = scene_rect(src);
 		assert_true(a.x >= 0 && a.y >= 0 && a.x + a.w <= 640 && a.y + a.h <= 480);
 	}
 	plane_source_destroy(src);
@@ -904,8 +915,7 @@ static void test_cursor_plane(void **state)
 	synthetic_source_set_tick(src, 100);
 	assert_memory_equal(cur.p, arrow, cur.len);
 	free(arrow);
-	unmap(&cur);
-	plane_source_destroy(src);
+	destroy_mapped(src, &cur);
 
 	src = make("640x480:desktop:cursor=off");
 	c = query(src, PLANE_CURSOR);
@@ -952,12 +962,9 @@ static void assert_stamp(const struct mapped *m, int cx, int cy, bool expect)
 static void test_pointer_click_stamps(void **state)
 {
 	(void)state;
-	struct plane_source *src = make("640x480:desktop");
 	struct mapped m;
 	int half = (int)SYNTHETIC_STAMP_SIZE / 2;
-
-	synthetic_source_set_tick(src, 0);
-	map_primary(src, &m);
+	struct plane_source *src = make_mapped("640x480:desktop", 0, &m);
 	src->ops->pointer(src, 200, 300, 0);
 	assert_stamp(&m, 200, 300, false);
 	src->ops->pointer(src, 200, 300, 1);
@@ -981,16 +988,14 @@ static void test_pointer_click_stamps(void **state)
 	assert_stamp(&m, 420, 120, false);
 	assert_stamp(&m, 440, 140, false);
 	/* Over the clock, which is redrawn every second: the paint stays on top. */
-	struct synthetic_rect clock;
-	assert_int_equal(synthetic_source_scene_rect(src, &clock), 0);
+	struct synthetic_rect clock = scene_rect(src);
 	int kx = clock.x + clock.w / 2, ky = clock.y + clock.h / 2;
 	src->ops->pointer(src, kx, ky, 1);
 	src->ops->pointer(src, kx, ky, 0);
 	synthetic_source_set_tick(src, 45);
 	assert_stamp(&m, kx, ky, true);
 	/* Over the Notes window, which is drawn over the scene: the paint is on top. */
-	struct synthetic_textbox tb;
-	assert_int_equal(synthetic_source_textbox(src, &tb), 0);
+	struct synthetic_textbox tb = notes_box(src);
 	src->ops->pointer(src, tb.x + 10, tb.y + 10, 1);
 	src->ops->pointer(src, tb.x + 10, tb.y + 10, 0);
 	type_text(src, "ab\ncd");
@@ -1000,8 +1005,7 @@ static void test_pointer_click_stamps(void **state)
 	assert_stamp(&m, 639, 479, true);
 	src->ops->pointer(src, -5, -5, 1);
 	assert_stamp(&m, 0, 0, true);
-	unmap(&m);
-	plane_source_destroy(src);
+	destroy_mapped(src, &m);
 }
 
 /* Whether the cell shows the glyph exactly: glyph bits in fg, everything else in bg
@@ -1035,13 +1039,9 @@ static void assert_cell(const struct mapped *m, const struct synthetic_textbox *
 static void test_keys_type_into_notes(void **state)
 {
 	(void)state;
-	struct plane_source *src = make("640x480:desktop");
-	struct synthetic_textbox tb;
 	struct mapped m;
-
-	synthetic_source_set_tick(src, 0);
-	map_primary(src, &m);
-	assert_int_equal(synthetic_source_textbox(src, &tb), 0);
+	struct plane_source *src = make_mapped("640x480:desktop", 0, &m);
+	struct synthetic_textbox tb = notes_box(src);
 	assert_true(tb.cols >= 10 && tb.rows >= 4);
 	assert_int_equal(tb.cell_w, 8 * tb.scale);
 	assert_cell(&m, &tb, 0, 0, CARET);
@@ -1083,20 +1083,16 @@ static void test_keys_type_into_notes(void **state)
 	assert_cell(&m, &tb, 1, tb.rows - 1, CARET);
 	assert_cell(&m, &tb, 0, 0, 'z');
 	assert_cell(&m, &tb, 1, 0, ' ');
-	unmap(&m);
-	plane_source_destroy(src);
+	destroy_mapped(src, &m);
 
 	/* A line filled to the last column puts the caret on the next line. */
-	src = make("640x480:desktop");
-	synthetic_source_set_tick(src, 0);
-	map_primary(src, &m);
+	src = make_mapped("640x480:desktop", 0, &m);
 	memset(word, 'a', tb.cols);
 	word[tb.cols] = '\0';
 	type_text(src, word);
 	assert_cell(&m, &tb, tb.cols - 1, 0, 'a');
 	assert_cell(&m, &tb, 0, 1, CARET);
-	unmap(&m);
-	plane_source_destroy(src);
+	destroy_mapped(src, &m);
 }
 
 /* The typing scene types its paragraph two characters a tick, the caret just after. */
@@ -1104,16 +1100,12 @@ static void test_typing_scene_types(void **state)
 {
 	(void)state;
 	static const char start[] = "The synthetic vGPU types";
-	struct plane_source *src = make("640x480:typing");
 	struct synthetic_textbox ed;
 	struct mapped m;
-
-	synthetic_source_set_tick(src, 0);
-	map_primary(src, &m);
+	struct plane_source *src = make_mapped("640x480:typing", 0, &m);
 	assert_int_equal(synthetic_source_editor(src, &ed), 0);
 	assert_true(ed.cols > sizeof(start) && ed.rows > 10);
-	struct synthetic_rect win;
-	assert_int_equal(synthetic_source_scene_rect(src, &win), 0);
+	struct synthetic_rect win = scene_rect(src);
 	assert_true(in_rect(win, (uint32_t)ed.x, (uint32_t)ed.y));
 	assert_true(in_rect(win, (uint32_t)ed.x + ed.cols * ed.cell_w - 1,
 			    (uint32_t)ed.y + ed.rows * ed.cell_h - 1));
@@ -1138,8 +1130,7 @@ static void test_typing_scene_types(void **state)
 		assert_int_equal(carets, 1);
 		assert_int_equal(last_row, ed.rows - 1);
 	}
-	unmap(&m);
-	plane_source_destroy(src);
+	destroy_mapped(src, &m);
 
 	src = make("640x480:desktop");
 	assert_int_equal(synthetic_source_editor(src, &ed), -ENOENT);
@@ -1162,9 +1153,8 @@ static void test_keys_edge_cases(void **state)
 	for (int i = 0; i < 100; i++) /* 10000 characters */
 		type_text(a, chunk);
 	synthetic_source_set_tick(a, 3);
-	struct synthetic_textbox tb;
 	struct mapped m;
-	assert_int_equal(synthetic_source_textbox(a, &tb), 0);
+	struct synthetic_textbox tb = notes_box(a);
 	map_primary(a, &m);
 	assert_cell(&m, &tb, 0, 0, 'k');
 	unmap(&m);
