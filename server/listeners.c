@@ -143,7 +143,34 @@ static int open_unix(struct listener *li, char *err, size_t err_len)
 	return 0;
 }
 
-/* "USER[:GROUP]", names or numbers; -1 leaves that part alone. */
+/* A user or group: its name first, else a number. The user's primary group comes back
+ * in *primary_gid. 0, or -ENOENT for a name that does not exist. */
+static int resolve_id(const char *text, bool is_group, unsigned *id, gid_t *primary_gid)
+{
+	char *end;
+	unsigned long v = strtoul(text, &end, 10);
+	if (is_group) {
+		struct group *gr = getgrnam(text);
+		if (gr) {
+			*id = gr->gr_gid;
+			return 0;
+		}
+	} else {
+		struct passwd *pw = getpwnam(text);
+		if (pw) {
+			*id = pw->pw_uid;
+			*primary_gid = pw->pw_gid;
+			return 0;
+		}
+	}
+	if (*end != '\0')
+		return -ENOENT;
+	*id = (unsigned)v;
+	return 0;
+}
+
+/* "USER[:GROUP]", names or numbers; -1 leaves that part alone. A user given by name
+ * brings its primary group, unless GROUP is given. */
 static int resolve_owner(const char *text, uid_t *uid, gid_t *gid)
 {
 	char user[64], *group;
@@ -153,26 +180,19 @@ static int resolve_owner(const char *text, uid_t *uid, gid_t *gid)
 		*group++ = '\0';
 	*uid = (uid_t)-1;
 	*gid = (gid_t)-1;
-	char *end;
+	unsigned id;
+	gid_t primary = (gid_t)-1;
 	if (user[0]) {
-		struct passwd *pw = getpwnam(user);
-		unsigned long v = strtoul(user, &end, 10);
-		if (pw)
-			*uid = pw->pw_uid, *gid = group ? *gid : pw->pw_gid;
-		else if (*end == '\0')
-			*uid = (uid_t)v;
-		else
+		if (resolve_id(user, false, &id, &primary) < 0)
 			return -ENOENT;
+		*uid = (uid_t)id;
+		if (!group)
+			*gid = primary;
 	}
 	if (group && group[0]) {
-		struct group *gr = getgrnam(group);
-		unsigned long v = strtoul(group, &end, 10);
-		if (gr)
-			*gid = gr->gr_gid;
-		else if (*end == '\0')
-			*gid = (gid_t)v;
-		else
+		if (resolve_id(group, true, &id, NULL) < 0)
 			return -ENOENT;
+		*gid = (gid_t)id;
 	}
 	return 0;
 }

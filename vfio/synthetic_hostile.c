@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fd.h"
+
 #define FOURCC_YUYV PLANE_FOURCC('Y', 'U', 'Y', 'V')
 
 typedef void (*lie_fn)(struct synth_hostile *h, struct plane_info *p);
@@ -291,11 +293,8 @@ int synth_hostile_init(struct synth_hostile *h, int primary_fd)
 
 void synth_hostile_fini(struct synth_hostile *h)
 {
-	if (h->short_fd >= 0)
-		close(h->short_fd);
-	if (h->big_cursor_fd >= 0)
-		close(h->big_cursor_fd);
-	h->short_fd = h->big_cursor_fd = -1;
+	fd_close(&h->short_fd);
+	fd_close(&h->big_cursor_fd);
 }
 
 int synth_hostile_apply(struct synth_hostile *h, uint64_t tick, struct plane_info *out)

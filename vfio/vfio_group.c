@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd.h"
+
 #define MDEV_DEVICES "/sys/bus/mdev/devices"
 
 int vfio_group_resolve(const char *kind, const char *arg, struct vfio_group_handle *h,
@@ -197,9 +199,6 @@ fail:
 
 void vfio_group_close(struct vfio_group_handle *h)
 {
-	if (h->group_fd >= 0)
-		close(h->group_fd);
-	if (h->container_fd >= 0)
-		close(h->container_fd);
-	h->group_fd = h->container_fd = -1;
+	fd_close(&h->group_fd);
+	fd_close(&h->container_fd);
 }
