@@ -56,9 +56,18 @@ int plane_info_validate(const struct plane_info *p, char *why, size_t why_len)
 	struct vfio_tile_layout tile;
 	if (vfio_tiling_layout(p->modifier, &tile) < 0 ||
 	    (cursor && p->modifier != PLANE_MODIFIER_LINEAR)) {
+		/* Named where we know it: Yf is the one that would otherwise slip through a
+		 * VA import (iHD reads it as Y) and show garbage. */
+		const char *name = vfio_tiling_modifier_name(p->modifier);
+		bool yf = p->modifier == PLANE_MODIFIER_INTEL_Yf_TILED ||
+			  p->modifier == PLANE_MODIFIER_INTEL_Yf_TILED_CCS;
 		if (why && why_len)
-			snprintf(why, why_len, "unsupported modifier 0x%016llx%s",
-				 (unsigned long long)p->modifier, cursor ? " for a cursor" : "");
+			snprintf(why, why_len, "unsupported modifier 0x%016llx%s%s%s%s",
+				 (unsigned long long)p->modifier, name ? " (" : "",
+				 name ? name : "", name ? ")" : "",
+				 cursor ? " for a cursor"
+				 : yf   ? ": Yf tiling is not read (VA would take it for Y)"
+					: "");
 		return -EINVAL;
 	}
 	uint32_t max_w = cursor ? PLANE_MAX_CURSOR : PLANE_MAX_WIDTH;

@@ -65,7 +65,8 @@ const char *plane_fourcc_str(uint32_t fourcc, char buf[5]);
  * clamps it to the screen it has); beyond that it is rejected, so that position plus
  * hotspot never overflows.
  * Modifiers: linear, and for primary planes Intel X- and Y-tiled, whose stride must be a
- * whole number of tiles and whose size must cover whole tile rows. */
+ * whole number of tiles and whose size must cover whole tile rows. Any other is refused
+ * and named in why where drm_fourcc.h names it (Yf-tiled, the CCS variants). */
 int plane_info_validate(const struct plane_info *p, char *why, size_t why_len);
 
 /* Bytes of the buffer that the pixels of a validated plane occupy: up to the end of the

@@ -22,6 +22,19 @@ int vfio_tiling_layout(uint64_t modifier, struct vfio_tile_layout *out)
 	}
 }
 
+const char *vfio_tiling_modifier_name(uint64_t modifier)
+{
+	switch (modifier) {
+	case PLANE_MODIFIER_LINEAR: return "DRM_FORMAT_MOD_LINEAR";
+	case PLANE_MODIFIER_INTEL_X_TILED: return "I915_FORMAT_MOD_X_TILED";
+	case PLANE_MODIFIER_INTEL_Y_TILED: return "I915_FORMAT_MOD_Y_TILED";
+	case PLANE_MODIFIER_INTEL_Yf_TILED: return "I915_FORMAT_MOD_Yf_TILED";
+	case PLANE_MODIFIER_INTEL_Y_TILED_CCS: return "I915_FORMAT_MOD_Y_TILED_CCS";
+	case PLANE_MODIFIER_INTEL_Yf_TILED_CCS: return "I915_FORMAT_MOD_Yf_TILED_CCS";
+	default: return NULL;
+	}
+}
+
 int vfio_tiling_is_tiled(uint64_t modifier)
 {
 	return modifier == PLANE_MODIFIER_INTEL_X_TILED || modifier == PLANE_MODIFIER_INTEL_Y_TILED;

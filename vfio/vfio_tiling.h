@@ -25,6 +25,12 @@
 #define PLANE_MODIFIER_LINEAR 0ULL
 #define PLANE_MODIFIER_INTEL_X_TILED 0x0100000000000001ULL
 #define PLANE_MODIFIER_INTEL_Y_TILED 0x0100000000000002ULL
+/* Layouts we refuse, named so the log can say which: Yf (iHD's VA driver reads it as Y,
+ * so an import would show garbage rather than fail) and the render-compressed (CCS)
+ * variants, whose pixels are not all in the main surface. */
+#define PLANE_MODIFIER_INTEL_Yf_TILED 0x0100000000000003ULL
+#define PLANE_MODIFIER_INTEL_Y_TILED_CCS 0x0100000000000004ULL
+#define PLANE_MODIFIER_INTEL_Yf_TILED_CCS 0x0100000000000005ULL
 
 struct vfio_tile_layout {
 	uint64_t modifier;
@@ -35,6 +41,9 @@ struct vfio_tile_layout {
 
 /* The layout of a modifier: 0, or -EINVAL for one we cannot read. */
 int vfio_tiling_layout(uint64_t modifier, struct vfio_tile_layout *out);
+
+/* drm_fourcc.h's name of a modifier we know ("I915_FORMAT_MOD_Yf_TILED"), or NULL. */
+const char *vfio_tiling_modifier_name(uint64_t modifier);
 
 /* True for the tiled layouts (not linear). */
 int vfio_tiling_is_tiled(uint64_t modifier);

@@ -44,6 +44,33 @@ static void test_accepts_good_planes(void **state)
 	assert_int_equal(plane_info_validate(&c, why, sizeof(why)), 0);
 }
 
+/* Yf-tiled and the CCS variants are refused, and the reason names the modifier (iHD
+ * would import Yf as Y and show garbage); X- and Y-tiled stay accepted. */
+static void test_yf_tiled_refused_by_name(void **state)
+{
+	(void)state;
+	char why[200] = "";
+	struct plane_info p = good_primary();
+	p.modifier = PLANE_MODIFIER_INTEL_X_TILED;
+	assert_int_equal(plane_info_validate(&p, why, sizeof(why)), 0);
+	p.modifier = PLANE_MODIFIER_INTEL_Y_TILED;
+	assert_int_equal(plane_info_validate(&p, why, sizeof(why)), 0);
+	p.modifier = PLANE_MODIFIER_INTEL_Yf_TILED;
+	assert_int_equal(plane_info_validate(&p, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "0x0100000000000003 (I915_FORMAT_MOD_Yf_TILED)"));
+	assert_non_null(strstr(why, "Yf tiling is not read"));
+	p.modifier = PLANE_MODIFIER_INTEL_Yf_TILED_CCS;
+	assert_int_equal(plane_info_validate(&p, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "(I915_FORMAT_MOD_Yf_TILED_CCS)"));
+	p.modifier = PLANE_MODIFIER_INTEL_Y_TILED_CCS;
+	assert_int_equal(plane_info_validate(&p, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "(I915_FORMAT_MOD_Y_TILED_CCS)"));
+	/* One nobody names is still refused, by number. */
+	p.modifier = 0x0100000000000009ull;
+	assert_int_equal(plane_info_validate(&p, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "unsupported modifier 0x0100000000000009");
+}
+
 static void test_rejects_bad_fields(void **state)
 {
 	(void)state;
@@ -123,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_rejects_bad_fields),
 		cmocka_unit_test(test_rejects_overflowing_geometry),
 		cmocka_unit_test(test_cursor_limits),
+		cmocka_unit_test(test_yf_tiled_refused_by_name),
 		cmocka_unit_test(test_same_geometry_and_fourcc_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
