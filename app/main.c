@@ -28,6 +28,7 @@
 #include "open_h264.h"
 #include "plane_source.h"
 #include "plane_source_open.h"
+#include "render_node.h"
 #include "vfio_handover.h"
 #include "tls.h"
 #include "vnc_server.h"
@@ -101,6 +102,15 @@ static int run(const struct config *cfg, const sigset_t *signals)
 	 * the encoders that import the plane read it. Ours, until everyone is stopped. */
 	struct frame_store frames;
 	frame_store_init(&frames);
+	/* The GPU whose buffers the source shows: the VA readback and the VPL encoder
+	 * open its render node (render_node.h). */
+	struct render_node_choice rn;
+	render_node_choose("/sys", cfg->source, &rn);
+	render_node_set(rn.node);
+	if (rn.warn)
+		log_warn("%s", rn.reason);
+	else
+		log_info("%s", rn.reason);
 	/* The H.264 back end is chosen once, before any client: --encoder vpl where VPL
 	 * cannot run is a runtime failure. */
 	r = open_h264_init(cfg, &frames, err, sizeof(err));

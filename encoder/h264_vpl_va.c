@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "render_node.h"
 
 const struct h264_vpl_va_fns h264_vpl_va_real = {
 	.create_surfaces = vaCreateSurfaces,
@@ -34,6 +35,15 @@ int h264_vpl_display_open(struct h264_vpl_display *d, char *why, size_t why_len)
 		if (try_node(d, env, false, note, sizeof(note)) == 0)
 			return 0;
 		snprintf(why, why_len, "no VA display: %s (from VGPU_VA_RENDER_NODE)", note);
+		return -ENODEV;
+	}
+	/* The mdev's parent GPU (render_node.h): its buffers import nowhere else, so no
+	 * other node is tried. */
+	const char *chosen = render_node_chosen();
+	if (chosen) {
+		if (try_node(d, chosen, true, note, sizeof(note)) == 0)
+			return 0;
+		snprintf(why, why_len, "no VA display: %s (the mdev's parent GPU)", note);
 		return -ENODEV;
 	}
 	bool any = false;

@@ -1,10 +1,11 @@
 /* VA-API for the VPL back end: the render-node display, and importing a plane's dma-buf
  * as a VA surface without copying a pixel (both through vfio's va_prime.h).
  *
- * The display is our own (libva displays are not shared between threads here): the first
- * DRM render node, /dev/dri/renderD128 and up, whose VA driver initialises and is Intel's
- * (a host may also have another GPU), or the node named by $VGPU_VA_RENDER_NODE, the same
- * variable the capture side's VA readback honours.
+ * The display is our own (libva displays are not shared between threads here), on the
+ * node named by $VGPU_VA_RENDER_NODE (the variable the capture side's VA readback
+ * honours too), else the mdev's parent GPU that main chose (vfio's render_node.h), else
+ * the first DRM render node, /dev/dri/renderD128 and up, whose VA driver initialises and
+ * is Intel's (a host may also have another GPU).
  *
  * Import tries DRM_PRIME_2 with the modifier first; if the driver refuses that, the
  * older DRM_PRIME, where the tiling can only come from the buffer object.

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "plane.h"
+#include "render_node.h"
 
 #ifdef VGPU_HAVE_VA
 
@@ -45,7 +46,11 @@ static int va_open(void **out, char *why, size_t why_len)
 		snprintf(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
+	/* $VGPU_VA_RENDER_NODE, else the mdev's parent GPU (render_node.h): the buffers can
+	 * only be imported there, so no other node is tried. */
 	const char *env = getenv("VGPU_VA_RENDER_NODE");
+	if (!env || !*env)
+		env = render_node_chosen();
 	char node[64], last[160] = "no DRM render node (/dev/dri/renderD*)";
 	int r = -ENODEV;
 	for (int i = 128; i < 192 && r < 0; i++) {

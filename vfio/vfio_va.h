@@ -8,9 +8,9 @@
  * The render node and the import are va_prime.h's, shared with the VPL encoder.
  *
  * vfio_va_readback plugs into the dmabuf cache's readback seam (dmabuf_cache.h): the cache
- * opens it lazily on the first unmappable buffer. open() takes the first DRM render node
- * (/dev/dri/renderD128 and up, or the one named by $VGPU_VA_RENDER_NODE) on which a VA
- * driver initialises. Without libva at build time every call fails with -ENOTSUP and says
+ * opens it lazily on the first unmappable buffer. open() takes the node named by
+ * $VGPU_VA_RENDER_NODE, else the mdev's parent GPU's (render_node.h), else the first DRM
+ * render node (/dev/dri/renderD128 and up) on which a VA driver initialises. Without libva at build time every call fails with -ENOTSUP and says
  * so.
  *
  * Owned by the capture thread, like the cache; the VA display is not shared.
