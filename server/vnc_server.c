@@ -58,6 +58,7 @@ int vnc_server_create(const struct config *cfg, struct plane_source *src,
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->idle_since_ms = clock_now_ms();
 	pthread_cond_init(&srv->cond, NULL);
+	pthread_cond_init(&srv->gone, NULL);
 
 	int r = auth_init(cfg, err, err_len);
 	if (r < 0) {
@@ -142,39 +143,39 @@ int vnc_server_start(struct vnc_server *srv, char *err, size_t err_len)
 /* rfbShutdownServer(screen, TRUE) in 0.9.14 joins each client's thread after its
  * iterator has let go of the client, so a client whose thread ends at that moment is read
  * after it was freed (a crash at exit under load: sigterm-busy, 4 runs in 12 at -j2).
- * Instead: close every client and note its thread while the iterator holds it (its
- * thread cannot free it then), and join the threads after letting go. */
+ * Instead: close every client, wait until each has passed its gone hook, and join their
+ * threads (vnc_server_reap). A client that left by itself just before is joined the same
+ * way; before, its thread had detached itself and could still be in libvncserver's
+ * rfbClientConnectionGone, reading the screen, when the screen was freed (a use after
+ * free at exit under load: encoder-fails, once under ASan). */
 /* Exported by libvncserver 0.9.14 but missing from its headers: an iterator that also
  * yields clients already closed whose threads have not finished. */
 rfbClientIteratorPtr rfbGetClientIteratorWithClosed(rfbScreenInfoPtr rfbScreen);
 
+/* How long stop waits for the clients' threads to pass their gone hook. Each ends as soon
+ * as its socket is shut down; the bound only keeps a stuck thread from hanging the exit. */
+#define STOP_WAIT_MS 10000u
+
 static void close_and_join_clients(struct vnc_server *srv)
 {
-	rfbScreenInfoPtr s = srv->screen;
-	pthread_mutex_lock(&srv->lock);
-	srv->joining = true; /* from now on no client thread detaches itself */
-	pthread_mutex_unlock(&srv->lock);
-	pthread_t *threads = NULL;
-	size_t n = 0, cap = 0;
-	rfbClientIteratorPtr it = rfbGetClientIteratorWithClosed(s);
+	rfbClientIteratorPtr it = rfbGetClientIteratorWithClosed(srv->screen);
 	rfbClientPtr cl;
-	while ((cl = rfbClientIteratorNext(it))) {
+	while ((cl = rfbClientIteratorNext(it)))
 		if (cl->sock != RFB_INVALID_SOCKET)
 			rfbCloseClient(cl);
-		if (cl->onHold)
-			continue; /* no thread (cannot happen: handshakes have ended) */
-		if (n == cap) {
-			pthread_t *t = realloc(threads, (cap = cap ? 2 * cap : 16) * sizeof(*t));
-			if (!t)
-				break; /* rfbShutdownServer joins the rest */
-			threads = t;
-		}
-		threads[n++] = cl->client_thread;
-	}
 	rfbReleaseClientIterator(it);
-	for (size_t i = 0; i < n; i++)
-		pthread_join(threads[i], NULL);
-	free(threads);
+
+	struct timespec until;
+	clock_deadline(&until, CLOCK_REALTIME, STOP_WAIT_MS);
+	pthread_mutex_lock(&srv->lock);
+	while (srv->n_clients > 0)
+		if (pthread_cond_timedwait(&srv->gone, &srv->lock, &until) == ETIMEDOUT) {
+			log_warn("%u client(s) still running %u ms after they were closed; exiting "
+				 "without them", srv->n_clients, STOP_WAIT_MS);
+			break;
+		}
+	pthread_mutex_unlock(&srv->lock);
+	vnc_server_reap(srv);
 }
 
 void vnc_server_stop(struct vnc_server *srv)
@@ -208,6 +209,8 @@ void vnc_server_destroy(struct vnc_server *srv)
 	free(srv->fb);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->cond);
+	pthread_cond_destroy(&srv->gone);
+	free(srv->ended);
 	free(srv);
 }
 

@@ -44,6 +44,24 @@ static void on_update_sent(rfbClientPtr cl, int result)
 		push_sent_bytes(cl, cl->clientData);
 }
 
+/* Under srv->lock: a client thread that will end soon, for vnc_server_reap(). */
+static void remember_ended(struct vnc_server *srv, pthread_t thread)
+{
+	if (srv->n_ended == srv->cap_ended) {
+		size_t cap = srv->cap_ended ? 2 * srv->cap_ended : 8;
+		pthread_t *t = realloc(srv->ended, cap * sizeof(*t));
+		if (!t) {
+			/* Out of memory: let it go on its own (the only case where a thread may
+			 * outlive the server's wait at stop). */
+			pthread_detach(thread);
+			return;
+		}
+		srv->ended = t;
+		srv->cap_ended = cap;
+	}
+	srv->ended[srv->n_ended++] = thread;
+}
+
 static void on_client_gone(rfbClientPtr cl)
 {
 	struct vnc_server *srv = cl->screen->screenData;
@@ -68,18 +86,33 @@ static void on_client_gone(rfbClientPtr cl)
 	cl->clientData = NULL;
 	pthread_mutex_lock(&srv->lock);
 	/* libvncserver 0.9.14 starts each client's input thread joinable and joins it only
-	 * at shutdown: every client that leaves before would keep its thread's stack (12 KiB
-	 * of RSS and 8 MiB of address space a client, found by the churn test). Here, on that
-	 * thread's way out, it detaches itself, unless vnc_server_stop() is about to join
-	 * it (decided under the same lock). */
-	if (!srv->joining && pthread_equal(pthread_self(), cl->client_thread))
-		pthread_detach(pthread_self());
+	 * in rfbShutdownServer: every client that leaves before would keep its thread's stack
+	 * (12 KiB of RSS and 8 MiB of address space a client, found by the churn test). It is
+	 * not detached either: on its way out it still reads the client and the screen, so
+	 * the server joins it (vnc_server_reap) before the screen can go. */
+	if (pthread_equal(pthread_self(), cl->client_thread))
+		remember_ended(srv, cl->client_thread);
 	if (srv->n_clients > 0)
 		srv->n_clients--;
 	metrics_set_clients(srv->n_clients);
 	if (srv->n_clients == 0)
 		srv->idle_since_ms = clock_now_ms();
+	pthread_cond_broadcast(&srv->gone);
 	pthread_mutex_unlock(&srv->lock);
+}
+
+void vnc_server_reap(struct vnc_server *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	pthread_t *ended = srv->ended;
+	size_t n = srv->n_ended;
+	srv->ended = NULL;
+	srv->n_ended = srv->cap_ended = 0;
+	pthread_mutex_unlock(&srv->lock);
+	/* Outside the lock: each thread is past its gone hook, so the join is short. */
+	for (size_t i = 0; i < n; i++)
+		pthread_join(ended[i], NULL);
+	free(ended);
 }
 
 /* The client's input thread, for every FramebufferUpdateRequest, after libvncserver
@@ -134,6 +167,7 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	ci->sock_dup = -1;
 	snprintf(ci->peer, sizeof(ci->peer), "%s", handshake_peer ? handshake_peer : "?");
 
+	vnc_server_reap(srv);
 	pthread_mutex_lock(&srv->lock);
 	bool full = srv->n_clients >= srv->cfg->max_clients;
 	if (!full) {

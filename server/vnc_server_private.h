@@ -23,13 +23,20 @@ struct vnc_server {
 	bool listen_tcp[CONFIG_MAX_LISTEN];
 	bool listen_remote[CONFIG_MAX_LISTEN];
 
-	/* Viewers: guarded by lock; cond wakes the capture thread. */
+	/* Viewers: guarded by lock; cond wakes the capture thread, gone vnc_server_stop. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	pthread_cond_t gone; /* n_clients went down */
 	unsigned n_clients;
 	bool woken;
 	uint64_t idle_since_ms; /* when n_clients last became 0 (clock_now_ms) */
-	bool joining;           /* vnc_server_stop joins client threads: none detaches now */
+	/* Client threads that have passed their gone hook, to be joined (guarded by lock).
+	 * A client thread is never detached: after the hook it still reads the client and the
+	 * screen in libvncserver (rfbClientConnectionGone), so the screen may be freed only
+	 * once every such thread has been joined. vnc_server_reap() joins them: for each new
+	 * client (so ended threads do not keep their stacks) and at stop. */
+	pthread_t *ended;
+	size_t n_ended, cap_ended;
 
 	atomic_uint next_client_id;
 	atomic_uint handshakes; /* sockets being handed to libvncserver right now */
@@ -66,6 +73,8 @@ struct client_info {
 
 /* vnc_server_clients.c: newClientHook, displayHook, displayFinishedHook. */
 void vnc_server_client_hooks(rfbScreenInfoPtr s);
+/* Join the client threads that have ended (see `ended`). Not on a client thread. */
+void vnc_server_reap(struct vnc_server *srv);
 /* vnc_server_input.c: key, pointer, SetDesktopSize and SetPixelFormat hooks. */
 void vnc_server_input_hooks(rfbScreenInfoPtr s);
 
