@@ -28,6 +28,7 @@
 #include "open_h264.h"
 #include "plane_source.h"
 #include "plane_source_open.h"
+#include "selftest.h"
 #include "render_node.h"
 #include "vfio_handover.h"
 #include "tls.h"
@@ -229,6 +230,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	if (cfg.selftest)
+		return selftest_run(&cfg, stdout);
 	char err[512];
 	if (listeners_socket_activation(&cfg, err, sizeof(err)) < 0) {
 		log_error("%s", err);

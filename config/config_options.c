@@ -258,6 +258,15 @@ const struct option_spec config_options[N_OPTIONS] = {
 				"(0 = never), for socket-activated instances: systemd starts the "
 				"server again on the next connection.",
 				"0", UINT(exit_when_idle, 0, 86400, "a number")},
+	[OPT_SELFTEST] = {"selftest", 0, NULL,
+			  "Check the source and the H.264 encoder instead of serving: wait for "
+			  "the guest's plane, read one frame back, encode 5 s of its frames at "
+			  "--fps with --encoder, following flips and mode changes, and print a "
+			  "PASS, WARN or FAIL line per check (plane, readback, IDR and slices, "
+			  "encode time, fds, memory, GEM objects). Exit status 0 when nothing "
+			  "failed, 1 when a check failed, 2 when the source could not be opened. "
+			  "Run it first on a new host; see the README's hardware checklist.",
+			  NULL, FLAG(selftest)},
 	[OPT_CONTROL_IDLE_TIMEOUT] = {"control-idle-timeout", 0, "SECONDS",
 				      "Close a --control connection that has sent nothing for "
 				      "SECONDS, 1 to 86400, so that forgotten connections do not "

@@ -55,6 +55,7 @@ struct config {
 	char device[PATH_MAX];            /* --device SYSFS_PATH: which fd of --source pid: */
 	char qmp[PATH_MAX];               /* --qmp unix:PATH, "" = input to the source */
 	unsigned exit_when_idle;          /* --exit-when-idle SECONDS, 0 = never */
+	bool selftest;                    /* --selftest: check source and encoder, exit */
 	bool listen_default;              /* listen[] is CONFIG_DEFAULT_LISTEN, not given */
 	unsigned control_idle_timeout;    /* --control-idle-timeout SECONDS, 1..86400, default
 					   * 60: a control connection that sends nothing (and
