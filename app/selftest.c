@@ -1,7 +1,6 @@
 /* --selftest: see selftest.h. */
 #include "selftest.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <glob.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 #include "plane.h"
 #include "plane_source.h"
 #include "plane_source_open.h"
+#include "proc_stats.h"
 #include "vfio_tiling.h"
 
 #define WAIT_PLANE_MS 10000u /* a guest that is still booting gets this long to show a plane */
@@ -56,28 +56,6 @@ struct holdings {
 	long gem_objects; /* -1: debugfs not readable */
 };
 
-static long count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	long n = 0;
-	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1; /* the directory's own fd */
-}
-
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	long size, resident;
-	int n = f ? fscanf(f, "%ld %ld", &size, &resident) : 0;
-	if (f)
-		fclose(f);
-	return n == 2 ? resident * (sysconf(_SC_PAGESIZE) / 1024) : -1;
-}
-
 /* i915's debugfs starts with "N shrinkable [M free] objects, B bytes" or "N objects, ...";
  * summed over every DRM minor that has it. */
 static long gem_objects(void)
@@ -100,7 +78,7 @@ static long gem_objects(void)
 
 static struct holdings holdings_now(void)
 {
-	return (struct holdings){count_fds(), rss_kib(), gem_objects()};
+	return (struct holdings){proc_fd_count(0), proc_rss_kib(0), gem_objects()};
 }
 
 /* A leak grows with every flip: over a run cut in thirds it grows in both. Caches fill

@@ -12,8 +12,6 @@
 
 /* ---- the server process (proc_stats.c) ---- */
 
-/* Resident set size in KiB of a process; -1 if it is gone (proc_fd_count: server_proc.h). */
-long proc_rss_kib(pid_t pid);
 /* True if the server still runs (not exited, not a zombie). */
 bool server_alive(struct run *r);
 /* Lines of the server log that contain needle, and the sum of the "(N similar messages

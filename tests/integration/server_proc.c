@@ -328,17 +328,3 @@ const char *server_status_str(const struct server_proc *s, char *buf, size_t len
 		snprintf(buf, len, "status 0x%x", s->status);
 	return buf;
 }
-
-int proc_fd_count(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}

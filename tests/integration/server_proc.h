@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "proc_stats.h" /* proc_fd_count(), proc_rss_kib(): the server's holdings */
+
 struct server_proc {
 	pid_t pid;          /* 0 once reaped */
 	int status;         /* waitpid status once reaped */
@@ -64,7 +66,5 @@ void server_print_log_tail(struct server_proc *s, int lines);
 /* "exited with status N" / "killed by signal N" / "running", for messages. */
 const char *server_status_str(const struct server_proc *s, char *buf, size_t len);
 
-/* Open fds of a process (/proc/PID/fd), -1 if it is gone. */
-int proc_fd_count(pid_t pid);
 
 #endif
