@@ -189,17 +189,21 @@ struct tight_jpeg_encoder {
 		struct tight_plan_rect *rects;
 		int32_t *scratch;
 		uint32_t *retry; /* 4 per rectangle, up to one per tile */
+		struct tight_tile_facts *facts;
 	} t;
 	uint32_t colour_slots[TIGHT_PLAN_COLOUR_SLOTS];
 	size_t n_retry;
 	struct tight_jpeg_compressor jpeg;
-	struct tight_lossless lossless;
+	struct tight_lossless lossless; /* the client's own zlib stream 3 */
+	struct tight_lossless fresh;    /* rectangles that may be shared: a new stream each */
 
 	/* The update being written. */
 	const struct tight_jpeg_frame *frame;
 	const struct tight_jpeg_settings *settings;
 	const struct byte_sink *sink;
 	struct tight_jpeg_update_stats *stats;
+	struct tight_cache *share; /* NULL: nothing is shared in this update */
+	uint64_t gen;              /* the frame's generation when share is set */
 	int zlib_level;
 	size_t out_len;
 	uint8_t out[OUT_BUF];
@@ -213,6 +217,8 @@ int tight_jpeg_encoder_create(struct tight_jpeg_encoder **out)
 		return -ENOMEM;
 	pthread_mutex_init(&e->lock, NULL);
 	tight_lossless_init(&e->lossless);
+	tight_lossless_init(&e->fresh);
+	e->fresh.fresh = true;
 	*out = e;
 	return 0;
 }
@@ -220,7 +226,7 @@ int tight_jpeg_encoder_create(struct tight_jpeg_encoder **out)
 static void free_tiles(struct tiles *t)
 {
 	free(t->kind), free(t->rgb), free(t->colours), free(t->sent), free(t->rects);
-	free(t->scratch), free(t->retry);
+	free(t->scratch), free(t->retry), free(t->facts);
 }
 
 void tight_jpeg_encoder_destroy(struct tight_jpeg_encoder *e)
@@ -229,6 +235,7 @@ void tight_jpeg_encoder_destroy(struct tight_jpeg_encoder *e)
 		return;
 	tight_jpeg_compressor_destroy(&e->jpeg);
 	tight_lossless_destroy(&e->lossless);
+	tight_lossless_destroy(&e->fresh);
 	free(e->since), free(e->timer_due), free(e->timer_rects);
 	free_tiles(&e->t);
 	pthread_mutex_destroy(&e->lock);
@@ -256,10 +263,11 @@ static int ensure_grid(struct tight_jpeg_encoder *e, uint32_t width, uint32_t he
 		.rects = malloc(n * sizeof(struct tight_plan_rect)),
 		.scratch = malloc(2 * (size_t)g.cols * sizeof(int32_t)),
 		.retry = malloc(n * 4 * sizeof(uint32_t)),
+		.facts = malloc(n * sizeof(struct tight_tile_facts)),
 	};
 
 	if (!since || !due || !timer_rects || !t.kind || !t.rgb || !t.colours || !t.sent ||
-	    !t.rects || !t.scratch || !t.retry) {
+	    !t.rects || !t.scratch || !t.retry || !t.facts) {
 		free(since), free(due), free(timer_rects);
 		free_tiles(&t);
 		return -ENOMEM;
@@ -389,72 +397,99 @@ static uint64_t generation(const struct tight_jpeg_frame *f)
 	return f->generation(f->generation_opaque);
 }
 
+/* The shared rectangle for key, encoded by whoever asked first. HIT: *entry holds the
+ * bytes (send them, then tight_cache_put). RESERVED: encode, then share_publish. BUSY (or
+ * no sharing in this update): encode for this client alone. */
+static enum tight_cache_result share_get(struct tight_jpeg_encoder *e,
+					 const struct tight_plan_rect *r, uint8_t kind,
+					 uint8_t quality, uint8_t subsamp,
+					 struct tight_cache_entry **entry)
+{
+	*entry = NULL;
+	if (!e->share)
+		return TIGHT_CACHE_BUSY;
+	const struct tight_cache_key key = {
+		.x = (uint16_t)r->x, .y = (uint16_t)r->y, .w = (uint16_t)r->w, .h = (uint16_t)r->h,
+		.quality = quality, .subsamp = subsamp, .kind = kind, .hash = e->gen};
+	return tight_cache_get(e->share, &key, SHARE_WAIT_MS, entry);
+}
+
+/* Publish a reserved entry's bytes (a copy: the encoder's buffers are reused), or give up
+ * the reservation (data NULL: the encode failed). */
+static void share_publish(struct tight_jpeg_encoder *e, struct tight_cache_entry *entry,
+			  const uint8_t *data, size_t len)
+{
+	if (!entry)
+		return;
+	uint8_t *copy = data ? malloc(len ? len : 1) : NULL;
+	if (!copy) {
+		tight_cache_abandon(e->share, entry);
+		return;
+	}
+	memcpy(copy, data, len);
+	tight_cache_fill(e->share, entry, copy, len);
+	tight_cache_put(e->share, entry);
+}
+
+/* JPEG rectangles are stateless: one encode of a rectangle serves every client of the
+ * frame with the same quality and subsampling. */
 static bool send_jpeg(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r)
 {
 	const struct tight_jpeg_settings *s = e->settings;
 	const struct tight_jpeg_frame *f = e->frame;
-	const uint8_t *px = rect_pixels(e, r), *jpeg;
-	struct tight_cache *cache = f->generation ? s->cache : NULL;
-	struct tight_cache_entry *ce = NULL;
-	struct tight_cache_key key;
-	uint64_t gen = 0;
+	const uint8_t *jpeg;
+	struct tight_cache_entry *entry;
 	size_t len;
-	int rc;
 
-	if (cache) {
-		key = (struct tight_cache_key){
-			.x = (uint16_t)r->x, .y = (uint16_t)r->y, .w = (uint16_t)r->w,
-			.h = (uint16_t)r->h, .quality = (uint8_t)s->jpeg.quality,
-			.subsamp = (uint8_t)s->jpeg.subsamp};
-		/* The generation first, then the pixels: see the check after encoding. */
-		gen = generation(f);
-		key.hash = tight_jpeg_rect_hash(px, f->stride, r->w, r->h);
-		if (tight_cache_get(cache, &key, SHARE_WAIT_MS, &ce) == TIGHT_CACHE_HIT) {
-			size_t n;
-			const uint8_t *shared = tight_cache_data(ce, &n);
-			bool ok = send_jpeg_bytes(e, r, shared, n);
+	if (share_get(e, r, TIGHT_CACHE_JPEG, (uint8_t)s->jpeg.quality, (uint8_t)s->jpeg.subsamp,
+		      &entry) == TIGHT_CACHE_HIT) {
+		jpeg = tight_cache_data(entry, &len);
+		bool ok = send_jpeg_bytes(e, r, jpeg, len);
 
-			tight_cache_put(cache, ce);
-			e->stats->jpeg_shared++;
-			return ok;
-		}
+		tight_cache_put(e->share, entry);
+		e->stats->jpeg_shared++;
+		return ok;
 	}
 	double t0 = clock_now_s();
-	rc = tight_jpeg_compress(&e->jpeg, px, f->stride, r->w, r->h, &s->jpeg, &jpeg, &len);
+	int rc = tight_jpeg_compress(&e->jpeg, rect_pixels(e, r), f->stride, r->w, r->h, &s->jpeg,
+				     &jpeg, &len);
 	if (s->jpeg_timed)
 		s->jpeg_timed(clock_now_s() - t0);
 	if (rc < 0 || len > RFB_WIRE_TIGHT_MAX_COMPACT) {
-		if (ce)
-			tight_cache_abandon(cache, ce);
+		share_publish(e, entry, NULL, 0);
 		return send_substitute(e, r);
 	}
-	if (ce) {
-		/* The capture thread writes the frame while we read it. Publish only if no tick
-		 * completed meanwhile (generation) and the pixels hash the same as before: then
-		 * the JPEG is of exactly the pixels the key names. */
-		uint8_t *copy = NULL;
-
-		if (generation(f) == gen && tight_jpeg_rect_hash(px, f->stride, r->w, r->h) == key.hash)
-			copy = malloc(len);
-		if (copy) {
-			memcpy(copy, jpeg, len);
-			tight_cache_fill(cache, ce, copy, len);
-			tight_cache_put(cache, ce);
-		} else {
-			tight_cache_abandon(cache, ce);
-		}
-	}
+	share_publish(e, entry, jpeg, len);
 	return send_jpeg_bytes(e, r, jpeg, len);
 }
 
+/* Lossless rectangles (palette tiles, refreshes). The client's own zlib stream 3 carries
+ * a dictionary from every rectangle before, so its bytes are the client's alone. To share,
+ * a rectangle instead starts a new stream (the control byte tells the client to reset its
+ * stream 3, and the server's deflate starts afresh): the same bytes are then right for
+ * every client, whatever each one decoded before, at the price of the dictionary. After
+ * such a rectangle the client's stream 3 holds what the shared one left, so the client's
+ * own stream starts afresh too at its next rectangle. */
 static bool send_lossless(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r)
 {
 	uint8_t header[RFB_WIRE_RECT_HEADER];
+	struct tight_cache_entry *entry = NULL;
+	enum tight_cache_result got =
+		share_get(e, r, TIGHT_CACHE_LOSSLESS, 0, (uint8_t)e->zlib_level, &entry);
 	const uint8_t *data;
 	size_t len;
+	int rc = 0;
 
-	if (tight_lossless_encode(&e->lossless, rect_pixels(e, r), e->frame->stride, r->w, r->h,
-				  e->zlib_level, &data, &len) < 0)
+	if (got == TIGHT_CACHE_HIT)
+		data = tight_cache_data(entry, &len);
+	else
+		rc = tight_lossless_encode(e->share ? &e->fresh : &e->lossless, rect_pixels(e, r),
+					   e->frame->stride, r->w, r->h, e->zlib_level, &data, &len);
+	if (e->share)
+		tight_lossless_reset(&e->lossless);
+	if (got == TIGHT_CACHE_RESERVED)
+		share_publish(e, entry, rc < 0 ? NULL : data, len);
+	if (rc < 0)
 		return send_substitute(e, r);
 	if (r->kind == TIGHT_PLAN_PALETTE) {
 		e->stats->palette_rects++;
@@ -465,7 +500,10 @@ static bool send_lossless(struct tight_jpeg_encoder *e, const struct tight_plan_
 	}
 	rfb_wire_rect_header(header, (uint16_t)r->x, (uint16_t)r->y, (uint16_t)r->w,
 			     (uint16_t)r->h, RFB_WIRE_ENCODING_TIGHT);
-	return out_small(e, header, sizeof(header)) && out_large(e, data, len);
+	bool ok = out_small(e, header, sizeof(header)) && out_large(e, data, len);
+	if (got == TIGHT_CACHE_HIT)
+		tight_cache_put(e->share, entry);
+	return ok;
 }
 
 static bool send_rect(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r)
@@ -592,9 +630,21 @@ int tight_jpeg_encoder_update(struct tight_jpeg_encoder *e, const struct tight_j
 		.palette_max = palette_max(&s->jpeg, s->compress_level, n_update),
 		.grayscale = gray,
 	};
+	/* Share with the other clients of this frame (tight_jpeg_cache.h): its tile facts and
+	 * encoded rectangles. Generation 0: nothing was published yet, nothing to name. */
+	e->share = NULL;
+	e->gen = s->cache && f->generation ? generation(f) : 0;
+	if (e->gen &&
+	    tight_cache_tile_facts(s->cache, e->gen, f->pixels, f->stride, &e->grid, e->t.kind,
+				   co.palette_max, e->t.facts) == 0)
+		e->share = s->cache;
 	/* since is written only here, on this thread: reading it without the lock is safe. */
-	tight_classify_tiles(&e->grid, f->pixels, f->stride, e->since, &co, e->t.kind, e->t.rgb,
-			     e->t.colours, e->t.sent, e->colour_slots);
+	if (e->share)
+		tight_classify_facts(&e->grid, e->t.facts, e->since, &co, e->t.kind, e->t.rgb,
+				     e->t.colours, e->t.sent);
+	else
+		tight_classify_tiles(&e->grid, f->pixels, f->stride, e->since, &co, e->t.kind,
+				     e->t.rgb, e->t.colours, e->t.sent, e->colour_slots);
 	size_t n = tight_plan_rects(&e->grid, e->t.kind, e->t.rgb, e->t.colours, e->t.rects,
 				    e->t.scratch);
 
