@@ -186,7 +186,7 @@ enum tight_cache_result tight_cache_get(struct tight_cache *c, const struct tigh
 		return TIGHT_CACHE_RESERVED;
 	}
 	e->refs++; /* keeps it alive while we wait */
-	if (!e->ready) {
+	if (!e->ready && wait_ms) {
 		struct timespec deadline;
 
 		c->stats.waits++;
@@ -218,10 +218,10 @@ const uint8_t *tight_cache_data(const struct tight_cache_entry *e, size_t *len)
 	return e->data;
 }
 
-void tight_cache_fill(struct tight_cache *c, struct tight_cache_entry *e, uint8_t *data,
-		      size_t len)
+/* Under c->lock. */
+static void fill_locked(struct tight_cache *c, struct tight_cache_entry *e, uint8_t *data,
+			size_t len)
 {
-	pthread_mutex_lock(&c->lock);
 	e->data = data;
 	e->len = len;
 	e->ready = true;
@@ -229,8 +229,24 @@ void tight_cache_fill(struct tight_cache *c, struct tight_cache_entry *e, uint8_
 		c->stats.bytes += len;
 		c->stats.entries++;
 		lru_push_front(c, e);
-		evict(c);
 	}
+}
+
+void tight_cache_fill(struct tight_cache *c, struct tight_cache_entry *e, uint8_t *data,
+		      size_t len)
+{
+	const struct tight_cache_fill f = {e, data, len};
+
+	tight_cache_fill_batch(c, &f, 1);
+}
+
+void tight_cache_fill_batch(struct tight_cache *c, const struct tight_cache_fill *f, size_t n)
+{
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < n; i++)
+		fill_locked(c, f[i].e, f[i].data, f[i].len);
+	/* The caller holds each entry: eviction leaves them alive until put back. */
+	evict(c);
 	pthread_cond_broadcast(&c->done);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -76,6 +76,7 @@ int tight_cache_create(size_t max_bytes, size_t max_entries, struct tight_cache 
 /* Every entry handed out must have been put back (or filled/abandoned and put). */
 void tight_cache_destroy(struct tight_cache *c);
 
+/* wait_ms 0: do not wait; an entry another asker is encoding is BUSY at once. */
 enum tight_cache_result tight_cache_get(struct tight_cache *c, const struct tight_cache_key *k,
 					unsigned wait_ms, struct tight_cache_entry **e);
 
@@ -85,6 +86,14 @@ const uint8_t *tight_cache_data(const struct tight_cache_entry *e, size_t *len);
  * reference: send the data, then tight_cache_put(e). */
 void tight_cache_fill(struct tight_cache *c, struct tight_cache_entry *e, uint8_t *data,
 		      size_t len);
+
+/* Publish several reserved entries at once: one wake-up for whoever waits on them. */
+struct tight_cache_fill {
+	struct tight_cache_entry *e;
+	uint8_t *data;
+	size_t len;
+};
+void tight_cache_fill_batch(struct tight_cache *c, const struct tight_cache_fill *f, size_t n);
 
 /* Give up a reservation (the encode failed, or the pixels changed under it): waiters get
  * BUSY. Drops the caller's reference too. */

@@ -190,6 +190,11 @@ struct tight_jpeg_encoder {
 		int32_t *scratch;
 		uint32_t *retry; /* 4 per rectangle, up to one per tile */
 		struct tight_tile_facts *facts;
+		struct held {
+			struct tight_cache_entry *entry; /* a shared rectangle, ours to put */
+			bool hit;                        /* another client encoded it */
+		} *held;                                 /* per rectangle */
+		struct tight_cache_fill *pub;            /* share_prefetch's */
 	} t;
 	uint32_t colour_slots[TIGHT_PLAN_COLOUR_SLOTS];
 	size_t n_retry;
@@ -226,7 +231,7 @@ int tight_jpeg_encoder_create(struct tight_jpeg_encoder **out)
 static void free_tiles(struct tiles *t)
 {
 	free(t->kind), free(t->rgb), free(t->colours), free(t->sent), free(t->rects);
-	free(t->scratch), free(t->retry), free(t->facts);
+	free(t->scratch), free(t->retry), free(t->facts), free(t->held), free(t->pub);
 }
 
 void tight_jpeg_encoder_destroy(struct tight_jpeg_encoder *e)
@@ -264,10 +269,13 @@ static int ensure_grid(struct tight_jpeg_encoder *e, uint32_t width, uint32_t he
 		.scratch = malloc(2 * (size_t)g.cols * sizeof(int32_t)),
 		.retry = malloc(n * 4 * sizeof(uint32_t)),
 		.facts = malloc(n * sizeof(struct tight_tile_facts)),
+		.held = calloc(n, sizeof(struct held)),
+		.pub = malloc(n * sizeof(struct tight_cache_fill)),
 	};
 
 	if (!since || !due || !timer_rects || !t.kind || !t.rgb || !t.colours || !t.sent ||
-	    !t.rects || !t.scratch || !t.retry || !t.facts) {
+	    !t.rects || !t.scratch || !t.retry || !t.facts ||
+	    !t.held || !t.pub) {
 		free(since), free(due), free(timer_rects);
 		free_tiles(&t);
 		return -ENOMEM;
@@ -397,126 +405,158 @@ static uint64_t generation(const struct tight_jpeg_frame *f)
 	return f->generation(f->generation_opaque);
 }
 
-/* The shared rectangle for key, encoded by whoever asked first. HIT: *entry holds the
- * bytes (send them, then tight_cache_put). RESERVED: encode, then share_publish. BUSY (or
- * no sharing in this update): encode for this client alone. */
+/* The shared rectangle r, encoded by whoever asked first. HIT: *entry holds the bytes
+ * (send them, then tight_cache_put). RESERVED: encode, then publish. BUSY: encode for
+ * this client alone (with wait_ms 0: another client is encoding it). */
 static enum tight_cache_result share_get(struct tight_jpeg_encoder *e,
-					 const struct tight_plan_rect *r, uint8_t kind,
-					 uint8_t quality, uint8_t subsamp,
+					 const struct tight_plan_rect *r, unsigned wait_ms,
 					 struct tight_cache_entry **entry)
 {
-	*entry = NULL;
-	if (!e->share)
-		return TIGHT_CACHE_BUSY;
+	const struct tight_jpeg_params *p = &e->settings->jpeg;
+	bool jpeg = r->kind == TIGHT_PLAN_JPEG;
 	const struct tight_cache_key key = {
 		.x = (uint16_t)r->x, .y = (uint16_t)r->y, .w = (uint16_t)r->w, .h = (uint16_t)r->h,
-		.quality = quality, .subsamp = subsamp, .kind = kind, .hash = e->gen};
-	return tight_cache_get(e->share, &key, SHARE_WAIT_MS, entry);
+		.quality = jpeg ? (uint8_t)p->quality : 0,
+		.subsamp = (uint8_t)(jpeg ? p->subsamp : e->zlib_level),
+		.kind = jpeg ? TIGHT_CACHE_JPEG : TIGHT_CACHE_LOSSLESS,
+		.hash = e->gen};
+
+	return tight_cache_get(e->share, &key, wait_ms, entry);
 }
 
-/* Publish a reserved entry's bytes (a copy: the encoder's buffers are reused), or give up
- * the reservation (data NULL: the encode failed). */
-static void share_publish(struct tight_jpeg_encoder *e, struct tight_cache_entry *entry,
-			  const uint8_t *data, size_t len)
-{
-	if (!entry)
-		return;
-	uint8_t *copy = data ? malloc(len ? len : 1) : NULL;
-	if (!copy) {
-		tight_cache_abandon(e->share, entry);
-		return;
-	}
-	memcpy(copy, data, len);
-	tight_cache_fill(e->share, entry, copy, len);
-	tight_cache_put(e->share, entry);
-}
-
-/* JPEG rectangles are stateless: one encode of a rectangle serves every client of the
- * frame with the same quality and subsampling. */
-static bool send_jpeg(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r)
+/* Encode r into the encoder's buffers (valid until the next encode). JPEG rectangles are
+ * stateless: one encode serves every client of the frame with the same quality and
+ * subsampling. Lossless rectangles (palette tiles, refreshes): the client's own zlib
+ * stream 3 carries a dictionary from every rectangle before, so its bytes are the
+ * client's alone. To share, a rectangle instead starts a new stream (the control byte
+ * tells the client to reset its stream 3, and the server's deflate starts afresh): the
+ * same bytes are then right for every client, whatever each one decoded before, at the
+ * price of the dictionary. */
+static int encode_rect(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r,
+		       const uint8_t **data, size_t *len)
 {
 	const struct tight_jpeg_settings *s = e->settings;
-	const struct tight_jpeg_frame *f = e->frame;
-	const uint8_t *jpeg;
-	struct tight_cache_entry *entry;
-	size_t len;
+	size_t stride = e->frame->stride;
 
-	if (share_get(e, r, TIGHT_CACHE_JPEG, (uint8_t)s->jpeg.quality, (uint8_t)s->jpeg.subsamp,
-		      &entry) == TIGHT_CACHE_HIT) {
-		jpeg = tight_cache_data(entry, &len);
-		bool ok = send_jpeg_bytes(e, r, jpeg, len);
-
-		tight_cache_put(e->share, entry);
-		e->stats->jpeg_shared++;
-		return ok;
-	}
+	if (r->kind != TIGHT_PLAN_JPEG)
+		return tight_lossless_encode(e->share ? &e->fresh : &e->lossless,
+					     rect_pixels(e, r), stride, r->w, r->h, e->zlib_level,
+					     data, len);
 	double t0 = clock_now_s();
-	int rc = tight_jpeg_compress(&e->jpeg, rect_pixels(e, r), f->stride, r->w, r->h, &s->jpeg,
-				     &jpeg, &len);
+	int rc = tight_jpeg_compress(&e->jpeg, rect_pixels(e, r), stride, r->w, r->h, &s->jpeg,
+				     data, len);
 	if (s->jpeg_timed)
 		s->jpeg_timed(clock_now_s() - t0);
-	if (rc < 0 || len > RFB_WIRE_TIGHT_MAX_COMPACT) {
-		share_publish(e, entry, NULL, 0);
-		return send_substitute(e, r);
-	}
-	share_publish(e, entry, jpeg, len);
-	return send_jpeg_bytes(e, r, jpeg, len);
+	return rc < 0 ? rc : *len > RFB_WIRE_TIGHT_MAX_COMPACT ? -EINVAL : 0;
 }
 
-/* Lossless rectangles (palette tiles, refreshes). The client's own zlib stream 3 carries
- * a dictionary from every rectangle before, so its bytes are the client's alone. To share,
- * a rectangle instead starts a new stream (the control byte tells the client to reset its
- * stream 3, and the server's deflate starts afresh): the same bytes are then right for
- * every client, whatever each one decoded before, at the price of the dictionary. After
- * such a rectangle the client's stream 3 holds what the shared one left, so the client's
- * own stream starts afresh too at its next rectangle. */
-static bool send_lossless(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r)
+/* A malloc'ed copy of the encoder's output for the cache, or NULL. */
+static uint8_t *copy_of(const uint8_t *data, size_t len)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+
+	if (copy)
+		memcpy(copy, data, len);
+	return copy;
+}
+
+/* Before the first byte of the update: every shared rectangle this client is the first
+ * to need is encoded now and published all at once, so that the clients waiting for this
+ * frame wake once, not once a rectangle; those another client published already are
+ * held. What neither (another client is encoding it) send_shareable asks for again. */
+static void share_prefetch(struct tight_jpeg_encoder *e, size_t n)
+{
+	size_t n_pub = 0;
+
+	memset(e->t.held, 0, n * sizeof(*e->t.held));
+	if (!e->share)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct tight_plan_rect *r = &e->t.rects[i];
+		struct tight_cache_entry *entry;
+		const uint8_t *data;
+		uint8_t *copy;
+		size_t len;
+
+		if (r->kind == TIGHT_PLAN_FILL)
+			continue;
+		switch (share_get(e, r, 0, &entry)) {
+		case TIGHT_CACHE_HIT:
+			e->t.held[i] = (struct held){entry, true};
+			break;
+		case TIGHT_CACHE_RESERVED:
+			if (encode_rect(e, r, &data, &len) < 0 || !(copy = copy_of(data, len))) {
+				tight_cache_abandon(e->share, entry);
+				break;
+			}
+			e->t.pub[n_pub++] = (struct tight_cache_fill){entry, copy, len};
+			e->t.held[i] = (struct held){entry, false};
+			break;
+		default:
+			break;
+		}
+	}
+	tight_cache_fill_batch(e->share, e->t.pub, n_pub);
+}
+
+/* A JPEG or lossless rectangle: shared (held from share_prefetch, or waited for), or
+ * encoded for this client. */
+static bool send_shareable(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r,
+			   struct held h)
 {
 	uint8_t header[RFB_WIRE_RECT_HEADER];
-	struct tight_cache_entry *entry = NULL;
-	enum tight_cache_result got =
-		share_get(e, r, TIGHT_CACHE_LOSSLESS, 0, (uint8_t)e->zlib_level, &entry);
-	const uint8_t *data;
-	size_t len;
+	const uint8_t *data = NULL;
+	size_t len = 0;
 	int rc = 0;
 
-	if (got == TIGHT_CACHE_HIT)
-		data = tight_cache_data(entry, &len);
-	else
-		rc = tight_lossless_encode(e->share ? &e->fresh : &e->lossless, rect_pixels(e, r),
-					   e->frame->stride, r->w, r->h, e->zlib_level, &data, &len);
-	if (e->share)
-		tight_lossless_reset(&e->lossless);
-	if (got == TIGHT_CACHE_RESERVED)
-		share_publish(e, entry, rc < 0 ? NULL : data, len);
-	if (rc < 0)
-		return send_substitute(e, r);
-	if (r->kind == TIGHT_PLAN_PALETTE) {
-		e->stats->palette_rects++;
-		e->stats->palette_bytes += len + sizeof(header);
-	} else {
-		e->stats->lossless_rects++;
-		e->stats->lossless_bytes += len + sizeof(header);
-	}
-	rfb_wire_rect_header(header, (uint16_t)r->x, (uint16_t)r->y, (uint16_t)r->w,
-			     (uint16_t)r->h, RFB_WIRE_ENCODING_TIGHT);
-	bool ok = out_small(e, header, sizeof(header)) && out_large(e, data, len);
-	if (got == TIGHT_CACHE_HIT)
-		tight_cache_put(e->share, entry);
-	return ok;
-}
+	if (!h.entry && e->share) {
+		enum tight_cache_result got = share_get(e, r, SHARE_WAIT_MS, &h.entry);
 
-static bool send_rect(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r)
-{
-	switch (r->kind) {
-	case TIGHT_PLAN_FILL:
-		return out_fill(e, r, r->rgb);
-	case TIGHT_PLAN_LOSSLESS:
-	case TIGHT_PLAN_PALETTE:
-		return send_lossless(e, r);
-	default:
-		return send_jpeg(e, r);
+		h.hit = got == TIGHT_CACHE_HIT;
+		if (!h.hit) {
+			rc = encode_rect(e, r, &data, &len);
+			if (got == TIGHT_CACHE_RESERVED) {
+				uint8_t *copy = rc < 0 ? NULL : copy_of(data, len);
+
+				if (copy)
+					tight_cache_fill(e->share, h.entry, copy, len);
+				else
+					tight_cache_abandon(e->share, h.entry);
+				if (copy)
+					tight_cache_put(e->share, h.entry);
+				h.entry = NULL;
+			}
+		}
+	} else if (!h.entry) {
+		rc = encode_rect(e, r, &data, &len);
 	}
+	if (h.entry)
+		data = tight_cache_data(h.entry, &len);
+	bool ok;
+	if (rc < 0) {
+		ok = send_substitute(e, r);
+	} else if (r->kind == TIGHT_PLAN_JPEG) {
+		e->stats->jpeg_shared += h.hit;
+		ok = send_jpeg_bytes(e, r, data, len);
+	} else {
+		/* The client's stream 3 now holds what the shared rectangle left: its own
+		 * stream starts afresh at its next rectangle. */
+		if (e->share)
+			tight_lossless_reset(&e->lossless);
+		if (r->kind == TIGHT_PLAN_PALETTE) {
+			e->stats->palette_rects++;
+			e->stats->palette_bytes += len + sizeof(header);
+		} else {
+			e->stats->lossless_rects++;
+			e->stats->lossless_bytes += len + sizeof(header);
+		}
+		rfb_wire_rect_header(header, (uint16_t)r->x, (uint16_t)r->y, (uint16_t)r->w,
+				     (uint16_t)r->h, RFB_WIRE_ENCODING_TIGHT);
+		ok = out_small(e, header, sizeof(header)) && out_large(e, data, len);
+	}
+	if (h.entry)
+		tight_cache_put(e->share, h.entry);
+	return ok;
 }
 
 /* ---- one update --------------------------------------------------------------------- */
@@ -567,6 +607,14 @@ static unsigned palette_max(const struct tight_jpeg_params *p, int compress_leve
 	return small ? 24 : 8;
 }
 
+/* Entries still held when the sink failed. */
+static void share_release(struct tight_jpeg_encoder *e, size_t n)
+{
+	for (size_t i = 0; e->share && i < n; i++)
+		if (e->t.held[i].entry)
+			tight_cache_put(e->share, e->t.held[i].entry);
+}
+
 /* Write the planned rectangles as FramebufferUpdate message(s). False if the sink failed. */
 static bool send_rects(struct tight_jpeg_encoder *e, size_t n)
 {
@@ -587,9 +635,15 @@ static bool send_rects(struct tight_jpeg_encoder *e, size_t n)
 		e->stats->messages++;
 		if (!out_small(e, buf, (size_t)(rfb_wire_fbu_header(buf, on_wire) - buf)))
 			return false;
-		for (size_t i = done; i < done + count; i++)
-			if (!send_rect(e, &e->t.rects[i]))
+		for (size_t i = done; i < done + count; i++) {
+			const struct tight_plan_rect *r = &e->t.rects[i];
+			struct held h = e->t.held[i];
+
+			e->t.held[i].entry = NULL; /* put back below, or by share_release */
+			if (!(r->kind == TIGHT_PLAN_FILL ? out_fill(e, r, r->rgb)
+							 : send_shareable(e, r, h)))
 				return false;
+		}
 		done += count;
 		if (last_rect &&
 		    !out_small(e, buf, (size_t)(rfb_wire_rect_header(buf, 0, 0, 0, 0,
@@ -656,7 +710,9 @@ int tight_jpeg_encoder_update(struct tight_jpeg_encoder *e, const struct tight_j
 	e->zlib_level = s->compress_level < 1 ? 1 : s->compress_level > 9 ? 9 : s->compress_level;
 	e->out_len = 0;
 	e->n_retry = 0;
+	share_prefetch(e, n);
 	bool ok = send_rects(e, n);
+	share_release(e, n);
 	e->out_len = 0;
 	stats->retry = e->t.retry;
 	stats->n_retry = e->n_retry;
