@@ -130,6 +130,9 @@ int vb_scale(const struct vb_opts *o)
 					r.cpu_ms_per_s, rel, r.updates_per_s, r.kb_per_update);
 				fprintf(o->tsv, "%s\t%s\t%u\t%.3f\n", scene, enc, n, r.cpu_ms_per_s);
 				fprintf(o->kv, "clients_%s_%s_%u_vs_1=%.3f\n", scene, enc, n, rel);
+				/* H.264's figure: its first scene, the last count. */
+				if (!strcmp(enc, "h264") && s == 0 && k == o->n_clients - 1 && k > 0)
+					fprintf(o->kv, "clients%u_vs_1_h264=%.3f\n", n, rel);
 				/* The summary's figure: the first scene and encoding, the last count. */
 				if (!headline_done && k == o->n_clients - 1 && k > 0) {
 					fprintf(o->kv, "clients%u_vs_1=%.3f\n", n, rel);

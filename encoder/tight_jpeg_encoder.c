@@ -189,17 +189,26 @@ struct tight_jpeg_encoder {
 		struct tight_plan_rect *rects;
 		int32_t *scratch;
 		uint32_t *retry; /* 4 per rectangle, up to one per tile */
+		struct tight_tile_facts *facts;
+		struct held {
+			struct tight_cache_entry *entry; /* a shared rectangle, ours to put */
+			bool hit;                        /* another client encoded it */
+		} *held;                                 /* per rectangle */
+		struct tight_cache_fill *pub;            /* share_prefetch's */
 	} t;
 	uint32_t colour_slots[TIGHT_PLAN_COLOUR_SLOTS];
 	size_t n_retry;
 	struct tight_jpeg_compressor jpeg;
-	struct tight_lossless lossless;
+	struct tight_lossless lossless; /* the client's own zlib stream 3 */
+	struct tight_lossless fresh;    /* rectangles that may be shared: a new stream each */
 
 	/* The update being written. */
 	const struct tight_jpeg_frame *frame;
 	const struct tight_jpeg_settings *settings;
 	const struct byte_sink *sink;
 	struct tight_jpeg_update_stats *stats;
+	struct tight_cache *share; /* NULL: nothing is shared in this update */
+	uint64_t gen;              /* the frame's generation when share is set */
 	int zlib_level;
 	size_t out_len;
 	uint8_t out[OUT_BUF];
@@ -213,6 +222,8 @@ int tight_jpeg_encoder_create(struct tight_jpeg_encoder **out)
 		return -ENOMEM;
 	pthread_mutex_init(&e->lock, NULL);
 	tight_lossless_init(&e->lossless);
+	tight_lossless_init(&e->fresh);
+	e->fresh.fresh = true;
 	*out = e;
 	return 0;
 }
@@ -220,7 +231,7 @@ int tight_jpeg_encoder_create(struct tight_jpeg_encoder **out)
 static void free_tiles(struct tiles *t)
 {
 	free(t->kind), free(t->rgb), free(t->colours), free(t->sent), free(t->rects);
-	free(t->scratch), free(t->retry);
+	free(t->scratch), free(t->retry), free(t->facts), free(t->held), free(t->pub);
 }
 
 void tight_jpeg_encoder_destroy(struct tight_jpeg_encoder *e)
@@ -229,6 +240,7 @@ void tight_jpeg_encoder_destroy(struct tight_jpeg_encoder *e)
 		return;
 	tight_jpeg_compressor_destroy(&e->jpeg);
 	tight_lossless_destroy(&e->lossless);
+	tight_lossless_destroy(&e->fresh);
 	free(e->since), free(e->timer_due), free(e->timer_rects);
 	free_tiles(&e->t);
 	pthread_mutex_destroy(&e->lock);
@@ -256,10 +268,14 @@ static int ensure_grid(struct tight_jpeg_encoder *e, uint32_t width, uint32_t he
 		.rects = malloc(n * sizeof(struct tight_plan_rect)),
 		.scratch = malloc(2 * (size_t)g.cols * sizeof(int32_t)),
 		.retry = malloc(n * 4 * sizeof(uint32_t)),
+		.facts = malloc(n * sizeof(struct tight_tile_facts)),
+		.held = calloc(n, sizeof(struct held)),
+		.pub = malloc(n * sizeof(struct tight_cache_fill)),
 	};
 
 	if (!since || !due || !timer_rects || !t.kind || !t.rgb || !t.colours || !t.sent ||
-	    !t.rects || !t.scratch || !t.retry) {
+	    !t.rects || !t.scratch || !t.retry || !t.facts ||
+	    !t.held || !t.pub) {
 		free(since), free(due), free(timer_rects);
 		free_tiles(&t);
 		return -ENOMEM;
@@ -389,96 +405,158 @@ static uint64_t generation(const struct tight_jpeg_frame *f)
 	return f->generation(f->generation_opaque);
 }
 
-static bool send_jpeg(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r)
+/* The shared rectangle r, encoded by whoever asked first. HIT: *entry holds the bytes
+ * (send them, then tight_cache_put). RESERVED: encode, then publish. BUSY: encode for
+ * this client alone (with wait_ms 0: another client is encoding it). */
+static enum tight_cache_result share_get(struct tight_jpeg_encoder *e,
+					 const struct tight_plan_rect *r, unsigned wait_ms,
+					 struct tight_cache_entry **entry)
+{
+	const struct tight_jpeg_params *p = &e->settings->jpeg;
+	bool jpeg = r->kind == TIGHT_PLAN_JPEG;
+	const struct tight_cache_key key = {
+		.x = (uint16_t)r->x, .y = (uint16_t)r->y, .w = (uint16_t)r->w, .h = (uint16_t)r->h,
+		.quality = jpeg ? (uint8_t)p->quality : 0,
+		.subsamp = (uint8_t)(jpeg ? p->subsamp : e->zlib_level),
+		.kind = jpeg ? TIGHT_CACHE_JPEG : TIGHT_CACHE_LOSSLESS,
+		.hash = e->gen};
+
+	return tight_cache_get(e->share, &key, wait_ms, entry);
+}
+
+/* Encode r into the encoder's buffers (valid until the next encode). JPEG rectangles are
+ * stateless: one encode serves every client of the frame with the same quality and
+ * subsampling. Lossless rectangles (palette tiles, refreshes): the client's own zlib
+ * stream 3 carries a dictionary from every rectangle before, so its bytes are the
+ * client's alone. To share, a rectangle instead starts a new stream (the control byte
+ * tells the client to reset its stream 3, and the server's deflate starts afresh): the
+ * same bytes are then right for every client, whatever each one decoded before, at the
+ * price of the dictionary. */
+static int encode_rect(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r,
+		       const uint8_t **data, size_t *len)
 {
 	const struct tight_jpeg_settings *s = e->settings;
-	const struct tight_jpeg_frame *f = e->frame;
-	const uint8_t *px = rect_pixels(e, r), *jpeg;
-	struct tight_cache *cache = f->generation ? s->cache : NULL;
-	struct tight_cache_entry *ce = NULL;
-	struct tight_cache_key key;
-	uint64_t gen = 0;
-	size_t len;
-	int rc;
+	size_t stride = e->frame->stride;
 
-	if (cache) {
-		key = (struct tight_cache_key){
-			.x = (uint16_t)r->x, .y = (uint16_t)r->y, .w = (uint16_t)r->w,
-			.h = (uint16_t)r->h, .quality = (uint8_t)s->jpeg.quality,
-			.subsamp = (uint8_t)s->jpeg.subsamp};
-		/* The generation first, then the pixels: see the check after encoding. */
-		gen = generation(f);
-		key.hash = tight_jpeg_rect_hash(px, f->stride, r->w, r->h);
-		if (tight_cache_get(cache, &key, SHARE_WAIT_MS, &ce) == TIGHT_CACHE_HIT) {
-			size_t n;
-			const uint8_t *shared = tight_cache_data(ce, &n);
-			bool ok = send_jpeg_bytes(e, r, shared, n);
-
-			tight_cache_put(cache, ce);
-			e->stats->jpeg_shared++;
-			return ok;
-		}
-	}
+	if (r->kind != TIGHT_PLAN_JPEG)
+		return tight_lossless_encode(e->share ? &e->fresh : &e->lossless,
+					     rect_pixels(e, r), stride, r->w, r->h, e->zlib_level,
+					     data, len);
 	double t0 = clock_now_s();
-	rc = tight_jpeg_compress(&e->jpeg, px, f->stride, r->w, r->h, &s->jpeg, &jpeg, &len);
+	int rc = tight_jpeg_compress(&e->jpeg, rect_pixels(e, r), stride, r->w, r->h, &s->jpeg,
+				     data, len);
 	if (s->jpeg_timed)
 		s->jpeg_timed(clock_now_s() - t0);
-	if (rc < 0 || len > RFB_WIRE_TIGHT_MAX_COMPACT) {
-		if (ce)
-			tight_cache_abandon(cache, ce);
-		return send_substitute(e, r);
-	}
-	if (ce) {
-		/* The capture thread writes the frame while we read it. Publish only if no tick
-		 * completed meanwhile (generation) and the pixels hash the same as before: then
-		 * the JPEG is of exactly the pixels the key names. */
-		uint8_t *copy = NULL;
+	return rc < 0 ? rc : *len > RFB_WIRE_TIGHT_MAX_COMPACT ? -EINVAL : 0;
+}
 
-		if (generation(f) == gen && tight_jpeg_rect_hash(px, f->stride, r->w, r->h) == key.hash)
-			copy = malloc(len);
-		if (copy) {
-			memcpy(copy, jpeg, len);
-			tight_cache_fill(cache, ce, copy, len);
-			tight_cache_put(cache, ce);
-		} else {
-			tight_cache_abandon(cache, ce);
+/* A malloc'ed copy of the encoder's output for the cache, or NULL. */
+static uint8_t *copy_of(const uint8_t *data, size_t len)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+
+	if (copy)
+		memcpy(copy, data, len);
+	return copy;
+}
+
+/* Before the first byte of the update: every shared rectangle this client is the first
+ * to need is encoded now and published all at once, so that the clients waiting for this
+ * frame wake once, not once a rectangle; those another client published already are
+ * held. What neither (another client is encoding it) send_shareable asks for again. */
+static void share_prefetch(struct tight_jpeg_encoder *e, size_t n)
+{
+	size_t n_pub = 0;
+
+	memset(e->t.held, 0, n * sizeof(*e->t.held));
+	if (!e->share)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct tight_plan_rect *r = &e->t.rects[i];
+		struct tight_cache_entry *entry;
+		const uint8_t *data;
+		uint8_t *copy;
+		size_t len;
+
+		if (r->kind == TIGHT_PLAN_FILL)
+			continue;
+		switch (share_get(e, r, 0, &entry)) {
+		case TIGHT_CACHE_HIT:
+			e->t.held[i] = (struct held){entry, true};
+			break;
+		case TIGHT_CACHE_RESERVED:
+			if (encode_rect(e, r, &data, &len) < 0 || !(copy = copy_of(data, len))) {
+				tight_cache_abandon(e->share, entry);
+				break;
+			}
+			e->t.pub[n_pub++] = (struct tight_cache_fill){entry, copy, len};
+			e->t.held[i] = (struct held){entry, false};
+			break;
+		default:
+			break;
 		}
 	}
-	return send_jpeg_bytes(e, r, jpeg, len);
+	tight_cache_fill_batch(e->share, e->t.pub, n_pub);
 }
 
-static bool send_lossless(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r)
+/* A JPEG or lossless rectangle: shared (held from share_prefetch, or waited for), or
+ * encoded for this client. */
+static bool send_shareable(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r,
+			   struct held h)
 {
 	uint8_t header[RFB_WIRE_RECT_HEADER];
-	const uint8_t *data;
-	size_t len;
+	const uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = 0;
 
-	if (tight_lossless_encode(&e->lossless, rect_pixels(e, r), e->frame->stride, r->w, r->h,
-				  e->zlib_level, &data, &len) < 0)
-		return send_substitute(e, r);
-	if (r->kind == TIGHT_PLAN_PALETTE) {
-		e->stats->palette_rects++;
-		e->stats->palette_bytes += len + sizeof(header);
+	if (!h.entry && e->share) {
+		enum tight_cache_result got = share_get(e, r, SHARE_WAIT_MS, &h.entry);
+
+		h.hit = got == TIGHT_CACHE_HIT;
+		if (!h.hit) {
+			rc = encode_rect(e, r, &data, &len);
+			if (got == TIGHT_CACHE_RESERVED) {
+				uint8_t *copy = rc < 0 ? NULL : copy_of(data, len);
+
+				if (copy)
+					tight_cache_fill(e->share, h.entry, copy, len);
+				else
+					tight_cache_abandon(e->share, h.entry);
+				if (copy)
+					tight_cache_put(e->share, h.entry);
+				h.entry = NULL;
+			}
+		}
+	} else if (!h.entry) {
+		rc = encode_rect(e, r, &data, &len);
+	}
+	if (h.entry)
+		data = tight_cache_data(h.entry, &len);
+	bool ok;
+	if (rc < 0) {
+		ok = send_substitute(e, r);
+	} else if (r->kind == TIGHT_PLAN_JPEG) {
+		e->stats->jpeg_shared += h.hit;
+		ok = send_jpeg_bytes(e, r, data, len);
 	} else {
-		e->stats->lossless_rects++;
-		e->stats->lossless_bytes += len + sizeof(header);
+		/* The client's stream 3 now holds what the shared rectangle left: its own
+		 * stream starts afresh at its next rectangle. */
+		if (e->share)
+			tight_lossless_reset(&e->lossless);
+		if (r->kind == TIGHT_PLAN_PALETTE) {
+			e->stats->palette_rects++;
+			e->stats->palette_bytes += len + sizeof(header);
+		} else {
+			e->stats->lossless_rects++;
+			e->stats->lossless_bytes += len + sizeof(header);
+		}
+		rfb_wire_rect_header(header, (uint16_t)r->x, (uint16_t)r->y, (uint16_t)r->w,
+				     (uint16_t)r->h, RFB_WIRE_ENCODING_TIGHT);
+		ok = out_small(e, header, sizeof(header)) && out_large(e, data, len);
 	}
-	rfb_wire_rect_header(header, (uint16_t)r->x, (uint16_t)r->y, (uint16_t)r->w,
-			     (uint16_t)r->h, RFB_WIRE_ENCODING_TIGHT);
-	return out_small(e, header, sizeof(header)) && out_large(e, data, len);
-}
-
-static bool send_rect(struct tight_jpeg_encoder *e, const struct tight_plan_rect *r)
-{
-	switch (r->kind) {
-	case TIGHT_PLAN_FILL:
-		return out_fill(e, r, r->rgb);
-	case TIGHT_PLAN_LOSSLESS:
-	case TIGHT_PLAN_PALETTE:
-		return send_lossless(e, r);
-	default:
-		return send_jpeg(e, r);
-	}
+	if (h.entry)
+		tight_cache_put(e->share, h.entry);
+	return ok;
 }
 
 /* ---- one update --------------------------------------------------------------------- */
@@ -529,6 +607,14 @@ static unsigned palette_max(const struct tight_jpeg_params *p, int compress_leve
 	return small ? 24 : 8;
 }
 
+/* Entries still held when the sink failed. */
+static void share_release(struct tight_jpeg_encoder *e, size_t n)
+{
+	for (size_t i = 0; e->share && i < n; i++)
+		if (e->t.held[i].entry)
+			tight_cache_put(e->share, e->t.held[i].entry);
+}
+
 /* Write the planned rectangles as FramebufferUpdate message(s). False if the sink failed. */
 static bool send_rects(struct tight_jpeg_encoder *e, size_t n)
 {
@@ -549,9 +635,15 @@ static bool send_rects(struct tight_jpeg_encoder *e, size_t n)
 		e->stats->messages++;
 		if (!out_small(e, buf, (size_t)(rfb_wire_fbu_header(buf, on_wire) - buf)))
 			return false;
-		for (size_t i = done; i < done + count; i++)
-			if (!send_rect(e, &e->t.rects[i]))
+		for (size_t i = done; i < done + count; i++) {
+			const struct tight_plan_rect *r = &e->t.rects[i];
+			struct held h = e->t.held[i];
+
+			e->t.held[i].entry = NULL; /* put back below, or by share_release */
+			if (!(r->kind == TIGHT_PLAN_FILL ? out_fill(e, r, r->rgb)
+							 : send_shareable(e, r, h)))
 				return false;
+		}
 		done += count;
 		if (last_rect &&
 		    !out_small(e, buf, (size_t)(rfb_wire_rect_header(buf, 0, 0, 0, 0,
@@ -592,9 +684,21 @@ int tight_jpeg_encoder_update(struct tight_jpeg_encoder *e, const struct tight_j
 		.palette_max = palette_max(&s->jpeg, s->compress_level, n_update),
 		.grayscale = gray,
 	};
+	/* Share with the other clients of this frame (tight_jpeg_cache.h): its tile facts and
+	 * encoded rectangles. Generation 0: nothing was published yet, nothing to name. */
+	e->share = NULL;
+	e->gen = s->cache && f->generation ? generation(f) : 0;
+	if (e->gen &&
+	    tight_cache_tile_facts(s->cache, e->gen, f->pixels, f->stride, &e->grid, e->t.kind,
+				   co.palette_max, e->t.facts) == 0)
+		e->share = s->cache;
 	/* since is written only here, on this thread: reading it without the lock is safe. */
-	tight_classify_tiles(&e->grid, f->pixels, f->stride, e->since, &co, e->t.kind, e->t.rgb,
-			     e->t.colours, e->t.sent, e->colour_slots);
+	if (e->share)
+		tight_classify_facts(&e->grid, e->t.facts, e->since, &co, e->t.kind, e->t.rgb,
+				     e->t.colours, e->t.sent);
+	else
+		tight_classify_tiles(&e->grid, f->pixels, f->stride, e->since, &co, e->t.kind,
+				     e->t.rgb, e->t.colours, e->t.sent, e->colour_slots);
 	size_t n = tight_plan_rects(&e->grid, e->t.kind, e->t.rgb, e->t.colours, e->t.rects,
 				    e->t.scratch);
 
@@ -606,7 +710,9 @@ int tight_jpeg_encoder_update(struct tight_jpeg_encoder *e, const struct tight_j
 	e->zlib_level = s->compress_level < 1 ? 1 : s->compress_level > 9 ? 9 : s->compress_level;
 	e->out_len = 0;
 	e->n_retry = 0;
+	share_prefetch(e, n);
 	bool ok = send_rects(e, n);
+	share_release(e, n);
 	e->out_len = 0;
 	stats->retry = e->t.retry;
 	stats->n_retry = e->n_retry;

@@ -16,8 +16,10 @@
  * tight_jpeg_lossless.h); tight_jpeg_encoder_due tells the caller's timer which tiles are
  * due, so that a still screen gets its refresh too. The rectangle count is known before
  * the first byte goes out, so the update carries it (LastRect only past 65535
- * rectangles, if the client takes it). Clients with equal JPEG settings share encoded
- * rectangles through a tight_cache (tight_jpeg_cache.h).
+ * rectangles, if the client takes it). Clients of one frame share its tile facts, and
+ * clients with equal settings its encoded JPEG and lossless rectangles, through a
+ * tight_cache (tight_jpeg_cache.h): per client remain the refresh decision, the merge
+ * into rectangles and the writing.
  *
  * Threads: an encoder belongs to one client. tight_jpeg_encoder_update, _forget and
  * _destroy run on one thread at a time (the client's output thread); the refresh state
@@ -80,10 +82,15 @@ struct tight_jpeg_frame {
 	const uint8_t *pixels;  /* XRGB8888 little-endian: bytes B, G, R, X (TJPF_BGRX) */
 	size_t stride;          /* bytes a row, at least width * 4 */
 	uint32_t width, height; /* 1..65535: the update's tile grid covers this */
-	/* A number that changes whenever a capture tick completes (the frame store's
-	 * generation): read before the pixels of a rectangle are hashed and after they are
-	 * encoded, so that only a JPEG of pixels no tick wrote meanwhile is shared. NULL:
-	 * nothing is shared (settings.cache is not used). */
+	/* A number that changes whenever a capture tick writes pixels (the frame store's
+	 * generation; 0 before the first), read once at the start of an update: it names the
+	 * pixels in the cache's keys, so clients of one frame share tile facts and encoded
+	 * rectangles without hashing pixels. Sharing what was read while the capture thread
+	 * wrote the next generation is as right as sending it to one client: the capture
+	 * thread publishes that generation and then marks its tiles modified in every
+	 * client, all of which took their update's region before reading the generation, so
+	 * each of them gets those tiles again. NULL: nothing is shared (settings.cache is not
+	 * used); for pixels that are not the frame store's (a drawn cursor's copy). */
 	uint64_t (*generation)(void *opaque);
 	void *generation_opaque;
 };

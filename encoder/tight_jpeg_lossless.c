@@ -195,6 +195,8 @@ static void copy_rgb(uint8_t *dst, const uint8_t *px, size_t stride, uint32_t w,
 
 static int deflate_rect(struct tight_lossless *s, size_t raw_len, int level, size_t *z_len)
 {
+	if (s->active && s->fresh && deflateReset(&s->z) != Z_OK)
+		return -EIO;
 	if (!s->active) {
 		memset(&s->z, 0, sizeof(s->z));
 		if (deflateInit2(&s->z, level, Z_DEFLATED, MAX_WBITS, MAX_MEM_LEVEL,
@@ -265,7 +267,7 @@ int tight_lossless_encode(struct tight_lossless *s, const uint8_t *px, size_t st
 	ctl = TIGHT_LOSSLESS_STREAM << 4;
 	if (palette)
 		ctl |= CTL_EXPLICIT_FILTER << 4;
-	if (zlib && !s->active)
+	if (zlib && (!s->active || s->fresh))
 		ctl |= 1u << TIGHT_LOSSLESS_STREAM; /* reset the client's stream 3 */
 	s->out[n++] = ctl;
 	if (palette) {

@@ -105,6 +105,8 @@ void tight_refresh_mark_all_lossy(uint64_t *since, size_t n, uint64_t now_ms);
 struct tight_lossless {
 	z_stream z;
 	bool active;  /* z is initialised and the client's stream 3 follows it */
+	bool fresh;   /* every rectangle starts a new stream (and resets the client's): its
+		       * bytes depend on its pixels only, so clients may share them */
 	int level;    /* z's zlib level */
 	uint8_t *raw; /* the filtered pixels before zlib */
 	size_t raw_cap;
@@ -128,7 +130,8 @@ void tight_lossless_destroy(struct tight_lossless *s);
 int tight_lossless_encode(struct tight_lossless *s, const uint8_t *px, size_t stride, uint32_t w,
 			  uint32_t h, int level, const uint8_t **data, size_t *len);
 
-/* Forget the stream (the next rectangle resets the client's stream 3). */
+/* Forget the stream (the next rectangle resets the client's stream 3). With s->fresh set
+ * (after tight_lossless_init) every rectangle does. */
 void tight_lossless_reset(struct tight_lossless *s);
 
 /* ---- the timer ---- */

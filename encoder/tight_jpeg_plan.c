@@ -190,6 +190,62 @@ uint32_t tight_classify_gray(uint32_t rgb)
 	return y << 16 | y << 8 | y;
 }
 
+void tight_tile_facts_compute(const struct tight_plan_grid *g, const uint8_t *fb, size_t pitch,
+			      uint32_t tx, uint32_t ty, unsigned palette_max, bool known,
+			      struct tight_tile_facts *f, uint32_t slots[TIGHT_PLAN_COLOUR_SLOTS])
+{
+	uint32_t x, y, w, h;
+
+	if (known && tight_tile_facts_enough(f, palette_max))
+		return;
+	tight_plan_tile_rect(g, tx, ty, &x, &y, &w, &h);
+	const uint8_t *px = fb + (size_t)y * pitch + (size_t)x * 4;
+	if (!known) {
+		f->solid = tight_plan_tile_solid(px, pitch, w, h, &f->rgb);
+		f->counted_to = 0;
+		f->colours = 1; /* "more than 0" */
+		if (f->solid)
+			return;
+	}
+	if (palette_max) {
+		f->colours = (uint16_t)tight_plan_tile_colours(px, pitch, w, h, palette_max, slots);
+		f->counted_to = (uint16_t)palette_max;
+	}
+}
+
+/* One tile's decision from its facts. */
+static void decide(const struct tight_tile_facts *f, uint64_t since,
+		   const struct tight_classify_opts *o, uint8_t *kind, uint32_t *rgb,
+		   uint16_t *colours, uint8_t *sent)
+{
+	if (f->solid) {
+		*kind = TIGHT_PLAN_FILL;
+		*rgb = o->grayscale ? tight_classify_gray(f->rgb) : f->rgb;
+		*sent = TIGHT_REFRESH_EXACT;
+	} else if (o->palette_max && f->colours <= o->palette_max) {
+		*kind = TIGHT_PLAN_PALETTE;
+		*colours = f->colours;
+		*sent = TIGHT_REFRESH_EXACT;
+	} else if (tight_refresh_due(since, o->now_ms, o->delay_ms, o->slack_ms)) {
+		*kind = TIGHT_PLAN_LOSSLESS;
+		*sent = TIGHT_REFRESH_EXACT;
+	} else {
+		*kind = TIGHT_PLAN_JPEG;
+		*sent = TIGHT_REFRESH_LOSSY;
+	}
+}
+
+void tight_classify_facts(const struct tight_plan_grid *g, const struct tight_tile_facts *facts,
+			  const uint64_t *since, const struct tight_classify_opts *o, uint8_t *kind,
+			  uint32_t *rgb, uint16_t *colours, uint8_t *sent)
+{
+	for (size_t i = 0; i < (size_t)g->cols * g->rows; i++) {
+		sent[i] = TIGHT_REFRESH_UNSENT;
+		if (kind[i] != TIGHT_PLAN_NONE)
+			decide(&facts[i], since[i], o, &kind[i], &rgb[i], &colours[i], &sent[i]);
+	}
+}
+
 void tight_classify_tiles(const struct tight_plan_grid *g, const uint8_t *fb, size_t pitch,
 			  const uint64_t *since, const struct tight_classify_opts *o, uint8_t *kind,
 			  uint32_t *rgb, uint16_t *colours, uint8_t *sent,
@@ -198,32 +254,14 @@ void tight_classify_tiles(const struct tight_plan_grid *g, const uint8_t *fb, si
 	for (uint32_t ty = 0; ty < g->rows; ty++) {
 		for (uint32_t tx = 0; tx < g->cols; tx++) {
 			size_t i = (size_t)ty * g->cols + tx;
-			uint32_t x, y, w, h, c;
-			unsigned n = 0;
+			struct tight_tile_facts f;
 
 			sent[i] = TIGHT_REFRESH_UNSENT;
 			if (kind[i] == TIGHT_PLAN_NONE)
 				continue;
-			tight_plan_tile_rect(g, tx, ty, &x, &y, &w, &h);
-			const uint8_t *px = fb + (size_t)y * pitch + (size_t)x * 4;
-			if (tight_plan_tile_solid(px, pitch, w, h, &c)) {
-				kind[i] = TIGHT_PLAN_FILL;
-				rgb[i] = o->grayscale ? tight_classify_gray(c) : c;
-				sent[i] = TIGHT_REFRESH_EXACT;
-			} else if (o->palette_max &&
-				   (n = tight_plan_tile_colours(px, pitch, w, h, o->palette_max,
-								slots)) <= o->palette_max) {
-				kind[i] = TIGHT_PLAN_PALETTE;
-				colours[i] = (uint16_t)n;
-				sent[i] = TIGHT_REFRESH_EXACT;
-			} else if (tight_refresh_due(since[i], o->now_ms, o->delay_ms,
-						     o->slack_ms)) {
-				kind[i] = TIGHT_PLAN_LOSSLESS;
-				sent[i] = TIGHT_REFRESH_EXACT;
-			} else {
-				kind[i] = TIGHT_PLAN_JPEG;
-				sent[i] = TIGHT_REFRESH_LOSSY;
-			}
+			tight_tile_facts_compute(g, fb, pitch, tx, ty, o->palette_max, false, &f,
+						 slots);
+			decide(&f, since[i], o, &kind[i], &rgb[i], &colours[i], &sent[i]);
 		}
 	}
 }

@@ -102,6 +102,33 @@ struct tight_classify_opts {
 	bool grayscale;              /* fills get the colour's luma */
 };
 
+/* What a tile's pixels are, whoever asks: the part of the decision that depends on the
+ * frame only, so that clients of one frame can share it (tight_jpeg_cache.h). */
+struct tight_tile_facts {
+	uint32_t rgb;        /* solid: 0xRRGGBB */
+	uint16_t colours;    /* not solid: the colour count, counted_to + 1 meaning "more" */
+	uint16_t counted_to; /* the palette_max the count was made for (0: not counted) */
+	bool solid;
+};
+
+/* Are the facts enough to decide with palette_max? */
+static inline bool tight_tile_facts_enough(const struct tight_tile_facts *f, unsigned palette_max)
+{
+	return f->solid || f->colours <= f->counted_to || f->counted_to >= palette_max;
+}
+
+/* Tile (tx, ty)'s facts, enough for palette_max (<= 255). Keeps what *f already knows
+ * when that is enough (known: the caller says the pixels did not change since). */
+void tight_tile_facts_compute(const struct tight_plan_grid *g, const uint8_t *fb, size_t pitch,
+			      uint32_t tx, uint32_t ty, unsigned palette_max, bool known,
+			      struct tight_tile_facts *f, uint32_t slots[TIGHT_PLAN_COLOUR_SLOTS]);
+
+/* The decision from facts (enough for o->palette_max) for the tiles with kind[i] !=
+ * TIGHT_PLAN_NONE: as tight_classify_tiles below, without reading a pixel. */
+void tight_classify_facts(const struct tight_plan_grid *g, const struct tight_tile_facts *facts,
+			  const uint64_t *since, const struct tight_classify_opts *o, uint8_t *kind,
+			  uint32_t *rgb, uint16_t *colours, uint8_t *sent);
+
 /* For tiles i with kind[i] != TIGHT_PLAN_NONE on entry (row-major, g->cols * g->rows):
  * kind[i] = FILL (rgb[i]), PALETTE (colours[i]), LOSSLESS or JPEG, and sent[i] the
  * matching enum tight_refresh_sent (UNSENT for tiles not in the update). fb: XRGB8888

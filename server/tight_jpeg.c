@@ -406,7 +406,9 @@ static bool send_update(struct tight_jpeg_client *st, rfbClientPtr cl,
 		.stride = (size_t)src->paddedWidthInBytes,
 		.width = (uint32_t)s->width,
 		.height = (uint32_t)s->height,
-		.generation = fs ? store_generation : NULL,
+		/* The frame store's generation names the shadow framebuffer's pixels; a drawn
+		 * cursor's private copy is this client's own, and shares nothing. */
+		.generation = fs && src == s ? store_generation : NULL,
 		.generation_opaque = fs,
 	};
 	const struct tight_jpeg_settings settings = {

@@ -19,9 +19,10 @@
  * request), encoded by the client's tight_jpeg_encoder from that framebuffer. A timer
  * (tight_waker, tight_jpeg_lossless.h) asks the encoder which tiles are due for their
  * lossless refresh and marks them as modified, so a still screen gets its refresh too.
- * Clients with equal JPEG settings that are being served at the same time share encoded
- * rectangles through one tight_cache; whether a JPEG may be shared is checked against the
- * frame store's generation (tight_jpeg_set_frame_store).
+ * Clients that are being served at the same time share one tight_cache: the frame's tile
+ * facts, and for equal settings its encoded JPEG and lossless rectangles, named by the
+ * frame store's generation (tight_jpeg_set_frame_store); a client with a drawn cursor
+ * reads its own copy and shares nothing.
  *
  * Threads: the state is made on the handshake thread (client_encoding's newClient);
  * tight_jpeg_on_request runs on the client's input thread (client_encoding.c's request
