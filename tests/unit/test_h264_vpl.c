@@ -90,8 +90,7 @@ static void test_filters_pick_legacy_vaapi(void **state)
 static void test_filters_prefer_vpl2_vaapi(void **state)
 {
 	(void)state;
-	setenv("FAKE_VPL_IMPLS", "vpl2", 1);
-	struct vpl_run r = run_start(6);
+	struct vpl_run r = run_on("FAKE_VPL_IMPLS", "vpl2");
 	char line[2048];
 	assert_true(log_line("init", 0, line, sizeof(line)) >= 0);
 	assert_str(line, "api", "MFXInitialize");
@@ -377,12 +376,10 @@ static void test_prime2_refused_x_tiled_is_not_guessed(void **state)
 static void test_encoder_taking_rgb_skips_vpp(void **state)
 {
 	(void)state;
-	setenv("FAKE_VPL_ENC_RGB", "1", 1);
-	struct vpl_run r = run_start(6);
+	struct vpl_run r = run_on("FAKE_VPL_ENC_RGB", "1");
 	char line[2048];
 	assert_int_equal(log_count("vpp_init"), 0);
-	assert_true(log_line("enc_init", 0, line, sizeof(line)) >= 0);
-	assert_str(line, "fourcc", "RGB4");
+	enc_init_is(0, line, sizeof(line), "RGB4");
 	assert_int_equal(num(line, "chroma"), MFX_CHROMAFORMAT_YUV444);
 	assert_int_equal(num(line, "iopattern"), MFX_IOPATTERN_IN_VIDEO_MEMORY);
 	assert_int_equal(va.n_pools, 1); /* only the runtime's internal frames */
@@ -400,8 +397,7 @@ static void test_vdenc_only_driver_gets_lowpower(void **state)
 	(void)state;
 	/* A driver with VDEnc only (Debian's free media driver): the default Init is refused,
 	 * the back end asks again with LowPower. */
-	setenv("FAKE_VPL_LOWPOWER_ONLY", "1", 1);
-	struct vpl_run r = run_start(6);
+	struct vpl_run r = run_on("FAKE_VPL_LOWPOWER_ONLY", "1");
 	char line[2048];
 	assert_int_equal(log_count("enc_init"), 2);
 	assert_true(log_line("enc_init", 0, line, sizeof(line)) >= 0);
@@ -420,16 +416,14 @@ static void test_vdenc_taking_rgb_skips_vpp(void **state)
 	(void)state;
 	/* Kaby Lake+ VDEnc takes RGB: found by the second Query, no VPP. */
 	setenv("FAKE_VPL_LOWPOWER_ONLY", "1", 1);
-	setenv("FAKE_VPL_ENC_RGB", "1", 1);
-	struct vpl_run r = run_start(6);
+	struct vpl_run r = run_on("FAKE_VPL_ENC_RGB", "1");
 	char line[2048];
 	assert_true(log_line("enc_query", 1, line, sizeof(line)) >= 0);
 	assert_int_equal(num(line, "lowpower"), MFX_CODINGOPTION_ON);
 	assert_int_equal(num(line, "sts"), MFX_ERR_NONE);
 	assert_int_equal(log_count("vpp_init"), 0);
 	assert_int_equal(log_count("enc_init"), 1);
-	assert_true(log_line("enc_init", 0, line, sizeof(line)) >= 0);
-	assert_str(line, "fourcc", "RGB4");
+	enc_init_is(0, line, sizeof(line), "RGB4");
 	assert_int_equal(num(line, "lowpower"), MFX_CODINGOPTION_ON);
 	encode_a16_ok(r.enc, r.a, 1, true);
 	run_end(&r);
@@ -438,8 +432,7 @@ static void test_vdenc_taking_rgb_skips_vpp(void **state)
 static void test_missing_headers_are_prepended(void **state)
 {
 	(void)state;
-	setenv("FAKE_VPL_NO_HEADERS", "1", 1);
-	struct vpl_run r = run_start(6);
+	struct vpl_run r = run_on("FAKE_VPL_NO_HEADERS", "1");
 	/* The runtime writes bare IDR slices; the packets still carry SPS and PPS (from
 	 * GetVideoParam), byte for byte what a runtime that writes them would give. */
 	encode_ok(r.enc, r.a, 1, false, true);
@@ -457,20 +450,7 @@ static void test_xbgr_imports_rgbx_into_same_pipeline(void **state)
 	/* XBGR8888: the same RGB4 pipeline (VPP converts by the VA surface's format), the
 	 * dma-buf imported as RGBX; the stream goes on, no new IDR. */
 	struct vpl_run r = run_start(6);
-	encode_ok(r.enc, r.a, 1, false, true);
-	encode_ok(r.enc, r.a, 1, false, false);
-	struct h264_frame f = frame_of(r.b, 2, DRM_FORMAT_XBGR8888);
-	struct h264_packet p;
-	assert_int_equal(h264_encoder_encode(r.enc, &f, false, &p), 0);
-	assert_packet(&p, false);
-	char line[2048];
-	assert_int_equal(log_count("vpp_init"), 1);
-	assert_int_equal(log_count("enc_init"), 1);
-	assert_int_equal(va.imports[1].va_fourcc, VA_FOURCC_RGBX);
-	assert_int_equal(va.imports[1].drm_format, DRM_FORMAT_XBGR8888);
-	assert_true(log_line("vpp", 2, line, sizeof(line)) >= 0);
-	assert_str(line, "in_fourcc", "RGB4");
-	assert_int_equal(num(line, "in_surface"), va.imports[1].id);
+	xbgr_after_xrgb(&r);
 	run_end(&r);
 }
 
@@ -524,8 +504,7 @@ static void test_bad_frames_are_refused(void **state)
 static void test_bitstream_grows(void **state)
 {
 	(void)state;
-	setenv("FAKE_VPL_MIN_BITSTREAM", "4000000", 1);
-	struct vpl_run r = run_start(6);
+	struct vpl_run r = run_on("FAKE_VPL_MIN_BITSTREAM", "4000000");
 	encode_ok(r.enc, r.a, 1, false, true);
 	assert_true(log_count("encode_not_enough_buffer") >= 1);
 	run_end(&r);

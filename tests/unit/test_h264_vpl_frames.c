@@ -10,6 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static struct vpl_run run_on_int(const char *name, int v)
+{
+	char s[16];
+	snprintf(s, sizeof(s), "%d", v);
+	return run_on(name, s);
+}
+
 static void setenv_int(const char *name, int v)
 {
 	char s[16];
@@ -26,8 +33,7 @@ static int encode_rc(struct h264_encoder *enc, int fd, uint32_t id, struct h264_
 static void test_sync_over_several_calls(void **state)
 {
 	(void)state;
-	setenv_int("FAKE_VPL_SYNC_CALLS", 3);
-	struct vpl_run r = run_start(6);
+	struct vpl_run r = run_on_int("FAKE_VPL_SYNC_CALLS", 3);
 	encode_ok(r.enc, r.a, 1, false, true);
 	encode_ok(r.enc, r.a, 1, false, false);
 	assert_int_equal(log_count("sync"), 6);
@@ -39,9 +45,8 @@ static void test_frame_still_running_is_waited_for(void **state)
 	(void)state;
 	/* Longer than the back end waits: the frame is lost (-EAGAIN), its surfaces stay
 	 * the runtime's, and the next call first waits for it. */
-	setenv_int("FAKE_VPL_SYNC_CALLS", 6);
-	struct vpl_run r = run_start(6);
 	struct h264_packet p;
+	struct vpl_run r = run_on_int("FAKE_VPL_SYNC_CALLS", 6);
 	assert_int_equal(encode_rc(r.enc, r.a, 1, &p), -EAGAIN);
 	assert_int_equal(encode_rc(r.enc, r.a, 1, &p), -EAGAIN);
 	unsetenv("FAKE_VPL_SYNC_CALLS");
@@ -55,9 +60,8 @@ static void test_frame_still_running_is_waited_for(void **state)
 static void test_sync_failure_loses_one_frame(void **state)
 {
 	(void)state;
-	setenv_int("FAKE_VPL_SYNC_FAIL_EVERY", 2);
-	struct vpl_run r = run_start(6);
 	struct h264_packet p;
+	struct vpl_run r = run_on_int("FAKE_VPL_SYNC_FAIL_EVERY", 2);
 	encode_ok(r.enc, r.a, 1, false, true);
 	assert_int_equal(encode_rc(r.enc, r.a, 1, &p), -EAGAIN);
 	encode_ok(r.enc, r.a, 1, false, true);
@@ -69,11 +73,10 @@ static void test_sync_failure_loses_one_frame(void **state)
 
 static void test_gpu_hang_rebuilds_pipeline(void **state)
 {
+	struct h264_packet p;
 	(void)state;
 	setenv_int("FAKE_VPL_SYNC_FAIL_EVERY", 2);
-	setenv_int("FAKE_VPL_SYNC_FAIL_STATUS", MFX_ERR_GPU_HANG);
-	struct vpl_run r = run_start(6);
-	struct h264_packet p;
+	struct vpl_run r = run_on_int("FAKE_VPL_SYNC_FAIL_STATUS", MFX_ERR_GPU_HANG);
 	encode_ok(r.enc, r.a, 1, false, true);
 	assert_int_equal(encode_rc(r.enc, r.a, 1, &p), -EAGAIN);
 	encode_ok(r.enc, r.a, 1, false, true);
@@ -86,9 +89,8 @@ static void test_device_failure_is_final(void **state)
 {
 	(void)state;
 	setenv_int("FAKE_VPL_SYNC_FAIL_EVERY", 1);
-	setenv_int("FAKE_VPL_SYNC_FAIL_STATUS", MFX_ERR_DEVICE_FAILED);
-	struct vpl_run r = run_start(6);
 	struct h264_packet p;
+	struct vpl_run r = run_on_int("FAKE_VPL_SYNC_FAIL_STATUS", MFX_ERR_DEVICE_FAILED);
 	assert_int_equal(encode_rc(r.enc, r.a, 1, &p), -ENODEV);
 	unsetenv("FAKE_VPL_SYNC_FAIL_EVERY");
 	assert_int_equal(encode_rc(r.enc, r.a, 1, &p), -ENODEV);
@@ -99,13 +101,11 @@ static void test_device_failure_is_final(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sync_over_several_calls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_frame_still_running_is_waited_for, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_sync_failure_loses_one_frame, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_gpu_hang_rebuilds_pipeline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_failure_is_final, setup, teardown),
+		VPL_TEST(test_sync_over_several_calls),
+		VPL_TEST(test_frame_still_running_is_waited_for),
+		VPL_TEST(test_sync_failure_loses_one_frame),
+		VPL_TEST(test_gpu_hang_rebuilds_pipeline),
+		VPL_TEST(test_device_failure_is_final),
 	};
 	return VPL_MAIN(tests);
 }

@@ -20,12 +20,10 @@ static struct h264_frame big_frame(int fd, uint32_t id)
 static void test_gen12_rgb_into_encode_reads_aligned_surface(void **state)
 {
 	(void)state;
-	setenv("FAKE_VPL_PROFILE", "gen12", 1);
-	struct vpl_run r = run_start(6);
 	char line[2048];
+	struct vpl_run r = run_on("FAKE_VPL_PROFILE", "gen12");
 	assert_int_equal(log_count("vpp_init"), 0);
-	assert_true(log_line("enc_init", 0, line, sizeof(line)) >= 0);
-	assert_str(line, "fourcc", "RGB4");
+	enc_init_is(0, line, sizeof(line), "RGB4");
 	/* The encoder converts RGB itself with a matrix no API reports: the VUI claims none. */
 	assert_int_equal(num(line, "vsi.matrix"), 2);
 	encode_a16_ok(r.enc, r.a, 1, true);
@@ -44,8 +42,7 @@ static void test_gen12_rgb_into_encode_reads_aligned_surface(void **state)
 static void test_gen12_small_buffer_goes_to_vpp(void **state)
 {
 	(void)state;
-	setenv("FAKE_VPL_PROFILE", "gen12", 1);
-	struct vpl_run r = run_start(6);
+	struct vpl_run r = run_on("FAKE_VPL_PROFILE", "gen12");
 	encode_a16_ok(r.enc, r.a, 1, true);
 	/* 56 rows (the 8-row X tile), not the 64 the encoder reads: VPP from now on, a new
 	 * stream (IDR), the buffer imported at its real size. */
@@ -53,8 +50,7 @@ static void test_gen12_small_buffer_goes_to_vpp(void **state)
 	char line[2048];
 	assert_int_equal(log_count("vpp_init"), 1);
 	assert_int_equal(log_count("enc_init"), 2);
-	assert_true(log_line("enc_init", 1, line, sizeof(line)) >= 0);
-	assert_str(line, "fourcc", "NV12");
+	enc_init_is(1, line, sizeof(line), "NV12");
 	assert_int_equal(num(line, "vsi.matrix"), 6);
 	assert_int_equal(va.imports[1].height, H);
 	/* And it stays there, also for the big buffer. */
@@ -66,8 +62,7 @@ static void test_gen12_small_buffer_goes_to_vpp(void **state)
 static void test_gen12_xbgr_is_not_fed_to_encode(void **state)
 {
 	(void)state;
-	setenv("FAKE_VPL_PROFILE", "gen12", 1);
-	struct vpl_run r = run_start(6);
+	struct vpl_run r = run_on("FAKE_VPL_PROFILE", "gen12");
 	encode_a16_ok(r.enc, r.a, 1, true);
 	struct h264_frame f = big_frame(r.b, 2);
 	f.fourcc = DRM_FORMAT_XBGR8888;
@@ -92,12 +87,10 @@ static void test_gen12_init_refusing_rgb_falls_back_to_vpp(void **state)
 	setenv("FAKE_VPL_RGB_INIT_FAILS", st, 1);
 	struct vpl_run r = run_start(6);
 	char line[2048];
-	assert_true(log_line("enc_init", 0, line, sizeof(line)) >= 0);
-	assert_str(line, "fourcc", "RGB4");
+	enc_init_is(0, line, sizeof(line), "RGB4");
 	assert_int_equal(log_count("vpp_init"), 1);
 	int n = log_count("enc_init");
-	assert_true(log_line("enc_init", n - 1, line, sizeof(line)) >= 0);
-	assert_str(line, "fourcc", "NV12");
+	enc_init_is(n - 1, line, sizeof(line), "NV12");
 	encode_ok(r.enc, r.a, 1, false, true);
 	run_end(&r);
 }
@@ -105,14 +98,10 @@ static void test_gen12_init_refusing_rgb_falls_back_to_vpp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_gen12_rgb_into_encode_reads_aligned_surface,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gen12_small_buffer_goes_to_vpp, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_gen12_xbgr_is_not_fed_to_encode, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_gen12_init_refusing_rgb_falls_back_to_vpp,
-						setup, teardown),
+		VPL_TEST(test_gen12_rgb_into_encode_reads_aligned_surface),
+		VPL_TEST(test_gen12_small_buffer_goes_to_vpp),
+		VPL_TEST(test_gen12_xbgr_is_not_fed_to_encode),
+		VPL_TEST(test_gen12_init_refusing_rgb_falls_back_to_vpp),
 	};
 	return VPL_MAIN(tests);
 }

@@ -11,39 +11,24 @@
 static void test_gen9_xbgr_goes_through_vpp_as_rgb4(void **state)
 {
 	(void)state;
-	setenv("FAKE_VPL_PROFILE", "gen9", 1);
-	struct vpl_run r = run_start(6);
-	encode_ok(r.enc, r.a, 1, false, true);
-	/* The guest switches to XBGR8888: still RGB4 to VPP, the surface says RGBX. */
-	struct h264_frame f = frame_of(r.b, 2, DRM_FORMAT_XBGR8888);
-	struct h264_packet p;
-	assert_int_equal(h264_encoder_encode(r.enc, &f, false, &p), 0);
-	assert_packet(&p, false);
-	char line[2048];
-	assert_int_equal(log_count("vpp_init"), 1);
-	assert_true(log_line("vpp_init", 0, line, sizeof(line)) >= 0);
-	assert_str(line, "in_fourcc", "RGB4");
-	assert_int_equal(va.imports[1].va_fourcc, VA_FOURCC_RGBX);
-	assert_true(log_line("vpp", 1, line, sizeof(line)) >= 0);
-	assert_int_equal(num(line, "in_surface"), va.imports[1].id);
-	assert_str(line, "in_fourcc", "RGB4");
+	/* Media SDK's VPP refuses BGR4: XBGR8888 must reach it as RGB4 (an RGBX surface). */
+	struct vpl_run r = run_on("FAKE_VPL_PROFILE", "gen9");
+	xbgr_after_xrgb(&r);
 	run_end(&r);
 }
 
 static void test_gen9_never_rgb_into_encode(void **state)
 {
 	(void)state;
-	setenv("FAKE_VPL_PROFILE", "gen9", 1);
-	struct vpl_run r = run_start(6);
 	char line[2048];
+	struct vpl_run r = run_on("FAKE_VPL_PROFILE", "gen9");
 	for (int i = 0; i < 2; i++) {
 		assert_true(log_line("enc_query", i, line, sizeof(line)) >= 0);
 		assert_str(line, "fourcc", "RGB4");
 		assert_int_equal(num(line, "sts"), MFX_ERR_UNSUPPORTED);
 	}
 	assert_int_equal(log_count("enc_init"), 1);
-	assert_true(log_line("enc_init", 0, line, sizeof(line)) >= 0);
-	assert_str(line, "fourcc", "NV12");
+	enc_init_is(0, line, sizeof(line), "NV12");
 	assert_int_equal(num(line, "vsi.matrix"), 6); /* VPP applies BT.601, the VUI says so */
 	encode_ok(r.enc, r.a, 1, false, true);
 	encode_ok(r.enc, r.a, 1, false, false);
@@ -76,10 +61,9 @@ static void test_loader_is_made_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_gen9_xbgr_goes_through_vpp_as_rgb4, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_gen9_never_rgb_into_encode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_is_made_once, setup, teardown),
+		VPL_TEST(test_gen9_xbgr_goes_through_vpp_as_rgb4),
+		VPL_TEST(test_gen9_never_rgb_into_encode),
+		VPL_TEST(test_loader_is_made_once),
 	};
 	return VPL_MAIN(tests);
 }

@@ -490,6 +490,37 @@ void encode_a16_ok(struct h264_encoder *enc, int fd, uint32_t id, bool idr)
 	assert_packet(&p, idr);
 }
 
+struct vpl_run run_on(const char *knob, const char *value)
+{
+	setenv(knob, value, 1);
+	return run_start(6);
+}
+
+void enc_init_is(int nth, char *line, size_t len, const char *fourcc)
+{
+	assert_true(log_line("enc_init", nth, line, len) >= 0);
+	assert_str(line, "fourcc", fourcc);
+}
+
+void xbgr_after_xrgb(struct vpl_run *r)
+{
+	encode_ok(r->enc, r->a, 1, false, true);
+	struct h264_frame f = frame_of(r->b, 2, DRM_FORMAT_XBGR8888);
+	struct h264_packet p;
+	assert_int_equal(h264_encoder_encode(r->enc, &f, false, &p), 0);
+	assert_packet(&p, false);
+	char line[2048];
+	assert_int_equal(log_count("vpp_init"), 1);
+	assert_int_equal(log_count("enc_init"), 1);
+	assert_true(log_line("vpp_init", 0, line, sizeof(line)) >= 0);
+	assert_str(line, "in_fourcc", "RGB4");
+	assert_int_equal(va.imports[1].va_fourcc, VA_FOURCC_RGBX);
+	assert_int_equal(va.imports[1].drm_format, DRM_FORMAT_XBGR8888);
+	assert_true(log_line("vpp", 1, line, sizeof(line)) >= 0);
+	assert_str(line, "in_fourcc", "RGB4");
+	assert_int_equal(num(line, "in_surface"), va.imports[1].id);
+}
+
 int vpl_main(const struct CMUnitTest *tests, size_t n)
 {
 	snprintf(idr_ctrl, sizeof(idr_ctrl), "0x%x",

@@ -105,6 +105,10 @@ struct h264_encoder *create_ok(unsigned quality);
 void destroy_and_check(struct h264_encoder *enc);
 int make_dmabuf(void);
 struct vpl_run run_start(unsigned quality);
+/* run_start(6) with the fake runtime's switch knob set to value first. */
+struct vpl_run run_on(const char *knob, const char *value);
+/* The nth enc_init line of the log into line, which must say this fourcc. */
+void enc_init_is(int nth, char *line, size_t len, const char *fourcc);
 void run_end(struct vpl_run *r);
 /* create_with_display refuses cfg_q(6) with -ENODEV and no encoder; why says why. */
 void create_refused(char *why, size_t len);
@@ -113,6 +117,13 @@ void assert_packet(const struct h264_packet *p, bool idr);
 void encode_ok(struct h264_encoder *enc, int fd, uint32_t id, bool force_idr, bool idr);
 /* encode_ok() of a frame whose buffer holds SIZE_A16 bytes. */
 void encode_a16_ok(struct h264_encoder *enc, int fd, uint32_t id, bool idr);
+
+/* XRGB8888 on r.a (id 1, IDR), then XBGR8888 on r.b (id 2): one pipeline, VPP fed RGB4
+ * both times, the second buffer imported as RGBX; the stream goes on (a P frame). */
+void xbgr_after_xrgb(struct vpl_run *r);
+
+/* One test with the common fixtures. */
+#define VPL_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /* main() of a VPL test: the tmpdir, ONEVPL_SEARCH_PATH when run by hand, the group. */
 int vpl_main(const struct CMUnitTest *tests, size_t n);
