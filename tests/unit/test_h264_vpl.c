@@ -414,7 +414,7 @@ static void test_vdenc_only_driver_gets_lowpower(void **state)
 static void test_vdenc_taking_rgb_skips_vpp(void **state)
 {
 	(void)state;
-	/* Kaby Lake+ VDEnc takes RGB: found by the second Query, no VPP. */
+	/* Gen11+ VDEnc takes RGB: found by the second Query, no VPP. */
 	setenv("FAKE_VPL_LOWPOWER_ONLY", "1", 1);
 	struct vpl_run r = run_on("FAKE_VPL_ENC_RGB", "1");
 	char line[2048];

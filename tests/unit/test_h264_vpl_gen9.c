@@ -42,6 +42,8 @@ static void test_loader_is_made_once(void **state)
 	 * the runtimes are enumerated once; each encoder has its own session. */
 	struct h264_encoder *a = create_ok(6);
 	struct h264_encoder *b = create_ok(3);
+	assert_int_equal(log_count("query_impls"), 1);
+	assert_int_equal(log_count("init"), 2);
 	h264_encoder_destroy(a);
 	assert_int_equal(h264_vpl_unload(), -EBUSY); /* b's session needs the loader */
 	h264_encoder_destroy(b);
