@@ -193,13 +193,14 @@ void h264_vpl_session_close(struct h264_vpl_session *s)
 {
 	if (!s->session)
 		return;
+	/* Under the lock too: the dispatcher's session belongs to the shared loader. */
+	pthread_mutex_lock(&g.lock);
 	mfxStatus st = MFXClose(s->session);
+	g.sessions--;
+	pthread_mutex_unlock(&g.lock);
 	if (st != MFX_ERR_NONE)
 		log_warn("VPL: MFXClose: %s (%d)", h264_vpl_status_str(st), (int)st);
 	s->session = NULL;
-	pthread_mutex_lock(&g.lock);
-	g.sessions--;
-	pthread_mutex_unlock(&g.lock);
 }
 
 int h264_vpl_session_unload(void)

@@ -1,6 +1,6 @@
 /* The VA "driver" of the VPL tests: vaCreateSurfaces / vaDestroySurfaces stand-ins that
  * keep every surface they make, and check dma-buf descriptors as Intel's media driver
- * would (fake_va.c, compiled into each VPL test).
+ * would (tests/unit/vpl_harness.c, compiled into each VPL test).
  *
  * The fake runtime (libvplfake.so.1) sees only VASurfaceIDs, through the application's
  * GetHDL, as a real runtime does; what such an id is (its format, size, the descriptor it
