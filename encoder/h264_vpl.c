@@ -1,7 +1,9 @@
 /* The VPL H.264 back end: session, pipeline (VPP → ENCODE, or ENCODE alone), encode loop.
  *
  * One frame: the plane's dma-buf is imported once per dmabuf id (h264_vpl_alloc.c); VPP
- * converts it to an NV12 surface on the GPU, unless ENCODE takes RGB itself, and ENCODE
+ * converts it to an NV12 surface on the GPU, unless ENCODE takes RGB itself (Gen11+, a
+ * B,G,R,X buffer whose rows and columns reach the 16-aligned size the encoder reads:
+ * otherwise the pipeline goes over to VPP for good), and ENCODE
  * writes Annex B (h264_vpl_pipeline.c), waited for: one frame in flight. We hand out the
  * access unit, with SPS/PPS put in front of an IDR if the runtime left them out. No pixel
  * passes through the CPU.
@@ -29,7 +31,9 @@ struct vpl_encoder {
 	struct h264_vpl_pipeline pipe;
 	uint8_t *out; /* an IDR with the headers put in front */
 	size_t out_cap;
-	bool need_idr; /* the stream (re)starts: SPS, PPS, IDR */
+	bool need_idr; /* the stream (re)starts, or a frame was lost: SPS, PPS, IDR */
+	bool rgb_ok;   /* RGB straight into ENCODE still allowed */
+	bool dead;     /* the session failed for good: -ENODEV */
 };
 
 /* Which NAL unit types an Annex B buffer holds (bit n = type n); 0 if it does not start
@@ -121,8 +125,8 @@ static int create_common(const struct h264_encoder_config *cfg, VADisplay dpy,
 	e->pipe.alloc = &e->alloc;
 	e->pipe.cfg = *cfg;
 	e->pipe.qp = h264_vpl_quality_qp(cfg->quality);
-	/* XRGB8888 is what guests scan out nearly always; encode() reopens for XBGR. */
-	r = h264_vpl_pipeline_open(&e->pipe, MFX_FOURCC_RGB4, why, why_len);
+	e->rgb_ok = true;
+	r = h264_vpl_pipeline_open(&e->pipe, true, why, why_len);
 	if (r < 0)
 		goto fail;
 	e->need_idr = true;
@@ -162,7 +166,7 @@ static int packet(struct vpl_encoder *e, struct h264_packet *out)
 	uint32_t types = annexb_nal_types(p, n);
 	if (!types) {
 		VPL_FRAME_ERROR("the runtime's output is not Annex B (%zu bytes)", n);
-		return -EPROTO;
+		return -EAGAIN;
 	}
 	bool idr = types & (1u << 5);
 	out->data = p;
@@ -173,7 +177,7 @@ static int packet(struct vpl_encoder *e, struct h264_packet *out)
 	size_t hl = e->pipe.headers_len;
 	if (!hl) {
 		VPL_FRAME_ERROR("IDR without SPS/PPS, and GetVideoParam gave none");
-		return -EPROTO;
+		return -EAGAIN;
 	}
 	if (hl + n > e->out_cap) {
 		uint8_t *b = realloc(e->out, hl + n);
@@ -189,45 +193,96 @@ static int packet(struct vpl_encoder *e, struct h264_packet *out)
 	return 0;
 }
 
+/* Does this B,G,R,X buffer hold the 16-aligned frame the encoder reads when it takes
+ * RGB itself? (The runtime gives the encoder Width × Height, and the hardware reads whole
+ * macroblocks, past the crop.) */
+static bool holds_aligned(const struct vpl_encoder *e, const struct h264_frame *f)
+{
+	uint32_t w = h264_vpl_align16(e->base.cfg.width), h = h264_vpl_align16(e->base.cfg.height);
+	return f->dmabuf_stride / 4 >= w &&
+	       (uint64_t)f->dmabuf_stride * h <= h264_vpl_dmabuf_size(f);
+}
+
+/* The pipeline fit for this frame: opened again after a GPU hang, or over to VPP if the
+ * encoder took RGB and this buffer is R,G,B,X or too small for it. 0, -EAGAIN, -ENODEV. */
+static int ready_pipeline(struct vpl_encoder *e, const struct h264_frame *f, bool red_first)
+{
+	bool reopen = e->pipe.reopen;
+	if (e->pipe.rgb_encode && (red_first || !holds_aligned(e, f))) {
+		log_info("VPL encoder: dma-buf %u (%s) cannot go straight into ENCODE; VPP "
+			 "converts from now on",
+			 f->dmabuf_id,
+			 red_first ? "R,G,B,X bytes" : "smaller than the 16-aligned frame");
+		e->rgb_ok = false;
+		reopen = true;
+	}
+	if (reopen) {
+		char why[256];
+		int r = h264_vpl_pipeline_open(&e->pipe, e->rgb_ok, why, sizeof(why));
+		if (r < 0) {
+			VPL_FRAME_ERROR("reopening the pipeline: %s; the session is lost", why);
+			e->dead = true;
+			return -ENODEV;
+		}
+		e->need_idr = true;
+	}
+	int r = h264_vpl_pipeline_settle(&e->pipe);
+	if (r == -ENODEV)
+		e->dead = true;
+	if (r < 0 && e->pipe.reopen)
+		return ready_pipeline(e, f, red_first); /* the earlier frame hung the GPU */
+	return r;
+}
+
 static int vpl_encode(struct h264_encoder *base, const struct h264_frame *f, bool force_idr,
 		      struct h264_packet *out)
 {
 	struct vpl_encoder *e = (struct vpl_encoder *)base;
 	memset(out, 0, sizeof(*out));
+	if (e->dead) {
+		VPL_FRAME_ERROR("the session failed before; the encoder must be replaced");
+		return -ENODEV;
+	}
 	if (f->dmabuf_fd < 0) {
 		VPL_FRAME_ERROR("frame without a dma-buf (this back end imports, never uploads)");
 		return -ENOTSUP;
 	}
-	mfxU32 fourcc = h264_vpl_mfx_fourcc(f->fourcc);
-	if (!fourcc) {
+	bool red_first;
+	if (!h264_vpl_format_taken(f->fourcc, &red_first)) {
 		VPL_FRAME_ERROR("DRM format 0x%08x not taken", f->fourcc);
 		return -EINVAL;
 	}
-	if (fourcc != e->pipe.in_fourcc) {
-		/* The guest switched between XRGB and XBGR (or the last try failed): a new
-		 * pipeline, and a new stream. */
-		char why[256];
-		int r = h264_vpl_pipeline_open(&e->pipe, fourcc, why, sizeof(why));
-		if (r < 0) {
-			VPL_FRAME_ERROR("reopening the pipeline for %.4s: %s", (const char *)&fourcc,
-				    why);
-			return r;
-		}
-		e->need_idr = true;
+	int r = ready_pipeline(e, f, red_first);
+	if (r < 0)
+		return r;
+	/* ENCODE reads the 16-aligned frame from the surface; VPP only the crop. */
+	uint32_t w = e->base.cfg.width, h = e->base.cfg.height;
+	if (e->pipe.rgb_encode) {
+		w = h264_vpl_align16(w);
+		h = h264_vpl_align16(h);
 	}
 	mfxFrameSurface1 *surf;
-	int r = h264_vpl_alloc_import(&e->alloc, f, e->base.cfg.width, e->base.cfg.height, &surf);
+	r = h264_vpl_alloc_import(&e->alloc, f, w, h, &surf);
 	if (r < 0)
 		return r;
 	surf->Info = *h264_vpl_pipeline_input_info(&e->pipe);
 	r = h264_vpl_pipeline_run(&e->pipe, surf, force_idr || e->need_idr);
-	if (r < 0)
+	if (r == 0)
+		r = packet(e, out);
+	if (r < 0) {
+		/* The runtime may hold the lost frame as its reference: restart the stream. */
+		e->need_idr = true;
+		if (r == -ENODEV)
+			e->dead = true;
 		return r;
-	r = packet(e, out);
-	if (r < 0)
-		return r;
+	}
 	e->need_idr = false;
 	return 0;
+}
+
+int h264_vpl_unload(void)
+{
+	return h264_vpl_session_unload();
 }
 
 const struct h264_encoder_impl h264_vpl_impl = {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "h264_vpl_session.h" /* VPL_FRAME_ERROR */
 #include "h264_vpl_va.h"
 #include "log.h"
 
@@ -208,17 +209,25 @@ static struct h264_vpl_import *pick_slot(struct h264_vpl_alloc *a)
 	return lru;
 }
 
+uint32_t h264_vpl_dmabuf_size(const struct h264_frame *f)
+{
+	if (f->dmabuf_size)
+		return f->dmabuf_size;
+	/* Not given: a dma-buf's size is its file size. */
+	off_t end = lseek(f->dmabuf_fd, 0, SEEK_END);
+	return end > 0 && end <= UINT32_MAX ? (uint32_t)end : 0;
+}
+
 int h264_vpl_alloc_import(struct h264_vpl_alloc *a, const struct h264_frame *f,
 			  uint32_t width, uint32_t height, mfxFrameSurface1 **out)
 {
 	if (f->dmabuf_fd < 0)
-		return -EINVAL;
+		return -ENOTSUP;
 	struct stat st;
 	if (fstat(f->dmabuf_fd, &st) < 0) {
-		int e = errno;
-		log_error("VPL encoder: fstat on dma-buf %u (fd %d): %s", f->dmabuf_id,
-			  f->dmabuf_fd, strerror(e));
-		return -e;
+		VPL_FRAME_ERROR("fstat on dma-buf %u (fd %d): %s", f->dmabuf_id, f->dmabuf_fd,
+				strerror(errno));
+		return -ENOTSUP;
 	}
 	struct va_prime_buf d = {
 		.fd = f->dmabuf_fd,
@@ -226,14 +235,9 @@ int h264_vpl_alloc_import(struct h264_vpl_alloc *a, const struct h264_frame *f,
 		.width = width,
 		.height = height,
 		.stride = f->dmabuf_stride,
-		.size = f->dmabuf_size,
+		.size = h264_vpl_dmabuf_size(f),
 		.modifier = f->modifier,
 	};
-	if (!d.size) {
-		/* Not given: a dma-buf's size is its file size. */
-		off_t end = lseek(f->dmabuf_fd, 0, SEEK_END);
-		d.size = end > 0 && end <= UINT32_MAX ? (uint32_t)end : 0;
-	}
 
 	struct h264_vpl_import *slot = NULL;
 	for (unsigned i = 0; i < H264_VPL_IMPORTS; i++) {
@@ -241,6 +245,12 @@ int h264_vpl_alloc_import(struct h264_vpl_alloc *a, const struct h264_frame *f,
 		if (!im->used || im->dmabuf_id != f->dmabuf_id)
 			continue;
 		if (same_buffer(im, &d, &st)) {
+			if (im->surf.Data.Locked) {
+				/* Still the runtime's (a frame it has not finished). */
+				VPL_FRAME_ERROR("dma-buf %u: its surface is still in use",
+						f->dmabuf_id);
+				return -EAGAIN;
+			}
 			im->last_use = ++a->clock;
 			*out = &im->surf;
 			return 0;
@@ -248,7 +258,7 @@ int h264_vpl_alloc_import(struct h264_vpl_alloc *a, const struct h264_frame *f,
 		/* Same id, another buffer: the id was recycled or the plane changed. */
 		log_debug("VPL encoder: dma-buf id %u changed; importing it again", f->dmabuf_id);
 		if (im->surf.Data.Locked)
-			return -EBUSY;
+			return -EAGAIN;
 		drop_import(a, im);
 		slot = im;
 		break;
@@ -256,8 +266,8 @@ int h264_vpl_alloc_import(struct h264_vpl_alloc *a, const struct h264_frame *f,
 	if (!slot)
 		slot = pick_slot(a);
 	if (!slot) {
-		log_error("VPL encoder: all %u imported surfaces are in use", H264_VPL_IMPORTS);
-		return -EBUSY;
+		VPL_FRAME_ERROR("all %u imported surfaces are in use", H264_VPL_IMPORTS);
+		return -EAGAIN;
 	}
 	drop_import(a, slot);
 
@@ -265,9 +275,7 @@ int h264_vpl_alloc_import(struct h264_vpl_alloc *a, const struct h264_frame *f,
 	VASurfaceID id = VA_INVALID_SURFACE;
 	int r = h264_vpl_va_import(a->dpy, &a->va, &d, &id, why, sizeof(why));
 	if (r < 0) {
-		static struct log_ratelimit rl;
-		log_ratelimited(&rl, 5000, LOG_ERROR, "VPL encoder: importing dma-buf %u: %s",
-				f->dmabuf_id, why);
+		VPL_FRAME_ERROR("importing dma-buf %u: %s", f->dmabuf_id, why);
 		return r;
 	}
 	slot->used = true;

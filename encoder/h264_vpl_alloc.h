@@ -69,8 +69,14 @@ mfxStatus h264_vpl_alloc_frames(struct h264_vpl_alloc *a, mfxFrameAllocRequest *
 				mfxFrameAllocResponse *resp);
 mfxStatus h264_vpl_free_frames(struct h264_vpl_alloc *a, mfxFrameAllocResponse *resp);
 
-/* The surface of this frame's dma-buf (width × height pixels), imported on a miss.
- * 0, -EINVAL (no dma-buf, bad layout), -EBUSY (every cached surface in use), -EIO. */
+/* The dma-buf's size: the frame's, else its file size; 0 if unknown. */
+uint32_t h264_vpl_dmabuf_size(const struct h264_frame *f);
+
+/* The surface of this frame's dma-buf (width × height pixels: the caller's view of it,
+ * up to what the buffer holds), imported on a miss. 0; -EINVAL (a layout that does not
+ * hold width × height, or no modifier), -ENOTSUP (no usable fd, or the driver refused
+ * the import); -EAGAIN (its surface, or every cached one, is still the runtime's:
+ * Data.Locked). */
 int h264_vpl_alloc_import(struct h264_vpl_alloc *a, const struct h264_frame *f,
 			  uint32_t width, uint32_t height, mfxFrameSurface1 **out);
 

@@ -11,17 +11,19 @@ unsigned h264_vpl_quality_qp(unsigned quality)
 	return 40 - (20 * quality + 4) / 9;
 }
 
-mfxU32 h264_vpl_mfx_fourcc(uint32_t drm_fourcc)
+bool h264_vpl_format_taken(uint32_t drm_fourcc, bool *red_first)
 {
 	switch (drm_fourcc) {
 	case DRM_FORMAT_XRGB8888:
 	case DRM_FORMAT_ARGB8888:
-		return MFX_FOURCC_RGB4; /* bytes B,G,R,X */
+		*red_first = false; /* bytes B,G,R,X */
+		return true;
 	case DRM_FORMAT_XBGR8888:
 	case DRM_FORMAT_ABGR8888:
-		return MFX_FOURCC_BGR4; /* bytes R,G,B,X */
+		*red_first = true; /* bytes R,G,B,X */
+		return true;
 	default:
-		return 0;
+		return false;
 	}
 }
 
@@ -51,7 +53,7 @@ static void ext_header(mfxExtBuffer *h, mfxU32 id, mfxU32 size)
 }
 
 static void build_enc(struct h264_vpl_params *p, const struct h264_encoder_config *cfg,
-		      unsigned qp, mfxU32 fourcc, mfxU16 chroma)
+		      unsigned qp, mfxU32 fourcc, mfxU16 chroma, mfxU16 matrix)
 {
 	mfxVideoParam *v = &p->enc;
 	v->AsyncDepth = 1;
@@ -81,14 +83,14 @@ static void build_enc(struct h264_vpl_params *p, const struct h264_encoder_confi
 	ext_header(&p->co2.Header, MFX_EXTBUFF_CODING_OPTION2, sizeof(p->co2));
 	p->co2.RepeatPPS = MFX_CODINGOPTION_ON;
 
-	/* VUI: limited range, BT.709 primaries (sRGB), BT.601 matrix as VPP applies it. */
+	/* VUI: limited range, BT.709 primaries (sRGB), the matrix (see the header). */
 	ext_header(&p->vsi.Header, MFX_EXTBUFF_VIDEO_SIGNAL_INFO, sizeof(p->vsi));
 	p->vsi.VideoFormat = 5; /* unspecified */
 	p->vsi.VideoFullRange = 0;
 	p->vsi.ColourDescriptionPresent = 1;
 	p->vsi.ColourPrimaries = 1;
 	p->vsi.TransferCharacteristics = 1;
-	p->vsi.MatrixCoefficients = 6;
+	p->vsi.MatrixCoefficients = matrix;
 
 	p->enc_ext[0] = &p->co.Header;
 	p->enc_ext[1] = &p->co2.Header;
@@ -97,13 +99,12 @@ static void build_enc(struct h264_vpl_params *p, const struct h264_encoder_confi
 	v->NumExtParam = 3;
 }
 
-static void build_vpp(struct h264_vpl_params *p, const struct h264_encoder_config *cfg,
-		      mfxU32 in_fourcc)
+static void build_vpp(struct h264_vpl_params *p, const struct h264_encoder_config *cfg)
 {
 	mfxVideoParam *v = &p->vpp;
 	v->AsyncDepth = 1;
 	v->IOPattern = MFX_IOPATTERN_IN_VIDEO_MEMORY | MFX_IOPATTERN_OUT_VIDEO_MEMORY;
-	frame_info(&v->vpp.In, cfg, in_fourcc, MFX_CHROMAFORMAT_YUV444);
+	frame_info(&v->vpp.In, cfg, MFX_FOURCC_RGB4, MFX_CHROMAFORMAT_YUV444);
 	frame_info(&v->vpp.Out, cfg, MFX_FOURCC_NV12, MFX_CHROMAFORMAT_YUV420);
 
 	ext_header(&p->vpp_vsi.Header, MFX_EXTBUFF_VPP_VIDEO_SIGNAL_INFO, sizeof(p->vpp_vsi));
@@ -117,15 +118,15 @@ static void build_vpp(struct h264_vpl_params *p, const struct h264_encoder_confi
 }
 
 void h264_vpl_params_build(struct h264_vpl_params *p, const struct h264_encoder_config *cfg,
-			   unsigned qp, mfxU32 in_fourcc, bool rgb_encode, bool low_power)
+			   unsigned qp, bool rgb_encode, bool low_power)
 {
 	memset(p, 0, sizeof(*p));
 	if (rgb_encode) {
 		/* The AVC encoder takes RGB4 only as 4:4:4 and converts inside. */
-		build_enc(p, cfg, qp, in_fourcc, MFX_CHROMAFORMAT_YUV444);
+		build_enc(p, cfg, qp, MFX_FOURCC_RGB4, MFX_CHROMAFORMAT_YUV444, 2);
 	} else {
-		build_enc(p, cfg, qp, MFX_FOURCC_NV12, MFX_CHROMAFORMAT_YUV420);
-		build_vpp(p, cfg, in_fourcc);
+		build_enc(p, cfg, qp, MFX_FOURCC_NV12, MFX_CHROMAFORMAT_YUV420, 6);
+		build_vpp(p, cfg);
 	}
 	if (low_power)
 		p->enc.mfx.LowPower = MFX_CODINGOPTION_ON;

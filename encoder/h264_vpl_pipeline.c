@@ -10,7 +10,8 @@
 #include "h264_vpl_session.h"
 #include "log.h"
 
-#define SYNC_TIMEOUT_MS 2000
+#define SYNC_WAIT_MS 500 /* per SyncOperation call */
+#define SYNC_TRIES 4      /* calls while the runtime says MFX_WRN_IN_EXECUTION */
 #define BUSY_RETRIES 200          /* 1 ms apart, on MFX_WRN_DEVICE_BUSY */
 #define BITSTREAM_MAX (64u << 20) /* growing on MFX_ERR_NOT_ENOUGH_BUFFER stops here */
 
@@ -155,7 +156,8 @@ void h264_vpl_pipeline_close(struct h264_vpl_pipeline *p)
 	free(p->pool);
 	p->pool = NULL;
 	p->pool_n = 0;
-	p->in_fourcc = 0;
+	p->open = p->reopen = false;
+	p->pending = NULL; /* Close waited for it */
 }
 
 void h264_vpl_pipeline_free(struct h264_vpl_pipeline *p)
@@ -165,9 +167,9 @@ void h264_vpl_pipeline_free(struct h264_vpl_pipeline *p)
 	memset(&p->bs, 0, sizeof(p->bs));
 }
 
-/* Does ENCODE take this RGB input itself (into p->par if so)? Kaby Lake+ VDEnc can, Gen9
- * VME cannot: ask, with the runtime's choice of encoder and then with VDEnc. */
-static bool encoder_takes_rgb(struct h264_vpl_pipeline *p, mfxU32 fourcc)
+/* Does ENCODE take RGB4 itself (into p->par if so)? Gen11+ can, Gen9 cannot: ask, with
+ * the runtime's choice of encoder and then with VDEnc. */
+static bool encoder_takes_rgb(struct h264_vpl_pipeline *p)
 {
 	struct h264_vpl_params *q = malloc(sizeof(*q));
 	if (!q)
@@ -175,19 +177,19 @@ static bool encoder_takes_rgb(struct h264_vpl_pipeline *p, mfxU32 fourcc)
 	mfxStatus st = MFX_ERR_UNSUPPORTED;
 	bool ok = false;
 	for (int lp = 0; lp < 2 && !ok; lp++) {
-		h264_vpl_params_build(&p->par, &p->cfg, p->qp, fourcc, true, lp);
-		h264_vpl_params_build(q, &p->cfg, p->qp, fourcc, true, lp);
+		h264_vpl_params_build(&p->par, &p->cfg, p->qp, true, lp);
+		h264_vpl_params_build(q, &p->cfg, p->qp, true, lp);
 		st = MFXVideoENCODE_Query(p->session, &p->par.enc, &q->enc);
-		ok = st == MFX_ERR_NONE && q->enc.mfx.FrameInfo.FourCC == fourcc;
+		ok = st == MFX_ERR_NONE && q->enc.mfx.FrameInfo.FourCC == MFX_FOURCC_RGB4;
 		p->low_power = lp;
 	}
 	free(q);
 	if (ok)
-		log_info("VPL encoder: ENCODE takes %.4s surfaces itself%s, no VPP",
-			 (const char *)&fourcc, p->low_power ? " (VDEnc)" : "");
+		log_info("VPL encoder: ENCODE takes RGB4 surfaces itself%s, no VPP",
+			 p->low_power ? " (VDEnc)" : "");
 	else
-		log_info("VPL encoder: ENCODE does not take %.4s (Query: %s); VPP converts to NV12",
-			 (const char *)&fourcc, h264_vpl_status_str(st));
+		log_info("VPL encoder: ENCODE does not take RGB4 (Query: %s); VPP converts to NV12",
+			 h264_vpl_status_str(st));
 	return ok;
 }
 
@@ -244,13 +246,26 @@ static int open_pool(struct h264_vpl_pipeline *p, char *why, size_t why_len)
 	return 0;
 }
 
-static int open_components(struct h264_vpl_pipeline *p, mfxU32 fourcc, char *why,
+static int open_components(struct h264_vpl_pipeline *p, bool try_rgb, char *why,
 			   size_t why_len)
 {
-	p->rgb_encode = encoder_takes_rgb(p, fourcc);
+	static const char enc_what[] = "MFXVideoENCODE_Init (H.264 constrained baseline, CQP)";
+	p->rgb_encode = try_rgb && encoder_takes_rgb(p);
+	if (p->rgb_encode) {
+		mfxStatus st = init_encode(p);
+		if (st >= MFX_ERR_NONE) {
+			init_done(enc_what, st, "", &p->enc_open, why, why_len);
+		} else {
+			/* Query only checks the runtime's tables; Init asks the driver. */
+			log_warn("VPL encoder: MFXVideoENCODE_Init refused RGB4 that Query accepted: "
+				 "%s (%d); VPP converts to NV12 instead",
+				 h264_vpl_status_str(st), (int)st);
+			p->rgb_encode = false;
+		}
+	}
 	if (!p->rgb_encode) {
 		p->low_power = false;
-		h264_vpl_params_build(&p->par, &p->cfg, p->qp, fourcc, false, false);
+		h264_vpl_params_build(&p->par, &p->cfg, p->qp, false, false);
 		int r = open_pool(p, why, why_len);
 		if (r < 0)
 			return r;
@@ -259,13 +274,14 @@ static int open_components(struct h264_vpl_pipeline *p, mfxU32 fourcc, char *why
 			      &p->vpp_open, why, why_len);
 		if (r < 0)
 			return r;
+		r = init_done(enc_what, init_encode(p),
+			      "; on Gen9, H.264 encode other than VDEnc needs "
+			      "intel-media-va-driver-non-free",
+			      &p->enc_open, why, why_len);
+		if (r < 0)
+			return r;
 	}
-	int r = init_done("MFXVideoENCODE_Init (H.264 constrained baseline, CQP)", init_encode(p),
-			  "; on Gen9, H.264 encode other than VDEnc needs intel-media-va-driver-non-free",
-			  &p->enc_open, why, why_len);
-	if (r < 0)
-		return r;
-	r = read_back(p);
+	int r = read_back(p);
 	if (r < 0) {
 		snprintf(why, why_len, "bitstream buffer: %s", strerror(-r));
 		return r;
@@ -273,16 +289,16 @@ static int open_components(struct h264_vpl_pipeline *p, mfxU32 fourcc, char *why
 	return 0;
 }
 
-int h264_vpl_pipeline_open(struct h264_vpl_pipeline *p, mfxU32 fourcc, char *why,
+int h264_vpl_pipeline_open(struct h264_vpl_pipeline *p, bool try_rgb, char *why,
 			   size_t why_len)
 {
 	h264_vpl_pipeline_close(p);
-	int r = open_components(p, fourcc, why, why_len);
+	int r = open_components(p, try_rgb, why, why_len);
 	if (r < 0) {
 		h264_vpl_pipeline_close(p);
 		return r;
 	}
-	p->in_fourcc = fourcc;
+	p->open = true;
 	return 0;
 }
 
@@ -299,33 +315,84 @@ static mfxFrameSurface1 *free_pool_surface(struct h264_vpl_pipeline *p)
 	return NULL;
 }
 
-static int run_vpp(struct h264_vpl_pipeline *p, mfxFrameSurface1 *in, mfxFrameSurface1 **out)
+/* What a failed VPP/ENCODE/sync status means for the frame: -ENODEV when the device is
+ * gone (the session is dead), else -EAGAIN (this frame is lost, the next may work). After
+ * a GPU hang the runtimes want the components initialised again: p->reopen. */
+static int frame_errno(struct h264_vpl_pipeline *p, mfxStatus st)
+{
+	switch (st) {
+	case MFX_ERR_DEVICE_LOST:
+	case MFX_ERR_DEVICE_FAILED:
+	case MFX_ERR_NOT_INITIALIZED:
+		return -ENODEV;
+	case MFX_ERR_GPU_HANG:
+	case MFX_ERR_MORE_DATA: /* it buffers despite AsyncDepth 1: start it afresh */
+		p->reopen = true;
+		return -EAGAIN;
+	default:
+		return -EAGAIN;
+	}
+}
+
+/* A runtime call (what) for this frame failed with st: logged, and frame_errno(). */
+static int frame_fail(struct h264_vpl_pipeline *p, const char *what, mfxStatus st)
+{
+	VPL_FRAME_ERROR("%s: %s (%d)", what, h264_vpl_status_str(st), (int)st);
+	return frame_errno(p, st);
+}
+
+/* SyncOperation, again while the runtime says the task still runs (SYNC_TRIES calls);
+ * MFX_WRN_IN_EXECUTION if it still does after them. */
+static mfxStatus wait_sync(struct h264_vpl_pipeline *p, mfxSyncPoint sync)
+{
+	mfxStatus st = MFX_WRN_IN_EXECUTION;
+	for (int i = 0; i < SYNC_TRIES && st == MFX_WRN_IN_EXECUTION; i++)
+		st = MFXVideoCORE_SyncOperation(p->session, sync, SYNC_WAIT_MS);
+	return st;
+}
+
+int h264_vpl_pipeline_settle(struct h264_vpl_pipeline *p)
+{
+	if (!p->pending)
+		return 0;
+	mfxStatus st = wait_sync(p, p->pending);
+	if (st == MFX_WRN_IN_EXECUTION) {
+		VPL_FRAME_ERROR("an earlier frame still runs on the GPU; frame skipped");
+		return -EAGAIN;
+	}
+	p->pending = NULL;
+	if (st < MFX_ERR_NONE && frame_fail(p, "SyncOperation (an earlier frame)", st) == -ENODEV)
+		return -ENODEV;
+	return p->reopen ? -EAGAIN : 0;
+}
+
+static int run_vpp(struct h264_vpl_pipeline *p, mfxFrameSurface1 *in, mfxFrameSurface1 **out,
+		   mfxSyncPoint *sync)
 {
 	mfxFrameSurface1 *o = free_pool_surface(p);
 	if (!o) {
 		VPL_FRAME_ERROR("no free NV12 surface between VPP and ENCODE");
-		return -EBUSY;
+		return -EAGAIN;
 	}
-	mfxSyncPoint sync = NULL;
 	mfxStatus st;
 	for (int i = 0;; i++) {
-		st = MFXVideoVPP_RunFrameVPPAsync(p->session, in, o, NULL, &sync);
+		st = MFXVideoVPP_RunFrameVPPAsync(p->session, in, o, NULL, sync);
 		if (st != MFX_WRN_DEVICE_BUSY || i >= BUSY_RETRIES)
 			break;
 		usleep(1000);
 	}
 	/* No frame-rate conversion or deinterlacing: one frame in gives one out, now. The
-	 * sync point is not waited for: ENCODE depends on the surface, and we wait for it. */
-	if (st != MFX_ERR_NONE || !sync) {
-		VPL_FRAME_ERROR("MFXVideoVPP_RunFrameVPPAsync: %s (%d)", h264_vpl_status_str(st),
-			    (int)st);
-		return st == MFX_WRN_DEVICE_BUSY ? -EBUSY : -EIO;
-	}
+	 * sync point is waited for through ENCODE's, which depends on the surface. */
+	if (st != MFX_ERR_NONE || !*sync)
+		return frame_fail(p, "MFXVideoVPP_RunFrameVPPAsync", st);
 	*out = o;
 	return 0;
 }
 
-static int run_encode(struct h264_vpl_pipeline *p, mfxFrameSurface1 *surf, bool idr)
+/* ENCODE the surface and wait; vpp_sync is VPP's task for it, if any, kept as pending if
+ * ENCODE takes nothing. */
+static int run_encode(struct h264_vpl_pipeline *p, mfxFrameSurface1 *surf, bool idr,
+		      mfxSyncPoint vpp_sync)
 {
 	mfxEncodeCtrl ctrl;
 	memset(&ctrl, 0, sizeof(ctrl));
@@ -344,37 +411,35 @@ static int run_encode(struct h264_vpl_pipeline *p, mfxFrameSurface1 *surf, bool 
 			break;
 		usleep(1000);
 	}
-	if (st == MFX_ERR_MORE_DATA) {
-		/* Would mean the runtime buffers frames despite AsyncDepth 1, GopRefDist 1. */
-		VPL_FRAME_ERROR("ENCODE held the frame back (MFX_ERR_MORE_DATA)");
-		return -EIO;
-	}
 	if (st < MFX_ERR_NONE || !sync) {
-		VPL_FRAME_ERROR("MFXVideoENCODE_EncodeFrameAsync: %s (%d)", h264_vpl_status_str(st),
-			    (int)st);
-		return st == MFX_WRN_DEVICE_BUSY ? -EBUSY : -EIO;
+		p->pending = vpp_sync;
+		if (st == MFX_ERR_MORE_DATA)
+			VPL_FRAME_ERROR("ENCODE held the frame back (AsyncDepth 1, GopRefDist 1)");
+		return frame_fail(p, "MFXVideoENCODE_EncodeFrameAsync", st);
 	}
-	st = MFXVideoCORE_SyncOperation(p->session, sync, SYNC_TIMEOUT_MS);
+	st = wait_sync(p, sync);
 	if (st == MFX_WRN_IN_EXECUTION) {
-		VPL_FRAME_ERROR("frame not done after %d ms", SYNC_TIMEOUT_MS);
-		return -ETIMEDOUT;
+		p->pending = sync;
+		VPL_FRAME_ERROR("frame not done after %d × %d ms; skipped", SYNC_TRIES, SYNC_WAIT_MS);
+		return -EAGAIN;
 	}
-	if (st != MFX_ERR_NONE) {
-		VPL_FRAME_ERROR("MFXVideoCORE_SyncOperation: %s (%d)", h264_vpl_status_str(st),
-			    (int)st);
-		return -EIO;
-	}
+	if (st != MFX_ERR_NONE)
+		return frame_fail(p, "MFXVideoCORE_SyncOperation", st);
 	return 0;
 }
 
 int h264_vpl_pipeline_run(struct h264_vpl_pipeline *p, mfxFrameSurface1 *in, bool idr)
 {
 	if (!p->enc_open)
-		return -EIO;
+		return -ENODEV;
+	int r = h264_vpl_pipeline_settle(p);
+	if (r < 0)
+		return r;
+	mfxSyncPoint vpp_sync = NULL;
 	if (!p->rgb_encode) {
-		int r = run_vpp(p, in, &in);
+		r = run_vpp(p, in, &in, &vpp_sync);
 		if (r < 0)
 			return r;
 	}
-	return run_encode(p, in, idr);
+	return run_encode(p, in, idr, vpp_sync);
 }

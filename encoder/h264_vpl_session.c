@@ -2,6 +2,8 @@
 #include "h264_vpl_session.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,11 +52,22 @@ const char *h264_vpl_status_str(mfxStatus st)
 	}
 }
 
-static int add_u32_filter(struct h264_vpl_session *s, const char *name, mfxU32 value,
-			  char *why, size_t why_len)
+/* The process's loader (see the header). All fields under lock. */
+static struct {
+	pthread_mutex_t lock;
+	mfxLoader loader;
+	bool probed;       /* loader made and enumerated */
+	mfxU32 n_impls;    /* hardware VA-API implementations it found */
+	long chosen;       /* the one that last opened a session, -1 none yet */
+	char none_why[256]; /* n_impls == 0: why */
+	unsigned sessions; /* open sessions: the loader must outlive them */
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .chosen = -1};
+
+static int add_u32_filter(mfxLoader loader, const char *name, mfxU32 value, char *why,
+			  size_t why_len)
 {
 	/* One mfxConfig per property: the dispatcher ANDs all configs of a loader. */
-	mfxConfig cfg = MFXCreateConfig(s->loader);
+	mfxConfig cfg = MFXCreateConfig(loader);
 	if (!cfg) {
 		snprintf(why, why_len, "MFXCreateConfig failed");
 		return -ENOMEM;
@@ -90,71 +103,120 @@ static void log_impl(mfxLoader loader, mfxU32 i)
 	MFXDispReleaseImplDescription(loader, h);
 }
 
-int h264_vpl_session_open(struct h264_vpl_session *s, char *why, size_t why_len)
+/* Make the loader and count what it offers. g.lock held. */
+static int probe(char *why, size_t why_len)
 {
-	memset(s, 0, sizeof(*s));
-	s->loader = MFXLoad();
-	if (!s->loader) {
+	mfxLoader loader = MFXLoad();
+	if (!loader) {
 		snprintf(why, why_len, "MFXLoad failed (libvpl dispatcher)");
 		return -ENOMEM;
 	}
-	int r = add_u32_filter(s, "mfxImplDescription.Impl", MFX_IMPL_TYPE_HARDWARE, why,
+	int r = add_u32_filter(loader, "mfxImplDescription.Impl", MFX_IMPL_TYPE_HARDWARE, why,
 			       why_len);
 	if (r == 0)
-		r = add_u32_filter(s, "mfxImplDescription.AccelerationMode",
+		r = add_u32_filter(loader, "mfxImplDescription.AccelerationMode",
 				   MFX_ACCEL_MODE_VIA_VAAPI, why, why_len);
 	if (r < 0) {
-		h264_vpl_session_close(s);
+		MFXUnload(loader);
 		return r;
 	}
-
-	/* Take the first implementation that opens: the dispatcher sorts them (hardware,
-	 * then highest API). One that fails (a runtime installed for another GPU) is
-	 * skipped and named in the log. */
-	mfxStatus last = MFX_ERR_NOT_FOUND;
-	mfxU32 tried = 0;
-	for (mfxU32 i = 0;; i++) {
+	mfxU32 n = 0;
+	for (;; n++) {
 		mfxHDL desc = NULL;
-		mfxStatus st = MFXEnumImplementations(s->loader, i, MFX_IMPLCAPS_IMPLDESCSTRUCTURE,
-						      &desc);
-		if (st != MFX_ERR_NONE)
+		if (MFXEnumImplementations(loader, n, MFX_IMPLCAPS_IMPLDESCSTRUCTURE, &desc) !=
+		    MFX_ERR_NONE)
 			break;
-		MFXDispReleaseImplDescription(s->loader, desc);
-		tried++;
-		st = MFXCreateSession(s->loader, i, &s->session);
-		if (st == MFX_ERR_NONE) {
-			log_impl(s->loader, i);
-			return 0;
-		}
-		s->session = NULL;
-		last = st;
-		log_warn("VPL: MFXCreateSession on implementation %u: %s (%d)", (unsigned)i,
-			 h264_vpl_status_str(st), (int)st);
+		MFXDispReleaseImplDescription(loader, desc);
 	}
-	if (tried == 0)
-		snprintf(why, why_len,
-			 "no hardware VA-API VPL implementation (the libvpl dispatcher found none "
-			 "in its default paths or ONEVPL_SEARCH_PATH; Gen9 needs libmfx1, newer "
-			 "Intel GPUs libmfx-gen1.2)");
-	else
-		snprintf(why, why_len,
-			 "%u hardware VA-API VPL implementation(s) found, none opened a session "
-			 "(last MFXCreateSession: %s)",
-			 (unsigned)tried, h264_vpl_status_str(last));
-	h264_vpl_session_close(s);
-	return -ENODEV;
+	g.loader = loader;
+	g.n_impls = n;
+	g.chosen = -1;
+	g.probed = true;
+	snprintf(g.none_why, sizeof(g.none_why),
+		 "no hardware VA-API VPL implementation (the libvpl dispatcher found none in its "
+		 "default paths or ONEVPL_SEARCH_PATH; Gen9 needs libmfx1, newer Intel GPUs "
+		 "libmfx-gen1.2)");
+	return 0;
+}
+
+static mfxStatus try_impl(mfxU32 i, struct h264_vpl_session *s)
+{
+	mfxStatus st = MFXCreateSession(g.loader, i, &s->session);
+	if (st == MFX_ERR_NONE) {
+		if (g.chosen != (long)i)
+			log_impl(g.loader, i);
+		g.chosen = i;
+		return st;
+	}
+	s->session = NULL;
+	log_warn("VPL: MFXCreateSession on implementation %u: %s (%d)", (unsigned)i,
+		 h264_vpl_status_str(st), (int)st);
+	return st;
+}
+
+int h264_vpl_session_open(struct h264_vpl_session *s, char *why, size_t why_len)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&g.lock);
+	int r = g.probed ? 0 : probe(why, why_len);
+	if (r < 0)
+		goto out;
+	if (g.n_impls == 0) {
+		snprintf(why, why_len, "%s", g.none_why);
+		r = -ENODEV;
+		goto out;
+	}
+	/* The one that opened last time first; else the first that opens, in the
+	 * dispatcher's order (hardware, then highest API). One that fails (a runtime
+	 * installed for another GPU) is skipped and named in the log. */
+	mfxStatus last = MFX_ERR_NOT_FOUND;
+	if (g.chosen >= 0 && (last = try_impl((mfxU32)g.chosen, s)) == MFX_ERR_NONE)
+		goto opened;
+	for (mfxU32 i = 0; i < g.n_impls; i++) {
+		if ((long)i != g.chosen && (last = try_impl(i, s)) == MFX_ERR_NONE)
+			goto opened;
+	}
+	snprintf(why, why_len,
+		 "%u hardware VA-API VPL implementation(s) found, none opened a session "
+		 "(last MFXCreateSession: %s)",
+		 (unsigned)g.n_impls, h264_vpl_status_str(last));
+	r = -ENODEV;
+	goto out;
+opened:
+	g.sessions++;
+out:
+	pthread_mutex_unlock(&g.lock);
+	return r;
 }
 
 void h264_vpl_session_close(struct h264_vpl_session *s)
 {
-	if (s->session) {
-		mfxStatus st = MFXClose(s->session);
-		if (st != MFX_ERR_NONE)
-			log_warn("VPL: MFXClose: %s (%d)", h264_vpl_status_str(st), (int)st);
-		s->session = NULL;
+	if (!s->session)
+		return;
+	/* Under the lock too: the dispatcher's session belongs to the shared loader. */
+	pthread_mutex_lock(&g.lock);
+	mfxStatus st = MFXClose(s->session);
+	g.sessions--;
+	pthread_mutex_unlock(&g.lock);
+	if (st != MFX_ERR_NONE)
+		log_warn("VPL: MFXClose: %s (%d)", h264_vpl_status_str(st), (int)st);
+	s->session = NULL;
+}
+
+int h264_vpl_session_unload(void)
+{
+	pthread_mutex_lock(&g.lock);
+	int r = 0;
+	if (g.sessions) {
+		r = -EBUSY;
+	} else {
+		if (g.loader)
+			MFXUnload(g.loader);
+		g.loader = NULL;
+		g.probed = false;
+		g.n_impls = 0;
+		g.chosen = -1;
 	}
-	if (s->loader) {
-		MFXUnload(s->loader);
-		s->loader = NULL;
-	}
+	pthread_mutex_unlock(&g.lock);
+	return r;
 }

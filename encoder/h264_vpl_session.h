@@ -1,12 +1,19 @@
 /* Finding a hardware VPL implementation and opening a session on it.
  *
- * Owns the dispatcher's loader and the session. The filters are only
+ * The dispatcher's loader is the process's, made once: the first session (open_h264.c's
+ * start-up probe, outside any stream lock) loads it, enumerates the implementations (which
+ * loads every runtime and lets each probe its adapters) and remembers which one opened;
+ * later sessions (one per shared stream, created on a client's thread) go straight to
+ * that one. "None there" is remembered too, so auto mode does not probe again per stream.
+ * A mutex of its own guards the loader, which libvpl does not make thread-safe; it is
+ * held while the dispatcher loads or calls into a runtime, never while a caller holds a
+ * lock of ours beyond the stream's own. The filters are only
  * Impl = MFX_IMPL_TYPE_HARDWARE and AccelerationMode = MFX_ACCEL_MODE_VIA_VAAPI: never an
  * API version >= 2 nor an encoder capability, because the Gen9 Media SDK runtime that
  * GVT-g hosts need reports API 1.35 and the dispatcher describes it without capability
  * lists. Whether it can encode is learnt from Query/Init afterwards.
  *
- * Called by the encoder's owner thread only (create/destroy).
+ * Called by any encoder owner thread (create/destroy); the loader state is under its mutex.
  */
 #ifndef VGPU_H264_VPL_SESSION_H
 #define VGPU_H264_VPL_SESSION_H
@@ -18,14 +25,17 @@
 #include "log.h"
 
 struct h264_vpl_session {
-	mfxLoader loader;
 	mfxSession session;
 };
 
 /* 0, or -ENODEV with why when no hardware VA-API implementation gives a session; -ENOMEM. */
 int h264_vpl_session_open(struct h264_vpl_session *s, char *why, size_t why_len);
-/* Closes the session and unloads the dispatcher; safe on a zeroed or half-open struct. */
+/* Closes the session (the loader stays); safe on a zeroed or closed struct. */
 void h264_vpl_session_close(struct h264_vpl_session *s);
+
+/* Forget the loader and what it found, so the next session loads and enumerates again
+ * (tests that change ONEVPL_SEARCH_PATH; shutdown). -EBUSY while a session is open. */
+int h264_vpl_session_unload(void);
 
 /* "MFX_ERR_UNSUPPORTED" etc., for logs; never NULL. */
 const char *h264_vpl_status_str(mfxStatus st);

@@ -74,6 +74,16 @@ void h264_vpl_display_close(struct h264_vpl_display *d)
 	d->drm_fd = -1;
 }
 
+/* Can the legacy DRM_PRIME descriptor state this layout? Linear, or Y-tiled with
+ * VA_SURFACE_EXTBUF_DESC_ENABLE_TILING (va_prime.c); nothing else. Intel's media driver
+ * then overwrites the tiling with the buffer object's (mos_bo_get_tiling in
+ * media_libva_util.cpp), which GVT sets from the same modifier, so the two agree. An
+ * X-tiled or unknown layout would rest on that guess alone: refused. */
+static bool legacy_states(uint64_t modifier)
+{
+	return modifier == DRM_FORMAT_MOD_LINEAR || modifier == I915_FORMAT_MOD_Y_TILED;
+}
+
 int h264_vpl_va_import(VADisplay dpy, const struct h264_vpl_va_fns *va,
 		       const struct va_prime_buf *b, VASurfaceID *out, char *why,
 		       size_t why_len)
@@ -90,15 +100,23 @@ int h264_vpl_va_import(VADisplay dpy, const struct h264_vpl_va_fns *va,
 			 b->width, b->height, b->stride, b->size);
 		return -EINVAL;
 	}
-	/* Without a modifier DRM_PRIME_2 cannot say the layout: go straight to DRM_PRIME. */
-	const char *prime2 = "skipped, no modifier";
-	if (b->modifier != DRM_FORMAT_MOD_INVALID) {
-		VAStatus st = va_prime_create(dpy, va->create_surfaces, b, va_fourcc, false, out);
-		if (st == VA_STATUS_SUCCESS)
-			return 0;
-		prime2 = vaErrorStr(st);
+	if (b->modifier == DRM_FORMAT_MOD_INVALID) {
+		snprintf(why, why_len, "dma-buf without a modifier: its layout cannot be stated");
+		return -EINVAL;
 	}
-	VAStatus st = va_prime_create(dpy, va->create_surfaces, b, va_fourcc, true, out);
+	VAStatus st = va_prime_create(dpy, va->create_surfaces, b, va_fourcc, false, out);
+	if (st == VA_STATUS_SUCCESS)
+		return 0;
+	const char *prime2 = vaErrorStr(st);
+	if (!legacy_states(b->modifier)) {
+		snprintf(why, why_len,
+			 "vaCreateSurfaces from dma-buf (modifier 0x%016llx, stride %u, size %u): "
+			 "DRM_PRIME_2: %s; legacy DRM_PRIME not tried, it cannot state this "
+			 "modifier (linear and Y-tiled only)",
+			 (unsigned long long)b->modifier, b->stride, b->size, prime2);
+		return -ENOTSUP;
+	}
+	st = va_prime_create(dpy, va->create_surfaces, b, va_fourcc, true, out);
 	if (st == VA_STATUS_SUCCESS) {
 		log_debug("VPL encoder: DRM_PRIME_2 import: %s; legacy DRM_PRIME took it", prime2);
 		return 0;
@@ -107,5 +125,5 @@ int h264_vpl_va_import(VADisplay dpy, const struct h264_vpl_va_fns *va,
 		 "vaCreateSurfaces from dma-buf (modifier 0x%016llx, stride %u, size %u): "
 		 "DRM_PRIME_2: %s; DRM_PRIME: %s",
 		 (unsigned long long)b->modifier, b->stride, b->size, prime2, vaErrorStr(st));
-	return -EIO;
+	return -ENOTSUP;
 }

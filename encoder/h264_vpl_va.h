@@ -8,7 +8,7 @@
  * is Intel's (a host may also have another GPU).
  *
  * Import tries DRM_PRIME_2 with the modifier first; if the driver refuses that, the
- * older DRM_PRIME, where the tiling can only come from the buffer object.
+ * older DRM_PRIME, but only for a layout that descriptor can state (linear, Y-tiled).
  *
  * Below h264_vpl.h (which takes the VA calls through struct h264_vpl_va_fns, defined
  * here) and h264_vpl_alloc.h; includes neither.
@@ -45,7 +45,7 @@ int h264_vpl_display_open(struct h264_vpl_display *d, char *why, size_t why_len)
 void h264_vpl_display_close(struct h264_vpl_display *d);
 
 /* Import b as one RGB32 VA surface. 0, -EINVAL (a format or layout we cannot describe),
- * or -EIO with why naming both attempts and their VA statuses. */
+ * or -ENOTSUP with why naming the attempts and their VA statuses (the driver refused). */
 int h264_vpl_va_import(VADisplay dpy, const struct h264_vpl_va_fns *va,
 		       const struct va_prime_buf *b, VASurfaceID *out, char *why,
 		       size_t why_len);

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "plane.h"
+#include "vfio_tiling.h"
 
 /* VA_FOURCC(ch0, ch1, ch2, ch3) is the same packing as DRM's. */
 uint32_t va_prime_fourcc(uint32_t drm_fourcc)
@@ -36,8 +37,10 @@ VAStatus va_prime_create(VADisplay dpy, va_create_surfaces_fn create,
 {
 	VADRMPRIMESurfaceDescriptor desc;
 	VASurfaceAttribExternalBuffers ext;
-	/* Legacy: no modifier here, the driver takes the tiling from the buffer object (GVT
-	 * sets it on Gen9+; unverified on hardware). */
+	/* Legacy: the descriptor can only say linear or (ENABLE_TILING) Y-tiled, and says
+	 * which; Intel's media driver then takes the tiling from the buffer object anyway
+	 * (mos_bo_get_tiling), which GVT sets from the plane's modifier. Callers keep this
+	 * path to the modifiers it can state. */
 	uintptr_t handle = (uintptr_t)b->fd;
 	memset(&desc, 0, sizeof(desc));
 	memset(&ext, 0, sizeof(ext));
@@ -51,6 +54,9 @@ VAStatus va_prime_create(VADisplay dpy, va_create_surfaces_fn create,
 		ext.offsets[0] = 0;
 		ext.buffers = &handle;
 		ext.num_buffers = 1;
+		ext.flags = b->modifier == PLANE_MODIFIER_INTEL_Y_TILED
+				    ? VA_SURFACE_EXTBUF_DESC_ENABLE_TILING
+				    : 0;
 	} else {
 		desc.fourcc = va_fourcc;
 		desc.width = b->width;

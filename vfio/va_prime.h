@@ -6,7 +6,8 @@
  * to the driver. Import is what FFmpeg's vaapi_map_from_drm does:
  * VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2 with a VADRMPRIMESurfaceDescriptor (fd, size,
  * modifier, pitch), so the driver knows the X/Y tiling; or the older DRM_PRIME with
- * VASurfaceAttribExternalBuffers, where the tiling can only come from the buffer object.
+ * VASurfaceAttribExternalBuffers, which can state linear or Y-tiled only (and Intel's
+ * driver takes the tiling from the buffer object regardless).
  *
  * No state of its own: displays and surfaces belong to the caller's thread.
  */
