@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h264_annexb.h"
 #include "h264_vpl_alloc.h"
 #include "h264_vpl_pipeline.h"
 #include "h264_vpl_session.h"
@@ -35,25 +36,6 @@ struct vpl_encoder {
 	bool rgb_ok;   /* RGB straight into ENCODE still allowed */
 	bool dead;     /* the session failed for good: -ENODEV */
 };
-
-/* Which NAL unit types an Annex B buffer holds (bit n = type n); 0 if it does not start
- * with a start code. Emulation prevention keeps 00 00 01 out of NAL payloads. */
-static uint32_t annexb_nal_types(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n && p[i] == 0)
-		i++;
-	if (i < 2 || i + 1 >= n || p[i] != 1)
-		return 0;
-	uint32_t mask = 0;
-	for (size_t j = 2; j + 1 < n; j++) {
-		if (p[j - 2] == 0 && p[j - 1] == 0 && p[j] == 1) {
-			mask |= 1u << (p[j + 1] & 0x1f);
-			j++;
-		}
-	}
-	return mask;
-}
 
 static void vpl_destroy(struct h264_encoder *base)
 {
@@ -163,16 +145,16 @@ static int packet(struct vpl_encoder *e, struct h264_packet *out)
 	const mfxBitstream *bs = &e->pipe.bs;
 	const uint8_t *p = bs->Data + bs->DataOffset;
 	size_t n = bs->DataLength;
-	uint32_t types = annexb_nal_types(p, n);
-	if (!types) {
+	struct h264_annexb_scan scan;
+	if (h264_annexb_scan(p, n, &scan) < 0 || !scan.types) {
 		VPL_FRAME_ERROR("the runtime's output is not Annex B (%zu bytes)", n);
 		return -EAGAIN;
 	}
-	bool idr = types & (1u << 5);
+	bool idr = scan.types & (1u << H264_NAL_IDR);
 	out->data = p;
 	out->len = n;
 	out->idr = idr;
-	if (!idr || (types & (1u << 7)))
+	if (!idr || (scan.types & (1u << H264_NAL_SPS)))
 		return 0;
 	size_t hl = e->pipe.headers_len;
 	if (!hl) {
