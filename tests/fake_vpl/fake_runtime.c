@@ -20,7 +20,8 @@
  * FAKE_VPL_LOWPOWER_ONLY=1 (ENCODE accepts only mfx.LowPower on), FAKE_VPL_NO_HEADERS=1
  * (IDRs without SPS/PPS; GetVideoParam still gives them), FAKE_VPL_FAIL_ENC_INIT=<status>
  * and FAKE_VPL_FAIL_VPP_INIT=<status> (Init fails so), FAKE_VPL_MIN_BITSTREAM=<bytes>
- * (EncodeFrameAsync wants at least that much room, else MFX_ERR_NOT_ENOUGH_BUFFER).
+ * (EncodeFrameAsync wants at least that much room, else MFX_ERR_NOT_ENOUGH_BUFFER),
+ * FAKE_VPL_FAIL_FRAMES=<n>-<m> (a session's frames n..m, from 0, fail: MFX_ERR_DEVICE_FAILED).
  *
  * It records what it was asked for, one "event=... key=value ..." line per call, appended
  * to the file named by $FAKE_VPL_LOG, and encodes by copying the canned access units of
@@ -48,6 +49,7 @@ struct fake_session {
 	mfxFrameAllocResponse internal; /* "reconstructed frames" from the app's allocator */
 	bool has_internal;
 	unsigned frames;
+	unsigned calls; /* frames offered to ENCODE, for FAKE_VPL_FAIL_FRAMES */
 };
 
 #define S(session) ((struct fake_session *)(session))
@@ -534,6 +536,13 @@ mfxStatus MFXVideoENCODE_EncodeFrameAsync(mfxSession session, mfxEncodeCtrl *ctr
 		return MFX_ERR_NOT_INITIALIZED;
 	if (!surface)
 		return MFX_ERR_MORE_DATA; /* draining: nothing buffered */
+	unsigned fail_first, fail_last, call = s->calls++;
+	const char *fail = getenv("FAKE_VPL_FAIL_FRAMES");
+	if (fail && sscanf(fail, "%u-%u", &fail_first, &fail_last) == 2 && call >= fail_first &&
+	    call <= fail_last) {
+		rec("event=encode_fail frame=%u", call);
+		return MFX_ERR_DEVICE_FAILED;
+	}
 	const char *min = getenv("FAKE_VPL_MIN_BITSTREAM");
 	if (min && *min && bs->MaxLength < (mfxU32)atol(min)) {
 		rec("event=encode_not_enough_buffer maxlength=%u", bs->MaxLength);
