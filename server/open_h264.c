@@ -17,6 +17,7 @@
 #include "frame_store.h"
 #include "log.h"
 #include "metrics.h"
+#include "open_h264_fault.h"
 #include "plane.h"
 #include "rfb_wire.h"
 
@@ -501,6 +502,7 @@ int open_h264_init(const struct config *cfg, struct frame_store *frames, char *e
 		.fps = cfg->fps,
 		.threads = cfg->x264_threads,
 		.observe_encode = observe_encode,
+		.create = open_h264_fault_factory(),
 		.limits = {
 			.max_frames = OPEN_H264_MAX_FRAMES,
 			.max_bytes = OPEN_H264_MAX_BYTES,

@@ -37,6 +37,8 @@
  *                  first picture (ResetContext, SPS+PPS+IDR; no raw), with the cursor
  *                  drawn in: the picture matches the reference with the cursor blended
  *   encoder-vpl    --encoder vpl where VPL cannot run: exit status 1, a clear message
+ *   failed-frame   the first three frames fail (VGPU_TEST_H264_FAIL_FRAMES) on a static
+ *                  scene: the picture still arrives, as H.264 starting at an IDR, no raw
  *
  * Environment: H264_CHECK_VERBOSE=1 prints each rectangle; VNC_CHECK_ECHO_SERVER=1 echoes
  * the server's log.
@@ -668,6 +670,29 @@ static bool case_no_cursor(struct run *r)
 	return ok;
 }
 
+/* The first frames fail (as a GPU that cannot import them would) and then the screen
+ * stands still: no new damage comes, yet the client converges to the right picture,
+ * H.264 all the way (its damage was kept and retried on the next capture ticks). */
+static bool case_failed_frame(struct run *r)
+{
+	const struct scene *sc = find_scene("static");
+	struct rc c;
+	setenv("VGPU_TEST_H264_FAIL_FRAMES", "0-2", 1);
+	bool ok = rc_start(r, sc, &c);
+	unsetenv("VGPU_TEST_H264_FAIL_FRAMES");
+	struct rc *cs[] = {&c};
+	ok = ok && settle(cs, 1, NULL, 0, sc);
+	ok = ok && check_picture(&c, sc, CURSOR_NOT_IN_VIDEO);
+	ok = ok && check_context_start(&c, 0, "first picture after the failed frames");
+	ok = ok && holds(c.rr.raw_rects == 0 && c.rr.pixel_rects == c.rr.h264_rects,
+			 "%u raw rectangles, %u pixel rectangles of which %u H.264 (want H.264 "
+			 "only)", c.rr.raw_rects, c.rr.pixel_rects, c.rr.h264_rects);
+	ok = ok && holds(server_log_contains(&r->srv, "frame skipped (1 in a row), its damage kept"),
+			 "the server did not log the skipped frame");
+	rc_close(&c);
+	return ok;
+}
+
 static bool case_encoder_vpl(struct run *r)
 {
 	const char *args[] = {"--source", "synthetic:320x240:static", "--listen",
@@ -702,6 +727,7 @@ static const struct check_case cases[] = {
 	{"static-quiet", case_static_quiet}, {"resize", case_resize},
 	{"two-clients", case_two_clients},   {"mixed", case_mixed},
 	{"no-cursor", case_no_cursor},       {"encoder-vpl", case_encoder_vpl},
+	{"failed-frame", case_failed_frame},
 };
 
 int main(int argc, char **argv)
