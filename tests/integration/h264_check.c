@@ -648,6 +648,18 @@ static bool case_mixed(struct run *r)
 	return ok;
 }
 
+/* The client settles on the scene's last tick with the right picture, and got H.264
+ * only, from a context start at its first picture (never libvncserver's raw). */
+static bool h264_only_from_idr(struct rc *c, const struct scene *sc, enum cursor_check cc)
+{
+	struct rc *cs[] = {c};
+	return settle(cs, 1, NULL, 0, sc) && check_picture(c, sc, cc) &&
+	       check_context_start(c, 0, "first picture") &&
+	       holds(c->rr.raw_rects == 0 && c->rr.pixel_rects == c->rr.h264_rects,
+		     "%u raw rectangles, %u pixel rectangles of which %u H.264 (want H.264 only)",
+		     c->rr.raw_rects, c->rr.pixel_rects, c->rr.h264_rects);
+}
+
 /* A client that lists 50 but no cursor encoding: H.264 from its first picture (an IDR,
  * never libvncserver's raw), from the stream with the cursor drawn in. */
 static bool case_no_cursor(struct run *r)
@@ -658,14 +670,7 @@ static bool case_no_cursor(struct run *r)
 	if (!start_server(r, sc->spec, NULL))
 		return false;
 	bool ok = rc_connect(&c, "client", r->port, encs, 3);
-	struct rc *cs[] = {&c};
-	ok = ok && settle(cs, 1, NULL, 0, sc);
-	ok = ok && check_picture(&c, sc, CURSOR_DRAWN_IN);
-	ok = ok && check_context_start(&c, 0, "first picture");
-	ok = ok && holds(c.rr.raw_rects == 0 && c.rr.pixel_rects == c.rr.h264_rects,
-			 "%u raw rectangles, %u pixel rectangles of which %u H.264 reached a "
-			 "client without a cursor encoding (want H.264 only)",
-			 c.rr.raw_rects, c.rr.pixel_rects, c.rr.h264_rects);
+	ok = ok && h264_only_from_idr(&c, sc, CURSOR_DRAWN_IN);
 	rc_close(&c);
 	return ok;
 }
@@ -680,13 +685,7 @@ static bool case_failed_frame(struct run *r)
 	setenv("VGPU_TEST_H264_FAIL_FRAMES", "0-2", 1);
 	bool ok = rc_start(r, sc, &c);
 	unsetenv("VGPU_TEST_H264_FAIL_FRAMES");
-	struct rc *cs[] = {&c};
-	ok = ok && settle(cs, 1, NULL, 0, sc);
-	ok = ok && check_picture(&c, sc, CURSOR_NOT_IN_VIDEO);
-	ok = ok && check_context_start(&c, 0, "first picture after the failed frames");
-	ok = ok && holds(c.rr.raw_rects == 0 && c.rr.pixel_rects == c.rr.h264_rects,
-			 "%u raw rectangles, %u pixel rectangles of which %u H.264 (want H.264 "
-			 "only)", c.rr.raw_rects, c.rr.pixel_rects, c.rr.h264_rects);
+	ok = ok && h264_only_from_idr(&c, sc, CURSOR_NOT_IN_VIDEO);
 	ok = ok && holds(server_log_contains(&r->srv, "frame skipped (1 in a row), its damage kept"),
 			 "the server did not log the skipped frame");
 	rc_close(&c);

@@ -21,9 +21,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <va/va.h>
-
 #include "fake_stream.h"
+#include "fake_va.h"
 #include "h264_encoder.h"
 #include "h264_vpl.h"
 #include "open_h264_stream.h"
@@ -32,40 +31,6 @@
 #define H 64
 #define STRIDE 512
 #define SIZE (STRIDE * H)
-
-/* ---- the VA seam: surface ids, nothing more ---- */
-
-static int dpy_storage;
-#define FAKE_DPY ((VADisplay)&dpy_storage)
-static VASurfaceID next_surface;
-
-static VAStatus va_create(VADisplay dpy, unsigned int format, unsigned int width,
-			  unsigned int height, VASurfaceID *surfaces, unsigned int n,
-			  VASurfaceAttrib *attrs, unsigned int num_attrs)
-{
-	(void)dpy, (void)format, (void)width, (void)height, (void)attrs, (void)num_attrs;
-	for (unsigned i = 0; i < n; i++)
-		surfaces[i] = ++next_surface;
-	return VA_STATUS_SUCCESS;
-}
-
-static VAStatus va_destroy(VADisplay dpy, VASurfaceID *surfaces, int n)
-{
-	(void)dpy, (void)surfaces, (void)n;
-	return VA_STATUS_SUCCESS;
-}
-
-static const struct h264_vpl_va_fns fake_va = {.create_surfaces = va_create,
-					       .destroy_surfaces = va_destroy};
-
-/* VPL through the seam, x264 as it is. */
-static int factory(enum h264_backend backend, const struct h264_encoder_config *cfg,
-		   struct h264_encoder **out, char *why, size_t why_len)
-{
-	if (backend == H264_BACKEND_VPL)
-		return h264_vpl_create_with_display(cfg, FAKE_DPY, &fake_va, out, why, why_len);
-	return h264_encoder_create(backend, cfg, out, why, why_len);
-}
 
 /* ---- the picture: a memfd as the plane's dma-buf, and CPU pixels ---- */
 
@@ -121,7 +86,7 @@ static int setup(void **state)
 		pic.px[i] = (uint8_t)(i * 7);
 	struct h264_hub_config cfg = {
 		.backend = H264_BACKEND_VPL, .fps = 30, .threads = 1,
-		.limits = {64, 1 << 20, 1 << 20, 0}, .create = factory,
+		.limits = {64, 1 << 20, 1 << 20, 0}, .create = fake_va_factory,
 	};
 	assert_int_equal(h264_hub_create(&cfg, &t->hub), 0);
 	struct h264_stream_key key = {W, H, 6, false};
