@@ -382,3 +382,41 @@ void h264_batch_release(struct h264_batch *b)
 		h264_au_put(b->aus[i]);
 	b->n = b->bytes = 0;
 }
+
+int h264_hub_probe(struct h264_hub *hub, uint32_t width, uint32_t height,
+		   const struct h264_source *src, char *why, size_t why_len)
+{
+	struct h264_encoder_config ec = {.width = width, .height = height, .fps = hub->cfg.fps,
+					 .quality = 6, .threads = hub->cfg.threads};
+	struct h264_encoder *enc = NULL;
+	int r = hub->cfg.create(hub->cfg.backend, &ec, &enc, why, why_len);
+	if (r < 0)
+		return r;
+	struct h264_frame frame;
+	uint64_t gen = 0, overlay = 0;
+	memset(&frame, 0, sizeof(frame));
+	frame.dmabuf_fd = -1;
+	r = src->get(src->opaque, &frame, &gen, &overlay);
+	if (r < 0) {
+		snprintf(why, why_len, "no frame to try: %s", strerror(-r));
+	} else {
+		struct h264_packet pkt;
+		r = h264_encoder_encode(enc, &frame, true, &pkt);
+		if (r < 0)
+			snprintf(why, why_len, "%s could not encode a %ux%u frame of the source: %s",
+				 enc->impl->name, width, height, strerror(-r));
+		else if (!pkt.idr || !pkt.len)
+			snprintf(why, why_len, "%s made no IDR of a frame of the source",
+				 enc->impl->name);
+		if (r == 0 && (!pkt.idr || !pkt.len))
+			r = -EIO;
+		src->put(src->opaque, &frame);
+	}
+	h264_encoder_destroy(enc);
+	return r;
+}
+
+void h264_hub_set_backend(struct h264_hub *hub, enum h264_backend backend)
+{
+	hub->cfg.backend = backend;
+}

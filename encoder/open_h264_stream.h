@@ -156,4 +156,13 @@ int h264_stream_update(struct h264_hub *hub, struct h264_stream *s, struct h264_
 
 void h264_batch_release(struct h264_batch *b);
 
+/* Before the first stream: try the hub's back end on one real frame of the source (for
+ * VPL: import the plane's dma-buf and encode it), with an encoder of width x height made
+ * for the trial only. 0 when it encoded; else a negative errno, why says what. */
+int h264_hub_probe(struct h264_hub *hub, uint32_t width, uint32_t height,
+		   const struct h264_source *src, char *why, size_t why_len);
+
+/* Before the first stream: make the hub's streams use this back end (start-up fallback). */
+void h264_hub_set_backend(struct h264_hub *hub, enum h264_backend backend);
+
 #endif

@@ -48,6 +48,7 @@ struct open_h264_client {
 
 static struct {
 	bool ready;                /* written by init/shutdown, before/after every client */
+	bool asked;                /* --encoder named the back end (not auto) */
 	enum h264_backend backend; /* resolved: VPL or X264 */
 	unsigned caps;             /* its H264_TAKES_* */
 	struct h264_hub *hub;
@@ -516,7 +517,72 @@ int open_h264_init(const struct config *cfg, struct frame_store *frames, char *e
 		return r;
 	}
 	frame_store_set_publish_hook(frames, on_publish, NULL);
+	g.asked = cfg->encoder != H264_BACKEND_AUTO;
 	g.ready = true;
+	metrics_set_h264_backend(h264_backend_name(g.backend));
+	return 0;
+}
+
+/* The probe's frame: the plane's dma-buf, and the shadow framebuffer's pixels (as
+ * source_get gives them) for a back end that reads them. */
+struct probe_frame {
+	struct frame_snapshot snap;
+	const uint8_t *pixels;
+	size_t stride;
+};
+
+static int probe_get(void *opaque, struct h264_frame *f, uint64_t *gen, uint64_t *overlay)
+{
+	const struct probe_frame *p = opaque;
+	*gen = p->snap.generation;
+	*overlay = 0;
+	f->pixels = p->pixels;
+	f->stride = p->stride;
+	f->pixels_fourcc = PLANE_FORMAT_XRGB8888;
+	f->fourcc = p->snap.plane.fourcc;
+	f->dmabuf_fd = p->snap.fd;
+	f->dmabuf_id = p->snap.plane.dmabuf_id;
+	f->modifier = p->snap.plane.modifier;
+	f->dmabuf_stride = p->snap.plane.stride;
+	f->dmabuf_size = p->snap.plane.size;
+	return 0;
+}
+
+static void probe_put(void *opaque, struct h264_frame *f)
+{
+	(void)opaque;
+	(void)f;
+}
+
+int open_h264_probe(const uint8_t *pixels, size_t stride, char *err, size_t err_len)
+{
+	if (!g.ready || !(g.caps & H264_TAKES_DMABUF))
+		return 0;
+	struct probe_frame p = {.pixels = pixels, .stride = stride};
+	if (frame_store_snapshot(g.frames, &p.snap) < 0 || p.snap.fd < 0) {
+		if (p.snap.fd >= 0)
+			close(p.snap.fd);
+		log_info("H.264: no plane to try %s on yet", h264_backend_name(g.backend));
+		return 0;
+	}
+	struct h264_source src = {.get = probe_get, .put = probe_put, .opaque = &p};
+	char why[256];
+	int r = h264_hub_probe(g.hub, p.snap.plane.width, p.snap.plane.height, &src, why,
+			       sizeof(why));
+	close(p.snap.fd);
+	if (r == 0) {
+		log_info("H.264: %s imported and encoded a %ux%u frame of the source",
+			 h264_backend_name(g.backend), p.snap.plane.width, p.snap.plane.height);
+		return 0;
+	}
+	if (g.asked) {
+		snprintf(err, err_len, "H.264 (--encoder %s): %s", h264_backend_name(g.backend), why);
+		return r;
+	}
+	log_warn("H.264: %s; using x264 (software)", why);
+	g.backend = H264_BACKEND_X264;
+	g.caps = h264_x264_impl.caps;
+	h264_hub_set_backend(g.hub, g.backend);
 	metrics_set_h264_backend(h264_backend_name(g.backend));
 	return 0;
 }

@@ -67,6 +67,13 @@ struct frame_store;
 int open_h264_init(const struct config *cfg, struct frame_store *frames, char *err,
 		   size_t err_len);
 
+/* Once the frame store holds the source's first frame, before the first client: a back
+ * end that imports (VPL) imports and encodes that frame (pixels, stride: the shadow
+ * framebuffer, for one that also reads pixels). If it cannot, auto mode goes on with x264
+ * (logged); for --encoder vpl it is an error: a negative errno, err says why, and the
+ * server should exit 1. 0 also when there is no plane yet or nothing to try. */
+int open_h264_probe(const uint8_t *pixels, size_t stride, char *err, size_t err_len);
+
 /* After the last client: free what open_h264_init() made. */
 void open_h264_shutdown(void);
 

@@ -5,7 +5,8 @@
  * What it shows: a frame the runtime fails is skipped, not the end of H.264; failed frames
  * in a row move the stream to x264 with a new context; a frame without a dma-buf (display
  * off, mode switch, region plane) goes through x264 from the CPU pixels without ending
- * H.264, and VPL takes over again, with a new context, when a plane is back.
+ * H.264, and VPL takes over again, with a new context, when a plane is back; the
+ * start-up probe encodes a real frame and reports one that fails.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,12 +188,32 @@ static void test_vpl_frame_without_plane_goes_through_pixels(void **state)
 	assert_int_equal(atomic_load(&h264_hub_stats(t->hub)->skipped), 0);
 }
 
+/* The start-up probe imports and encodes a real frame; one the runtime cannot encode
+ * says so (the server then goes on with x264, or exits for --encoder vpl). */
+static void test_vpl_probe_encodes_a_frame_of_the_source(void **state)
+{
+	struct t *t = *state;
+	char why[256] = "";
+	unsigned surfaces = fake_va_next_surface;
+	assert_int_equal(h264_hub_probe(t->hub, W, H, &src, why, sizeof(why)), 0);
+	assert_true(fake_va_next_surface > surfaces); /* VA surfaces: the pool and the import */
+	setenv("FAKE_VPL_FAIL_FRAMES", "0-0", 1);
+	assert_true(h264_hub_probe(t->hub, W, H, &src, why, sizeof(why)) < 0);
+	assert_non_null(strstr(why, "vpl could not encode a 96x64 frame of the source"));
+	/* The hub then makes x264 streams. */
+	h264_hub_set_backend(t->hub, H264_BACKEND_X264);
+	assert_int_equal(turn(t, true), 0);
+	got_one(t, false, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_vpl_failed_frames_skip_then_move_to_x264,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vpl_frame_without_plane_goes_through_pixels,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vpl_probe_encodes_a_frame_of_the_source,
 						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
