@@ -12,7 +12,7 @@
 static struct {
 	unsigned first, last;
 	atomic_uint frames;
-	struct h264_encoder_impl impl[3]; /* per back end: its name and caps, our calls */
+	struct h264_encoder_impl impl[2]; /* x264's and VPL's name and caps, our calls */
 } g;
 
 struct faulty {
@@ -49,12 +49,7 @@ static int faulty_create(enum h264_backend backend, const struct h264_encoder_co
 		h264_encoder_destroy(inner);
 		return -ENOMEM;
 	}
-	struct h264_encoder_impl *impl = &g.impl[(unsigned)backend % 3];
-	impl->name = inner->impl->name;
-	impl->caps = inner->impl->caps;
-	impl->destroy = faulty_destroy;
-	impl->encode = faulty_encode;
-	f->base.impl = impl;
+	f->base.impl = &g.impl[inner->impl == &h264_vpl_impl];
 	f->base.cfg = *cfg;
 	f->inner = inner;
 	*out = &f->base;
@@ -71,6 +66,11 @@ h264_factory_fn open_h264_fault_factory(void)
 		log_warn("VGPU_TEST_H264_FAIL_FRAMES=%s: not <first>-<last>; ignored", v);
 		return h264_encoder_create;
 	}
+	const struct h264_encoder_impl *inner[2] = {&h264_x264_impl, &h264_vpl_impl};
+	for (int i = 0; i < 2; i++)
+		g.impl[i] = (struct h264_encoder_impl){.name = inner[i]->name, .caps = inner[i]->caps,
+						       .destroy = faulty_destroy,
+						       .encode = faulty_encode};
 	log_warn("VGPU_TEST_H264_FAIL_FRAMES: H.264 frames %u to %u will fail (a test setting)",
 		 g.first, g.last);
 	return faulty_create;
