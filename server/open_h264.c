@@ -42,8 +42,10 @@ struct open_h264_client {
 	bool counted;           /* counted in the frame store as a client */
 
 	/* A frame failed: the client's request waits, unanswered, for the next publish
-	 * (on_publish, capture thread), which asks again; its damage stays modified. */
+	 * (on_publish, capture thread), which asks again for held_region (what it asked for
+	 * that had damage; under the client's sendMutex); its damage stays modified. */
 	atomic_bool held;
+	sraRegionPtr held_region;
 };
 
 static struct {
@@ -161,6 +163,8 @@ static void free_state(void *state)
 		frame_store_count_client(g.frames, -1);
 	if (atomic_load(&st->held))
 		atomic_fetch_sub(&g.held, 1);
+	if (st->held_region)
+		sraRgnDestroy(st->held_region);
 	free(st->drawn);
 	free(st->batch);
 	free(st);
@@ -334,12 +338,11 @@ static void on_publish(void *arg)
 			continue;
 		if (atomic_exchange(&st->held, false)) {
 			atomic_fetch_sub(&g.held, 1);
-			sraRegionPtr all = sraRgnCreateRect(0, 0, s->width, s->height);
 			LOCK(cl->updateMutex);
-			sraRgnOr(cl->requestedRegion, all);
+			sraRgnOr(cl->requestedRegion, st->held_region);
 			TSIGNAL(cl->updateCond);
 			UNLOCK(cl->updateMutex);
-			sraRgnDestroy(all);
+			sraRgnMakeEmpty(st->held_region);
 		}
 		UNLOCK(cl->sendMutex);
 	}
@@ -347,10 +350,14 @@ static void on_publish(void *arg)
 }
 
 /* The frame failed: no answer now. The damage goes back to the modified region (it is
- * not lost on a still screen) and the request waits for the next publish. */
+ * not lost on a still screen) and the request, as far as it had damage, waits for the
+ * next publish. Under the client's sendMutex. */
 static void hold(rfbClientPtr cl, struct open_h264_client *c, sraRegionPtr region)
 {
 	remark(cl, region);
+	if (!c->held_region)
+		c->held_region = sraRgnCreate();
+	sraRgnOr(c->held_region, region);
 	atomic_store(&g.screen, cl->screen);
 	if (!atomic_exchange(&c->held, true))
 		atomic_fetch_add(&g.held, 1);
