@@ -160,6 +160,12 @@ static int run(const struct config *cfg, const sigset_t *signals)
 	vnc_server_set_input(srv, &sink);
 	/* Fill the framebuffer before the first client can ask for it. */
 	capture_tick(cap, srv);
+	size_t fb_stride;
+	const uint8_t *fb = vnc_server_framebuffer(srv, &fb_stride);
+	if (open_h264_probe(fb, fb_stride, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	r = vnc_server_start(srv, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);

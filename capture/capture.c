@@ -189,6 +189,21 @@ static void set_display_off(struct capture *cap)
 	cap->display = DISPLAY_OFF;
 }
 
+/* Every client takes H.264 straight from the plane (frame_store.h): no pixel of the frame
+ * is read. Whether it changed is the encoder's to find out (an unchanged picture costs
+ * skipped macroblocks on the GPU, not a CPU readback), so every tick is a new picture for
+ * it and the whole screen is marked. The shadow framebuffer keeps the last frame read and
+ * the damage state its hashes: once a client needs pixels again, the next read finds
+ * every tile that differs from it. */
+static void publish_unread(struct capture *cap, struct vnc_server *srv,
+			   const struct plane_info *p, int fd)
+{
+	frame_store_publish(cap->frames, p, fd, true);
+	const uint32_t all[4] = {0, 0, p->width, p->height};
+	vnc_server_mark_modified(srv, all, 1);
+	atomic_fetch_add_explicit(&cap->stats.frames_unread, 1, memory_order_relaxed);
+}
+
 static void capture_primary(struct capture *cap, struct vnc_server *srv)
 {
 	static struct log_ratelimit rl_query, rl_invalid, rl_map;
@@ -231,6 +246,10 @@ static void capture_primary(struct capture *cap, struct vnc_server *srv)
 	cap->display = DISPLAY_ON;
 	cap->shown = p;
 
+	if (!frame_store_needs_pixels(cap->frames)) {
+		publish_unread(cap, srv, &p, buf->fd);
+		return;
+	}
 	if (dmabuf_buffer_begin_read(buf) < 0) {
 		/* Logged by the cache; the last good frame stays. */
 		atomic_fetch_add_explicit(&cap->stats.frames_rejected, 1, memory_order_relaxed);
@@ -245,6 +264,8 @@ static void capture_primary(struct capture *cap, struct vnc_server *srv)
 				      cap->changed);
 	size_t n_rects = n ? changed_rects(cap) : 0;
 	dmabuf_buffer_end_read(buf);
+	atomic_fetch_add_explicit(&cap->stats.pixel_bytes, (uint64_t)p.stride * p.height,
+				  memory_order_relaxed);
 	/* Publish the new generation before telling clients, so that an encoder woken by the
 	 * damage always finds the frame it was woken for. */
 	frame_store_publish(cap->frames, &p, buf->fd, n > 0);

@@ -3,7 +3,8 @@
  * One thread per device. While at least one client is connected it queries the primary
  * and cursor planes at the configured rate, maps buffers through the dmabuf cache, finds
  * the changed tiles (damage.h), copies only those into the shadow framebuffer and tells
- * the server. It follows mode changes (resize), page flips (a new id refined against the
+ * the server. While every client takes H.264 from the plane itself (the frame store
+ * says), it reads no pixel at all: it publishes the plane and marks the screen. It follows mode changes (resize), page flips (a new id refined against the
  * last frame), "no plane" phases and the cursor plane. Without clients it sleeps. It also
  * passes clients' display size requests on to the source, coalesced and rate-limited.
  *
@@ -30,6 +31,9 @@ struct capture_stats {
 	atomic_uint_fast64_t frames_rejected;/* plane failed validation or mapping */
 	atomic_uint_fast64_t mode_changes;
 	atomic_uint_fast64_t tiles_seen;     /* tiles compared (damage ratio's denominator) */
+	atomic_uint_fast64_t pixel_bytes;    /* bytes of the guest's frames read by the CPU */
+	atomic_uint_fast64_t frames_unread;  /* ticks that read no pixel: every client takes
+					      * H.264 from the plane (frame_store.h) */
 };
 
 /* Clients' SetDesktopSize requests (vnc_server_take_size_request) reach the source at

@@ -1,8 +1,8 @@
 /* Shared H.264 streams: encode once, send to many.
  *
  * A stream is one encoder and the access units (AUs) it produced since its last IDR. All
- * clients whose settings give the same key (screen size, quality level; the back end is
- * chosen once per process) share one stream. Encoding is lazy: the first client that
+ * clients whose settings give the same key (screen size, quality level, cursor drawn in or
+ * not; the back end is chosen once per process) share one stream. Encoding is lazy: the first client that
  * needs a picture newer than the stream's newest encodes it; the others find it there.
  * Each client keeps its position in the stream and, on its turn, takes every AU it has
  * not sent yet, so a slow client gets several pictures glued into one message (the
@@ -12,6 +12,14 @@
  * bytes, the next encode is an IDR and the list starts again. A client that starts a
  * context (joins, asks non-incrementally, fell behind, changed size) gets the list from
  * its IDR, or, when that list is longer than a replay budget, a fresh IDR encoded now.
+ *
+ * A frame that cannot be encoded (the dma-buf does not import, the GPU says no) is a skipped
+ * frame, not the end of the stream: the caller keeps its damage and asks again on the next
+ * capture tick. After H264_STREAM_MAX_FAILURES failed frames in a row the stream moves to
+ * x264 for good. A frame that has no dma-buf (display off, mode switch in progress, a region
+ * plane) or wants the cursor drawn in goes to x264 from the CPU pixels while the back end
+ * only imports. Each change of encoder starts a new context (an epoch): every client's
+ * next batch starts at the new encoder's IDR, with ResetContext.
  *
  * Threads: client output threads. A stream's mutex is held while a client encodes (CPU
  * only) and picks its AUs, never across I/O: AUs are reference-counted, so a client
@@ -32,7 +40,14 @@
 struct h264_stream_key {
 	uint32_t width, height; /* the screen */
 	unsigned quality;       /* 0..9 */
+	bool cursor_drawn;      /* the cursor is in the picture (clients without cursor shapes) */
 };
+
+/* Failed frames in a row after which a stream leaves a hardware back end for x264. */
+#define H264_STREAM_MAX_FAILURES 30u
+
+/* h264_stream_update(): the frame was skipped; nothing was handed out, try again later. */
+#define H264_STREAM_SKIPPED 1
 
 /* One access unit, Annex B, immutable once made. */
 struct h264_au {
@@ -49,6 +64,7 @@ void h264_au_put(struct h264_au *au);
 /* Where a client is in its stream; all zero = not joined yet. The client's own. */
 struct h264_stream_pos {
 	uint64_t next_seq; /* the first AU it has not sent */
+	uint64_t epoch;    /* the stream's encoder it last took AUs from */
 	bool joined;
 };
 
@@ -79,6 +95,8 @@ struct h264_hub_stats {
 	atomic_uint_fast64_t idrs;    /* of which IDRs */
 	atomic_uint_fast64_t bytes;   /* bytes encoded */
 	atomic_uint_fast64_t handed;  /* AUs handed to clients (sum over clients) */
+	atomic_uint_fast64_t skipped; /* frames that failed and were skipped */
+	atomic_uint_fast64_t moves;   /* encoder changes (pixel path, fallback to x264) */
 };
 
 struct h264_hub;
@@ -97,15 +115,18 @@ void h264_hub_release(struct h264_hub *hub, struct h264_stream *s);
 
 /* What a client needs now. */
 struct h264_need {
-	uint64_t gen; /* the frame store generation it read after taking its damage */
-	bool damage;  /* it has damage: a picture older than gen will not do */
-	bool reset;   /* it starts a context (joins, asked non-incrementally, changed size) */
+	uint64_t gen;     /* the frame store generation it read after taking its damage */
+	uint64_t overlay; /* what is drawn over the frame (the cursor: drawn_cursor.h); 0 none */
+	bool damage;      /* it has damage: a picture older than gen, or with another overlay,
+			   * will not do */
+	bool reset;       /* it starts a context (joins, asked non-incrementally, changed size) */
 };
 
 /* The picture to encode, fetched only when an encode happens (under the stream lock).
- * get() fills frame and the generation read before the pixels; put() releases it. */
+ * get() fills frame, the generation read before the pixels and the overlay drawn into
+ * them; put() releases it. */
 struct h264_source {
-	int (*get)(void *opaque, struct h264_frame *frame, uint64_t *gen);
+	int (*get)(void *opaque, struct h264_frame *frame, uint64_t *gen, uint64_t *overlay);
 	void (*put)(void *opaque, struct h264_frame *frame);
 	void *opaque;
 };
@@ -118,19 +139,30 @@ struct h264_batch {
 	size_t n, bytes;
 	bool reset;          /* send with ResetContext: the AUs start at an IDR */
 	bool encoded;        /* this call encoded a picture */
+	bool zero_copy;      /* the stream's encoder imports the plane: no CPU pixels read */
 	uint64_t newest_gen; /* generation of the stream's newest picture */
 };
 
 /* Under the stream's lock: encode if the client needs a newer picture than the stream's
  * newest (or the stream has none, or a context start would replay too much), then hand
  * the client the AUs it has not sent: from the last IDR when it starts a context (or
- * fell behind the list), else from where it stopped. 0, or a negative errno when the
- * encoder could not be made or failed (the stream is then broken for good, and nothing
- * is handed out); why says what. */
+ * fell behind the list, or the encoder changed), else from where it stopped. 0;
+ * H264_STREAM_SKIPPED when the frame failed (nothing handed out: keep the damage and ask
+ * again on the next tick; why says what); or a negative errno when no encoder works at
+ * all, not even x264 (the stream is then broken for good). */
 int h264_stream_update(struct h264_hub *hub, struct h264_stream *s, struct h264_stream_pos *pos,
 		       const struct h264_need *need, const struct h264_source *src,
 		       struct h264_batch *out, char *why, size_t why_len);
 
 void h264_batch_release(struct h264_batch *b);
+
+/* Before the first stream: try the hub's back end on one real frame of the source (for
+ * VPL: import the plane's dma-buf and encode it), with an encoder of width x height made
+ * for the trial only. 0 when it encoded; else a negative errno, why says what. */
+int h264_hub_probe(struct h264_hub *hub, uint32_t width, uint32_t height,
+		   const struct h264_source *src, char *why, size_t why_len);
+
+/* Before the first stream: make the hub's streams use this back end (start-up fallback). */
+void h264_hub_set_backend(struct h264_hub *hub, enum h264_backend backend);
 
 #endif

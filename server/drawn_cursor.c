@@ -5,7 +5,7 @@
 #include <rfb/rfbregion.h>
 #include <stdlib.h>
 #include <string.h>
-
+#include <xxhash.h>
 
 /* Copy a rectangle of the shared framebuffer into the client's copy. */
 static void copy_rect(struct drawn_cursor *dc, const rfbScreenInfo *s, int x1, int y1, int x2,
@@ -17,9 +17,10 @@ static void copy_rect(struct drawn_cursor *dc, const rfbScreenInfo *s, int x1, i
 		       (size_t)(x2 - x1) * 4);
 }
 
-/* Blend the cursor over the part of it inside the clip rectangle. The copy is XRGB8888 like
- * the shared framebuffer; the cursor's richSource is in the same format, with its alpha. */
-static void blend_cursor(struct drawn_cursor *dc, const rfbCursor *c, int cx, int cy, int x1,
+/* Blend the cursor over the part of it inside the clip rectangle of fb (XRGB8888 like the
+ * shared framebuffer, stride bytes a row); the cursor's richSource is in the same format,
+ * with its alpha. */
+static void blend_cursor(uint8_t *fb, size_t stride, const rfbCursor *c, int cx, int cy, int x1,
 			 int y1, int x2, int y2)
 {
 	int bx1 = cx > x1 ? cx : x1, by1 = cy > y1 ? cy : y1;
@@ -33,7 +34,7 @@ static void blend_cursor(struct drawn_cursor *dc, const rfbCursor *c, int cx, in
 								(x - cx) / 8] >> (7 - ((x - cx) & 7))) & 1) * 255;
 			if (a == 0)
 				continue;
-			uint8_t *d = (uint8_t *)dc->fb + ((size_t)y * dc->width + (size_t)x) * 4;
+			uint8_t *d = fb + (size_t)y * stride + (size_t)x * 4;
 			const uint8_t *src = c->richSource + ci * 4;
 			for (int k = 0; k < 3; k++)
 				d[k] = (uint8_t)((src[k] * a + d[k] * (255 - a) + 127) / 255);
@@ -124,7 +125,8 @@ void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_
 			continue;
 		copy_rect(dc, s, x1, y1, x2, y2);
 		if (c && c->richSource && c->width > 1)
-			blend_cursor(dc, c, cx, cy, x1, y1, x2, y2);
+			blend_cursor((uint8_t *)dc->fb, (size_t)dc->width * 4, c, cx, cy, x1, y1, x2,
+				     y2);
 	}
 	sraRgnReleaseIterator(it);
 	UNLOCK(s->cursorMutex);
@@ -135,6 +137,30 @@ void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_
 	dc->copy.frameBuffer = dc->fb;
 	dc->copy.paddedWidthInBytes = dc->width * 4;
 	cl->scaledScreen = &dc->copy;
+}
+
+uint64_t drawn_cursor_overlay(rfbScreenInfoPtr s, uint8_t *dst, size_t stride)
+{
+	LOCK(s->cursorMutex);
+	rfbCursorPtr c = s->cursor;
+	if (!c || !c->richSource || c->width <= 1) {
+		UNLOCK(s->cursorMutex);
+		return 0;
+	}
+	int cx = s->cursorX - c->xhot, cy = s->cursorY - c->yhot;
+	if (dst)
+		blend_cursor(dst, stride, c, cx, cy, 0, 0, s->width, s->height);
+	/* Where, and which shape: the pixels and the mask or alpha. */
+	const int32_t where[4] = {cx, cy, c->width, c->height};
+	uint64_t key = XXH3_64bits(where, sizeof(where));
+	size_t n = (size_t)c->width * c->height;
+	key = XXH3_64bits_withSeed(c->richSource, n * 4, key);
+	if (c->alphaSource)
+		key = XXH3_64bits_withSeed(c->alphaSource, n, key);
+	else if (c->mask)
+		key = XXH3_64bits_withSeed(c->mask, (size_t)(c->width + 7) / 8 * c->height, key);
+	UNLOCK(s->cursorMutex);
+	return key ? key : 1;
 }
 
 sraRegionPtr drawn_cursor_area(const int old_rect[4], const int new_rect[4])

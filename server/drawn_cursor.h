@@ -23,6 +23,8 @@
 #include <rfb/rfb.h>
 #include <rfb/rfbregion.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct drawn_cursor {
 	bool active;             /* we override cl->enableCursorShapeUpdates */
@@ -35,6 +37,12 @@ struct drawn_cursor {
  * written under cl->updateMutex) or needs a drawn cursor and, if so, bring its private
  * framebuffer up to date over the region about to be sent. */
 void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_cursor);
+
+/* The screen's cursor as it is now, blended over dst (the whole screen, XRGB8888, stride
+ * bytes a row; NULL to draw nothing). Returns a key for what is drawn: the same for the
+ * same shape at the same place, 0 for no cursor. Takes the screen's cursorMutex. The
+ * Open H.264 streams with the cursor drawn in (open_h264.c) use it. */
+uint64_t drawn_cursor_overlay(rfbScreenInfoPtr s, uint8_t *dst, size_t stride);
 
 /* The area to redraw when the cursor moved or changed from old to new (x, y, w, h; w = 0
  * for none): a region the caller destroys, or NULL when both are empty. */

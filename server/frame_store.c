@@ -36,6 +36,8 @@ void frame_store_publish(struct frame_store *fs, const struct plane_info *plane,
 		fs->generation++;
 	fs->plane = *plane;
 	pthread_mutex_unlock(&fs->lock);
+	if (fs->on_publish)
+		fs->on_publish(fs->on_publish_arg);
 }
 
 void frame_store_clear(struct frame_store *fs)
@@ -67,4 +69,26 @@ uint64_t frame_store_generation(struct frame_store *fs)
 	uint64_t g = fs->generation;
 	pthread_mutex_unlock(&fs->lock);
 	return g;
+}
+
+void frame_store_count_client(struct frame_store *fs, int delta)
+{
+	atomic_fetch_add(&fs->clients, (unsigned)delta);
+}
+
+void frame_store_count_zero_copy(struct frame_store *fs, int delta)
+{
+	atomic_fetch_add(&fs->zero_copy, (unsigned)delta);
+}
+
+bool frame_store_needs_pixels(struct frame_store *fs)
+{
+	unsigned clients = atomic_load(&fs->clients), zero_copy = atomic_load(&fs->zero_copy);
+	return clients == 0 || zero_copy < clients;
+}
+
+void frame_store_set_publish_hook(struct frame_store *fs, void (*fn)(void *arg), void *arg)
+{
+	fs->on_publish = fn;
+	fs->on_publish_arg = arg;
 }

@@ -4,6 +4,7 @@
 #include "open_h264.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <rfb/rfbregion.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,9 +13,11 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "drawn_cursor.h"
 #include "frame_store.h"
 #include "log.h"
 #include "metrics.h"
+#include "open_h264_fault.h"
 #include "plane.h"
 #include "rfb_wire.h"
 
@@ -31,16 +34,29 @@ struct open_h264_client {
 	struct h264_stream_key key;
 	struct h264_stream_pos pos;
 	struct h264_au **batch; /* OPEN_H264_MAX_FRAMES slots */
+	uint8_t *drawn;         /* the picture with the cursor drawn in (cursor_drawn streams) */
+	size_t drawn_size;
 	bool reset_all;         /* the screen size changed: the next context start says so */
-	bool failed;            /* the encoder failed: libvncserver serves this client */
+	bool failed;            /* no encoder works: libvncserver serves this client */
+	bool zero_copy;         /* counted in the frame store as taking no CPU pixels */
+	bool counted;           /* counted in the frame store as a client */
+
+	/* A frame failed: the client's request waits, unanswered, for the next publish
+	 * (on_publish, capture thread), which asks again for held_region (what it asked for
+	 * that had damage; under the client's sendMutex); its damage stays modified. */
+	atomic_bool held;
+	sraRegionPtr held_region;
 };
 
 static struct {
 	bool ready;                /* written by init/shutdown, before/after every client */
+	bool asked;                /* --encoder named the back end (not auto) */
 	enum h264_backend backend; /* resolved: VPL or X264 */
 	unsigned caps;             /* its H264_TAKES_* */
 	struct h264_hub *hub;
 	struct frame_store *frames; /* the caller's (open_h264_init) */
+	_Atomic(rfbScreenInfoPtr) screen; /* the clients' screen, for on_publish */
+	atomic_uint held;           /* clients with a request held */
 } g;
 
 /* ---- framing ----------------------------------------------------------------------- */
@@ -118,7 +134,21 @@ static bool on_request(rfbClientPtr cl, struct client_encoding *ce,
 static void *new_state(rfbClientPtr cl)
 {
 	(void)cl;
-	return calloc(1, sizeof(struct open_h264_client));
+	struct open_h264_client *st = calloc(1, sizeof(struct open_h264_client));
+	/* Every client counts: until it takes H.264 from the plane it may read pixels. */
+	if (st && g.frames) {
+		frame_store_count_client(g.frames, 1);
+		st->counted = true;
+	}
+	return st;
+}
+
+static void set_zero_copy(struct open_h264_client *c, bool on)
+{
+	if (c->zero_copy == on || !g.frames)
+		return;
+	c->zero_copy = on;
+	frame_store_count_zero_copy(g.frames, on ? 1 : -1);
 }
 
 static void free_state(void *state)
@@ -128,6 +158,14 @@ static void free_state(void *state)
 		return;
 	if (st->stream)
 		h264_hub_release(g.hub, st->stream);
+	set_zero_copy(st, false);
+	if (st->counted)
+		frame_store_count_client(g.frames, -1);
+	if (atomic_load(&st->held))
+		atomic_fetch_sub(&g.held, 1);
+	if (st->held_region)
+		sraRgnDestroy(st->held_region);
+	free(st->drawn);
 	free(st->batch);
 	free(st);
 }
@@ -136,11 +174,37 @@ static void free_state(void *state)
 
 struct frame_source {
 	rfbClientPtr cl;
+	struct open_h264_client *c;
 	int fd; /* the snapshot's dup, -1 if none */
 };
 
+/* The shadow framebuffer with the cursor drawn in, in the client's buffer: what a stream
+ * for clients without cursor shapes encodes (CPU pixels only: the plane has no cursor). */
+static int drawn_picture(struct frame_source *src, struct h264_frame *f, uint64_t *gen,
+			 uint64_t *overlay)
+{
+	rfbScreenInfoPtr s = src->cl->screen;
+	size_t stride = (size_t)s->width * 4, size = stride * (size_t)s->height;
+	if (src->c->drawn_size != size) {
+		uint8_t *p = malloc(size);
+		if (!p)
+			return -ENOMEM;
+		free(src->c->drawn);
+		src->c->drawn = p;
+		src->c->drawn_size = size;
+	}
+	*gen = frame_store_generation(g.frames);
+	for (int y = 0; y < s->height; y++)
+		memcpy(src->c->drawn + (size_t)y * stride,
+		       s->frameBuffer + (size_t)y * (size_t)s->paddedWidthInBytes, stride);
+	*overlay = drawn_cursor_overlay(s, src->c->drawn, stride);
+	f->pixels = src->c->drawn;
+	f->stride = stride;
+	return 0;
+}
+
 /* Stream lock held; the client's sendMutex keeps the framebuffer from being replaced. */
-static int source_get(void *opaque, struct h264_frame *f, uint64_t *gen)
+static int source_get(void *opaque, struct h264_frame *f, uint64_t *gen, uint64_t *overlay)
 {
 	struct frame_source *src = opaque;
 	rfbScreenInfoPtr s = src->cl->screen;
@@ -149,14 +213,18 @@ static int source_get(void *opaque, struct h264_frame *f, uint64_t *gen)
 	f->fourcc = PLANE_FORMAT_XRGB8888;
 	f->pixels_fourcc = 0;
 	f->dmabuf_fd = -1;
+	*overlay = 0;
 	src->fd = -1;
+	if (src->c->key.cursor_drawn)
+		return drawn_picture(src, f, gen, overlay);
 	if (!(g.caps & H264_TAKES_DMABUF)) {
 		*gen = frame_store_generation(g.frames);
 		return 0;
 	}
 	/* The back end imports the plane's dma-buf; the shadow framebuffer rides along
-	 * (XRGB8888) for one that takes pixels too. A plane of another size is a mode change
-	 * in progress: pixels only, until the store catches up. */
+	 * (XRGB8888) for one that takes pixels too, and for x264 when there is no plane to
+	 * import. A plane of another size is a mode change in progress, a region plane (mdpy)
+	 * has no dma-buf: pixels only, until the store catches up. */
 	struct frame_snapshot snap;
 	int r = frame_store_snapshot(g.frames, &snap);
 	*gen = snap.generation;
@@ -228,15 +296,17 @@ static void remark(rfbClientPtr cl, sraRegionPtr region)
 }
 
 /* Join the stream for the client's current settings; false when out of memory. */
-static bool follow_settings(rfbClientPtr cl, struct open_h264_client *c)
+static bool follow_settings(rfbClientPtr cl, const struct client_encoding *ce,
+			    struct open_h264_client *c)
 {
 	struct h264_stream_key key = {
 		.width = (uint32_t)cl->screen->width,
 		.height = (uint32_t)cl->screen->height,
 		.quality = open_h264_quality(cl->tightQualityLevel, cl->turboQualityLevel),
+		.cursor_drawn = !ce->takes_cursor,
 	};
 	if (c->stream && key.width == c->key.width && key.height == c->key.height &&
-	    key.quality == c->key.quality)
+	    key.quality == c->key.quality && key.cursor_drawn == c->key.cursor_drawn)
 		return true;
 	if (c->stream) {
 		if (key.width != c->key.width || key.height != c->key.height)
@@ -249,12 +319,55 @@ static bool follow_settings(rfbClientPtr cl, struct open_h264_client *c)
 	return c->stream != NULL;
 }
 
+/* Capture thread, after every publish: clients whose frame failed ask again, now. Their
+ * damage is still modified; the request goes back as on_request registers one, under the
+ * client's sendMutex, between updates. A client in the middle of an update keeps its
+ * request held until the next publish. */
+static void on_publish(void *arg)
+{
+	(void)arg;
+	rfbScreenInfoPtr s = atomic_load(&g.screen);
+	if (!s || atomic_load(&g.held) == 0)
+		return;
+	rfbClientIteratorPtr it = rfbGetClientIterator(s);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it))) {
+		struct client_encoding *ce = client_encoding_get(cl);
+		struct open_h264_client *st = ce ? ce->state[CLIENT_PATH_H264] : NULL;
+		if (!st || !atomic_load(&st->held) || pthread_mutex_trylock(&cl->sendMutex) != 0)
+			continue;
+		if (atomic_exchange(&st->held, false)) {
+			atomic_fetch_sub(&g.held, 1);
+			LOCK(cl->updateMutex);
+			sraRgnOr(cl->requestedRegion, st->held_region);
+			TSIGNAL(cl->updateCond);
+			UNLOCK(cl->updateMutex);
+			sraRgnMakeEmpty(st->held_region);
+		}
+		UNLOCK(cl->sendMutex);
+	}
+	rfbReleaseClientIterator(it);
+}
+
+/* The frame failed: no answer now. The damage goes back to the modified region (it is
+ * not lost on a still screen) and the request, as far as it had damage, waits for the
+ * next publish. Under the client's sendMutex. */
+static void hold(rfbClientPtr cl, struct open_h264_client *c, sraRegionPtr region)
+{
+	remark(cl, region);
+	if (!c->held_region)
+		c->held_region = sraRgnCreate();
+	sraRgnOr(c->held_region, region);
+	atomic_store(&g.screen, cl->screen);
+	if (!atomic_exchange(&c->held, true))
+		atomic_fetch_add(&g.held, 1);
+}
+
 static bool serve(rfbClientPtr cl, const struct client_encoding *ce, struct open_h264_client *c)
 {
-	/* A client that takes no cursor shapes gets the cursor drawn into a private copy of
-	 * the framebuffer (drawn_cursor.c); our video is shared and never has the cursor, so
-	 * such a client stays with libvncserver's encoders. */
-	if (!ce->takes_cursor || c->failed) {
+	/* A client that takes no cursor shapes shares a stream with the cursor drawn in
+	 * (the key's cursor_drawn); one whose every encoder failed stays with libvncserver. */
+	if (c->failed) {
 		c->pos.joined = false;
 		return false;
 	}
@@ -263,7 +376,7 @@ static bool serve(rfbClientPtr cl, const struct client_encoding *ce, struct open
 		if (!c->batch)
 			return false;
 	}
-	if (!follow_settings(cl, c))
+	if (!follow_settings(cl, ce, c))
 		return false;
 	unsigned nonincremental = atomic_load(&c->nonincremental);
 	sraRegionPtr region = client_encoding_take_update(cl);
@@ -274,25 +387,33 @@ static bool serve(rfbClientPtr cl, const struct client_encoding *ce, struct open
 	 * the generation read after taking the damage is at least the damage's picture. */
 	struct h264_need need = {
 		.gen = frame_store_generation(g.frames),
+		.overlay = c->key.cursor_drawn ? drawn_cursor_overlay(cl->screen, NULL, 0) : 0,
 		.damage = true,
 		.reset = nonincremental != c->nonincremental_seen,
 	};
 	c->nonincremental_seen = nonincremental;
-	struct frame_source fsrc = {.cl = cl, .fd = -1};
+	struct frame_source fsrc = {.cl = cl, .c = c, .fd = -1};
 	struct h264_source src = {.get = source_get, .put = source_put, .opaque = &fsrc};
 	struct h264_batch b = {.aus = c->batch, .cap = OPEN_H264_MAX_FRAMES};
 	char why[256];
 	int r = h264_stream_update(g.hub, c->stream, &c->pos, &need, &src, &b, why, sizeof(why));
+	if (r == H264_STREAM_SKIPPED) {
+		hold(cl, c, region);
+		sraRgnDestroy(region);
+		return true;
+	}
 	if (r < 0) {
 		log_warn("h264: client %p: %s; serving it with libvncserver's encodings from now on",
 			 (void *)cl, why);
 		c->failed = true;
+		set_zero_copy(c, false);
 		/* libvncserver then sends this update itself: the region it is about to send is
 		 * the damage it copied before calling the displayHook. */
 		client_encoding_give_back(cl, region);
 		sraRgnDestroy(region);
 		return false;
 	}
+	set_zero_copy(c, b.zero_copy);
 	if (b.n == 0) {
 		/* The request is taken: answer it, or the client would wait for ever. */
 		send_empty(cl);
@@ -389,6 +510,7 @@ int open_h264_init(const struct config *cfg, struct frame_store *frames, char *e
 		.fps = cfg->fps,
 		.threads = cfg->x264_threads,
 		.observe_encode = observe_encode,
+		.create = open_h264_fault_factory(),
 		.limits = {
 			.max_frames = OPEN_H264_MAX_FRAMES,
 			.max_bytes = OPEN_H264_MAX_BYTES,
@@ -401,7 +523,73 @@ int open_h264_init(const struct config *cfg, struct frame_store *frames, char *e
 		snprintf(err, err_len, "H.264: %s", strerror(-r));
 		return r;
 	}
+	frame_store_set_publish_hook(frames, on_publish, NULL);
+	g.asked = cfg->encoder != H264_BACKEND_AUTO;
 	g.ready = true;
+	metrics_set_h264_backend(h264_backend_name(g.backend));
+	return 0;
+}
+
+/* The probe's frame: the plane's dma-buf, and the shadow framebuffer's pixels (as
+ * source_get gives them) for a back end that reads them. */
+struct probe_frame {
+	struct frame_snapshot snap;
+	const uint8_t *pixels;
+	size_t stride;
+};
+
+static int probe_get(void *opaque, struct h264_frame *f, uint64_t *gen, uint64_t *overlay)
+{
+	const struct probe_frame *p = opaque;
+	*gen = p->snap.generation;
+	*overlay = 0;
+	f->pixels = p->pixels;
+	f->stride = p->stride;
+	f->pixels_fourcc = PLANE_FORMAT_XRGB8888;
+	f->fourcc = p->snap.plane.fourcc;
+	f->dmabuf_fd = p->snap.fd;
+	f->dmabuf_id = p->snap.plane.dmabuf_id;
+	f->modifier = p->snap.plane.modifier;
+	f->dmabuf_stride = p->snap.plane.stride;
+	f->dmabuf_size = p->snap.plane.size;
+	return 0;
+}
+
+static void probe_put(void *opaque, struct h264_frame *f)
+{
+	(void)opaque;
+	(void)f;
+}
+
+int open_h264_probe(const uint8_t *pixels, size_t stride, char *err, size_t err_len)
+{
+	if (!g.ready || !(g.caps & H264_TAKES_DMABUF))
+		return 0;
+	struct probe_frame p = {.pixels = pixels, .stride = stride};
+	if (frame_store_snapshot(g.frames, &p.snap) < 0 || p.snap.fd < 0) {
+		if (p.snap.fd >= 0)
+			close(p.snap.fd);
+		log_info("H.264: no plane to try %s on yet", h264_backend_name(g.backend));
+		return 0;
+	}
+	struct h264_source src = {.get = probe_get, .put = probe_put, .opaque = &p};
+	char why[256];
+	int r = h264_hub_probe(g.hub, p.snap.plane.width, p.snap.plane.height, &src, why,
+			       sizeof(why));
+	close(p.snap.fd);
+	if (r == 0) {
+		log_info("H.264: %s imported and encoded a %ux%u frame of the source",
+			 h264_backend_name(g.backend), p.snap.plane.width, p.snap.plane.height);
+		return 0;
+	}
+	if (g.asked) {
+		snprintf(err, err_len, "H.264 (--encoder %s): %s", h264_backend_name(g.backend), why);
+		return r;
+	}
+	log_warn("H.264: %s; using x264 (software)", why);
+	g.backend = H264_BACKEND_X264;
+	g.caps = h264_x264_impl.caps;
+	h264_hub_set_backend(g.hub, g.backend);
 	metrics_set_h264_backend(h264_backend_name(g.backend));
 	return 0;
 }
@@ -409,6 +597,9 @@ int open_h264_init(const struct config *cfg, struct frame_store *frames, char *e
 void open_h264_shutdown(void)
 {
 	g.ready = false;
+	if (g.frames)
+		frame_store_set_publish_hook(g.frames, NULL, NULL);
+	atomic_store(&g.screen, NULL);
 	metrics_set_h264_backend("off");
 	h264_hub_destroy(g.hub);
 	g.hub = NULL;

@@ -6,9 +6,18 @@
  * and PPS first) starts when the client connects, asks non-incrementally, changes size
  * (then also ResetAllContexts, as the old size's context is dead) or fell behind.
  * Pictures come from shared streams (open_h264_stream.h): clients with the same screen
- * size and quality share one encoder. The cursor is never in the video: these clients get
- * it as a RichCursor from libvncserver, and a client that lists 50 but no cursor encoding
- * is left to libvncserver, which would otherwise have to draw the cursor into the picture.
+ * size and quality share one encoder. Clients that take cursor shapes get the cursor as a
+ * RichCursor from libvncserver and share a stream without it; clients that list 50 but no
+ * cursor encoding share another stream, encoded from the shadow framebuffer with the
+ * cursor drawn in (drawn_cursor_overlay). Either way the first picture is an IDR.
+ *
+ * A frame the encoder cannot take is skipped: the client's damage stays, its request
+ * waits unanswered, and the next publish of the frame store (the next capture tick) asks
+ * again. A stream that keeps failing moves to x264 (open_h264_stream.h), with a new
+ * context for its clients; only when not even x264 works does libvncserver serve them.
+ *
+ * A client whose stream imports the plane (VPL) is counted in the frame store as a
+ * zero-copy client; while all clients are, the capture thread reads no pixels.
  *
  * The path is open_h264_ops (client_encoding.h): it applies to clients that listed
  * encoding 50 once open_h264_init() succeeded.
@@ -48,7 +57,8 @@
 
 /* Choose the H.264 back end once (--encoder; auto = VPL if it works here, else x264) and
  * log which and why. Pictures come from the shadow framebuffer and, for a back end that
- * imports dma-bufs, from frames (the caller's, kept until after open_h264_shutdown()).
+ * imports dma-bufs, from frames (the caller's, kept until after open_h264_shutdown()),
+ * whose publish hook it takes (retries of failed frames) and whose clients it counts.
  * Call it before the first client. 0 (also for auto when no back end works: H.264 is
  * then off, and said so); -ENODEV when --encoder vpl was asked for and VPL cannot run
  * here, or another negative errno when the back end asked for does not work: err says
@@ -57,6 +67,13 @@ struct frame_store;
 int open_h264_init(const struct config *cfg, struct frame_store *frames, char *err,
 		   size_t err_len);
 
+/* Once the frame store holds the source's first frame, before the first client: a back
+ * end that imports (VPL) imports and encodes that frame (pixels, stride: the shadow
+ * framebuffer, for one that also reads pixels). If it cannot, auto mode goes on with x264
+ * (logged); for --encoder vpl it is an error: a negative errno, err says why, and the
+ * server should exit 1. 0 also when there is no plane yet or nothing to try. */
+int open_h264_probe(const uint8_t *pixels, size_t stride, char *err, size_t err_len);
+
 /* After the last client: free what open_h264_init() made. */
 void open_h264_shutdown(void);
 
@@ -64,8 +81,8 @@ void open_h264_shutdown(void);
 const char *open_h264_backend_name(void);
 
 /* The path. Its send_update sends what changed as H.264, or returns false when
- * libvncserver should serve this client instead (it takes no cursor shapes, the encoder
- * failed); the request is then left for the library. Its on_request counts
+ * libvncserver should serve this client instead (no encoder works for it); the request
+ * is then left for the library. Its on_request counts
  * non-incremental requests and, for a client that listed encoding 50, registers the
  * request under the client's sendMutex (between updates). */
 extern const struct client_encoding_ops open_h264_ops;

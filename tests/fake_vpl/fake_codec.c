@@ -249,6 +249,13 @@ mfxStatus MFXVideoENCODE_EncodeFrameAsync(mfxSession session, mfxEncodeCtrl *ctr
 	mfxStatus bad = fake_check_surface(s, surface, "enc_in");
 	if (bad != MFX_ERR_NONE)
 		return bad;
+	unsigned fail_first, fail_last, call = s->calls++;
+	const char *fail = getenv("FAKE_VPL_FAIL_FRAMES");
+	if (fail && sscanf(fail, "%u-%u", &fail_first, &fail_last) == 2 && call >= fail_first &&
+	    call <= fail_last) {
+		fake_rec("event=encode_fail frame=%u", call);
+		return MFX_ERR_DEVICE_FAILED;
+	}
 	const char *min = getenv("FAKE_VPL_MIN_BITSTREAM");
 	if (min && *min && bs->MaxLength < (mfxU32)atol(min)) {
 		fake_rec("event=encode_not_enough_buffer maxlength=%u", bs->MaxLength);

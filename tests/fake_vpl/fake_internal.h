@@ -31,6 +31,7 @@ struct fake_session {
 	mfxFrameAllocResponse internal; /* "reconstructed frames" from the app's allocator */
 	bool has_internal;
 	unsigned frames;
+	unsigned calls; /* frames offered to ENCODE, for FAKE_VPL_FAIL_FRAMES */
 	struct fake_task tasks[FAKE_TASKS]; /* in submission order */
 	unsigned n_tasks, submitted;
 };

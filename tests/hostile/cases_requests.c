@@ -201,10 +201,16 @@ static bool one_client(struct run *r, const int32_t *enc, unsigned n_enc, const 
 
 bool case_request_hooks(struct run *r)
 {
-	if (!start_server(r, SPEC, NULL))
+	/* Every H.264 frame fails: after H264_STREAM_MAX_FAILURES skipped frames (about a
+	 * second of capture ticks) the library serves the client that lists Open H.264,
+	 * while the H.264 request hook still sees its requests. */
+	setenv("VGPU_TEST_H264_FAIL_FRAMES", "0-4000000000", 1);
+	bool started = start_server(r, SPEC, NULL);
+	unsetenv("VGPU_TEST_H264_FAIL_FRAMES");
+	if (!started)
 		return false;
-	/* Open H.264 listed without a cursor encoding: the library serves it (the cursor is
-	 * drawn), but the H.264 request hook sees its requests. */
+	/* Open H.264 listed without a cursor encoding, served by the library (its encoder
+	 * failed): the cursor is drawn, and the H.264 request hook sees its requests. */
 	static const int32_t h264_raw[] = {RFB_ENC_RAW, RFB_ENC_OPEN_H264};
 	/* Plain raw, for comparison: the same rounds with no H.264 in the way. */
 	static const int32_t raw[] = {RFB_ENC_RAW};

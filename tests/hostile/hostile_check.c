@@ -53,8 +53,9 @@
  *   sigterm-heavy     SIGTERM with six clients on the video scene: exit 0 (30 s limit)
  *   encoder-fails     x264 encodes fail from the 5th frame on (a preloaded shim): the
  *                     H.264 client is served by another encoding, with correct pixels
- *   request-hooks     a client listing Open H.264 but no cursor encoding (and a plain
- *                     raw one) asks 50 times for a small square of a still screen, then
+ *   request-hooks     a client listing Open H.264 but no cursor encoding, served by the
+ *                     library as every H.264 frame fails (VGPU_TEST_H264_FAIL_FRAMES),
+ *                     (and a plain raw one) asks 50 times for a small square of a still screen, then
  *                     paints into it: the next update carries exactly the paint (no
  *                     update for nothing before it), twice
  *   xcursor-race      8 XCursor clients while the guest's cursor flips at --fps 240:

@@ -33,9 +33,12 @@
  *                  frame" lines against the access units both received), both match
  *   mixed          an H.264 client and a libvncclient client (Tight, no 50) on one
  *                  server: the H.264 one matches, the other is exact
- *   no-cursor      a client that lists 50 but no cursor encoding is served by
- *                  libvncserver (raw, cursor drawn in): exact, no encoding 50
+ *   no-cursor      a client that lists 50 but no cursor encoding gets H.264 from its
+ *                  first picture (ResetContext, SPS+PPS+IDR; no raw), with the cursor
+ *                  drawn in: the picture matches the reference with the cursor blended
  *   encoder-vpl    --encoder vpl where VPL cannot run: exit status 1, a clear message
+ *   failed-frame   the first three frames fail (VGPU_TEST_H264_FAIL_FRAMES) on a static
+ *                  scene: the picture still arrives, as H.264 starting at an IDR, no raw
  *
  * Environment: H264_CHECK_VERBOSE=1 prints each rectangle; VNC_CHECK_ECHO_SERVER=1 echoes
  * the server's log.
@@ -369,14 +372,43 @@ static double psnr_box(const struct ref_frame *got, const struct ref_frame *want
 	return se == 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 * (double)n / se);
 }
 
-static bool check_picture(const struct rc *c, const struct scene *sc, bool check_cursor)
+/* How the cursor should look in a client's decoded picture. */
+enum cursor_check { CURSOR_ANY, CURSOR_NOT_IN_VIDEO, CURSOR_DRAWN_IN };
+
+/* PSNR of the cursor's box against want; false when the scene has no cursor. */
+static bool cursor_psnr(const struct ref_frame *got, const struct ref_frame *want,
+			const struct scene *sc, double *db)
 {
-	struct ref_frame want;
+	struct ref_cursor cur;
 	char err[256];
-	if (ref_render(sc->spec, sc->ticks, NULL, 0, &want, err, sizeof(err)) < 0) {
+	if (ref_cursor(sc->spec, sc->ticks, NULL, 0, &cur, err, sizeof(err)) < 0)
+		return false;
+	*db = psnr_box(got, want, cur.x, cur.y, cur.x + (int)cur.width, cur.y + (int)cur.height);
+	ref_cursor_free(&cur);
+	return true;
+}
+
+/* The reference of the scene's last tick, with the cursor blended in when drawn. */
+static bool reference(const struct scene *sc, bool drawn, struct ref_frame *want)
+{
+	char err[256];
+	if (ref_render(sc->spec, sc->ticks, NULL, 0, want, err, sizeof(err)) < 0) {
 		say("reference for %s: %s", sc->spec, err);
 		return false;
 	}
+	struct ref_cursor cur;
+	if (drawn && ref_cursor(sc->spec, sc->ticks, NULL, 0, &cur, err, sizeof(err)) == 0) {
+		ref_blend_cursor(want, &cur);
+		ref_cursor_free(&cur);
+	}
+	return true;
+}
+
+static bool check_picture(const struct rc *c, const struct scene *sc, enum cursor_check cc)
+{
+	struct ref_frame want, bare;
+	if (!reference(sc, cc == CURSOR_DRAWN_IN, &want))
+		return false;
 	struct ref_frame got;
 	if (rr_snapshot(&c->rr, &got) < 0) {
 		ref_frame_free(&want);
@@ -396,18 +428,25 @@ static bool check_picture(const struct rc *c, const struct scene *sc, bool check
 		say("%s, %s: PSNR %.2f dB (>= %.1f), %u access units in %u rectangles", c->rr.label,
 		     sc->spec, db, PSNR_MIN, c->aus, c->rr.h264_rects);
 	}
-	/* The cursor is a RichCursor, never in the video. */
-	struct ref_cursor cur;
-	if (ok && check_cursor &&
-	    ref_cursor(sc->spec, sc->ticks, NULL, 0, &cur, err, sizeof(err)) == 0) {
-		double cdb = psnr_box(&got, &want, cur.x, cur.y, cur.x + (int)cur.width,
-				      cur.y + (int)cur.height);
-		if (cdb < CURSOR_PSNR_MIN) {
-			say("%s: PSNR %.2f dB under the cursor (%ux%u at %d,%d): is the cursor in "
-			     "the video?", c->rr.label, cdb, cur.width, cur.height, cur.x, cur.y);
-			ok = false;
-		}
-		ref_cursor_free(&cur);
+	/* A RichCursor client: never in the video. A client without cursor shapes: in it,
+	 * the box like the reference with the cursor blended, unlike the one without. */
+	double cdb, bare_db;
+	if (ok && cc == CURSOR_NOT_IN_VIDEO && cursor_psnr(&got, &want, sc, &cdb) &&
+	    cdb < CURSOR_PSNR_MIN) {
+		say("%s: PSNR %.2f dB under the cursor: is the cursor in the video?", c->rr.label,
+		    cdb);
+		ok = false;
+	}
+	if (ok && cc == CURSOR_DRAWN_IN && reference(sc, false, &bare)) {
+		ok = cursor_psnr(&got, &want, sc, &cdb) && cursor_psnr(&got, &bare, sc, &bare_db);
+		ok = ok && holds(cdb >= CURSOR_PSNR_MIN && bare_db < CURSOR_PSNR_MIN,
+				 "%s: the cursor's box: PSNR %.2f dB against the picture with the "
+				 "cursor, %.2f dB without (want >= and < %.1f): no cursor drawn in?",
+				 c->rr.label, cdb, bare_db, CURSOR_PSNR_MIN);
+		if (ok)
+			say("%s: the cursor is drawn in (box %.2f dB with it, %.2f dB without)",
+			    c->rr.label, cdb, bare_db);
+		ref_frame_free(&bare);
 	}
 	ref_frame_free(&got);
 	ref_frame_free(&want);
@@ -462,7 +501,7 @@ static bool case_pixels(struct run *r, const struct scene *sc)
 	bool ok = rc_start(r, sc, &c);
 	struct rc *cs[] = {&c};
 	ok = ok && settle(cs, 1, NULL, 0, sc);
-	ok = ok && check_picture(&c, sc, true);
+	ok = ok && check_picture(&c, sc, CURSOR_NOT_IN_VIDEO);
 	ok = ok && check_context_start(&c, 0, "first picture");
 	ok = ok && holds(c.rr.raw_rects == 0, "%u raw rectangles reached an H.264 client",
 			 c.rr.raw_rects);
@@ -479,7 +518,7 @@ static bool case_static_quiet(struct run *r)
 	struct rc c;
 	bool ok = rc_start(r, sc, &c);
 	struct rc *cs[] = {&c};
-	ok = ok && settle(cs, 1, NULL, 0, sc) && check_picture(&c, sc, false);
+	ok = ok && settle(cs, 1, NULL, 0, sc) && check_picture(&c, sc, CURSOR_ANY);
 	unsigned rects = c.rr.pixel_rects, updates = c.rr.updates;
 	/* Ask again every 100 ms, on top of the request after each update. */
 	for (int i = 0; ok && i < 15; i++)
@@ -500,7 +539,7 @@ static bool case_resize(struct run *r)
 	bool ok = rc_start(r, sc, &c);
 	uint16_t w0 = c.rr.width, h0 = c.rr.height;
 	struct rc *cs[] = {&c};
-	ok = ok && settle(cs, 1, NULL, 0, sc) && check_picture(&c, sc, false);
+	ok = ok && settle(cs, 1, NULL, 0, sc) && check_picture(&c, sc, CURSOR_ANY);
 	/* The size change that gave the final size, then the next H.264 rectangle. */
 	int change = -1;
 	for (unsigned i = 0; ok && i < c.n_events; i++)
@@ -555,7 +594,7 @@ static bool case_two_clients(struct run *r)
 		  rc_connect(&b, "client B", r->port, h264_encs, N_H264_ENCS);
 	struct rc *cs[] = {&a, &b};
 	ok = ok && settle(cs, 2, NULL, 0, sc);
-	ok = ok && check_picture(&a, sc, true) && check_picture(&b, sc, true);
+	ok = ok && check_picture(&a, sc, CURSOR_NOT_IN_VIDEO) && check_picture(&b, sc, CURSOR_NOT_IN_VIDEO);
 	unsigned encodes = count_encodes(&r->srv), received = a.aus + b.aus;
 	say("%u encodes for %u + %u access units received", encodes, a.aus, b.aus);
 	/* Shared: nearly every picture encoded once went to both. Separate encoders would
@@ -589,7 +628,7 @@ static bool case_mixed(struct run *r)
 	}
 	struct rc *cs[] = {&c};
 	struct vc *vs[] = {&v};
-	ok = ok && settle(cs, 1, vs, 1, sc) && check_picture(&c, sc, true);
+	ok = ok && settle(cs, 1, vs, 1, sc) && check_picture(&c, sc, CURSOR_NOT_IN_VIDEO);
 	if (ok) {
 		struct ref_frame want, got;
 		static const struct tolerance exact = {0, 0};
@@ -609,38 +648,46 @@ static bool case_mixed(struct run *r)
 	return ok;
 }
 
+/* The client settles on the scene's last tick with the right picture, and got H.264
+ * only, from a context start at its first picture (never libvncserver's raw). */
+static bool h264_only_from_idr(struct rc *c, const struct scene *sc, enum cursor_check cc)
+{
+	struct rc *cs[] = {c};
+	return settle(cs, 1, NULL, 0, sc) && check_picture(c, sc, cc) &&
+	       check_context_start(c, 0, "first picture") &&
+	       holds(c->rr.raw_rects == 0 && c->rr.pixel_rects == c->rr.h264_rects,
+		     "%u raw rectangles, %u pixel rectangles of which %u H.264 (want H.264 only)",
+		     c->rr.raw_rects, c->rr.pixel_rects, c->rr.h264_rects);
+}
+
+/* A client that lists 50 but no cursor encoding: H.264 from its first picture (an IDR,
+ * never libvncserver's raw), from the stream with the cursor drawn in. */
 static bool case_no_cursor(struct run *r)
 {
 	const struct scene *sc = find_scene("desktop");
 	static const int32_t encs[] = {RFB_ENC_OPEN_H264, RFB_ENC_RAW, RFB_ENC_DESKTOP_SIZE};
 	struct rc c;
-	char err[256];
 	if (!start_server(r, sc->spec, NULL))
 		return false;
 	bool ok = rc_connect(&c, "client", r->port, encs, 3);
-	struct rc *cs[] = {&c};
-	ok = ok && settle(cs, 1, NULL, 0, sc);
-	ok = ok && holds(c.rr.h264_rects == 0,
-			 "%u H.264 rectangles to a client without a cursor encoding (the video has "
-			 "no cursor: libvncserver must draw it)",
-			 c.rr.h264_rects);
-	if (ok) {
-		struct ref_frame want, got = {0};
-		struct ref_cursor cur;
-		static const struct tolerance exact = {0, 0};
-		ok = ref_render(sc->spec, sc->ticks, NULL, 0, &want, err, sizeof(err)) == 0;
-		if (ok && ref_cursor(sc->spec, sc->ticks, NULL, 0, &cur, err, sizeof(err)) == 0) {
-			ref_blend_cursor(&want, &cur);
-			ref_cursor_free(&cur);
-		}
-		ok = ok && rr_snapshot(&c.rr, &got) == 0 &&
-		     compare_frames(&got, &want, &exact, "client without cursor encoding");
-		ref_frame_free(&got);
-		if (ok)
-			say("served by libvncserver: exact, cursor drawn in (%u raw rectangles)",
-			     c.rr.raw_rects);
-		ref_frame_free(&want);
-	}
+	ok = ok && h264_only_from_idr(&c, sc, CURSOR_DRAWN_IN);
+	rc_close(&c);
+	return ok;
+}
+
+/* The first frames fail (as a GPU that cannot import them would) and then the screen
+ * stands still: no new damage comes, yet the client converges to the right picture,
+ * H.264 all the way (its damage was kept and retried on the next capture ticks). */
+static bool case_failed_frame(struct run *r)
+{
+	const struct scene *sc = find_scene("static");
+	struct rc c;
+	setenv("VGPU_TEST_H264_FAIL_FRAMES", "0-2", 1);
+	bool ok = rc_start(r, sc, &c);
+	unsetenv("VGPU_TEST_H264_FAIL_FRAMES");
+	ok = ok && h264_only_from_idr(&c, sc, CURSOR_NOT_IN_VIDEO);
+	ok = ok && holds(server_log_contains(&r->srv, "frame skipped (1 in a row), its damage kept"),
+			 "the server did not log the skipped frame");
 	rc_close(&c);
 	return ok;
 }
@@ -679,6 +726,7 @@ static const struct check_case cases[] = {
 	{"static-quiet", case_static_quiet}, {"resize", case_resize},
 	{"two-clients", case_two_clients},   {"mixed", case_mixed},
 	{"no-cursor", case_no_cursor},       {"encoder-vpl", case_encoder_vpl},
+	{"failed-frame", case_failed_frame},
 };
 
 int main(int argc, char **argv)

@@ -143,7 +143,7 @@ static uint64_t fake_now(void)
 static uint64_t src_gen;
 static unsigned src_gets, src_puts;
 
-static int src_get(void *opaque, struct h264_frame *f, uint64_t *gen)
+static int src_get(void *opaque, struct h264_frame *f, uint64_t *gen, uint64_t *overlay)
 {
 	(void)opaque;
 	static const uint8_t px[4];
@@ -151,6 +151,7 @@ static int src_get(void *opaque, struct h264_frame *f, uint64_t *gen)
 	f->stride = 4;
 	f->fourcc = PLANE_FORMAT_XRGB8888;
 	*gen = src_gen;
+	*overlay = 0;
 	src_gets++;
 	return 0;
 }
@@ -205,7 +206,7 @@ static int run_setup(void **state)
 		.create = fake_factory, .now_ms = fake_now,
 	};
 	assert_int_equal(h264_hub_create(&cfg, &r->hub), 0);
-	r->key = (struct h264_stream_key){spec->w, spec->h, 6};
+	r->key = (struct h264_stream_key){spec->w, spec->h, 6, false};
 	r->s = h264_hub_acquire(r->hub, &r->key);
 	assert_non_null(r->s);
 	*state = r;
@@ -311,11 +312,15 @@ static void test_join_and_share(void **state)
 	struct h264_stream *same = h264_hub_acquire(r->hub, &r->key);
 	assert_ptr_equal(same, r->s);
 	h264_hub_release(r->hub, same);
-	struct h264_stream_key k2 = {640, 480, 9}, k3 = {800, 600, 6};
+	struct h264_stream_key k2 = {640, 480, 9, false}, k3 = {800, 600, 6, false};
+	struct h264_stream_key k4 = {640, 480, 6, true}; /* the cursor drawn in */
 	struct h264_stream *s2 = h264_hub_acquire(r->hub, &k2), *s3 = h264_hub_acquire(r->hub, &k3);
+	struct h264_stream *s4 = h264_hub_acquire(r->hub, &k4);
 	assert_true(s2 != r->s && s3 != r->s && s2 != s3);
+	assert_true(s4 != r->s && s4 != s2 && s4 != s3);
 	h264_hub_release(r->hub, s2);
 	h264_hub_release(r->hub, s3);
+	h264_hub_release(r->hub, s4);
 
 	const struct h264_hub_stats *st = h264_hub_stats(r->hub);
 	assert_int_equal(atomic_load(&st->encodes), fk.encodes);
@@ -465,11 +470,26 @@ static void test_encoder_failure(void **state)
 	h264_hub_release(r->hub, r->s);
 
 	r->s = h264_hub_acquire(r->hub, &r->key); /* a new stream for the key */
-	assert_int_equal(turn(r, d, true, false), 0);
+	turn_gets(r, d, true, false, "I0");
+	/* A frame that fails is skipped, not the end: nothing goes out, and the next turn
+	 * encodes it although the screen stands still (no new generation, no new damage). */
 	fk.fail_encode = EIO;
 	src_gen++;
-	assert_int_equal(turn(r, d, true, false), -EIO);
+	assert_int_equal(turn(r, d, true, false), H264_STREAM_SKIPPED);
 	assert_int_equal(d->b.n, 0);
+	assert_int_equal(turn(r, d, false, false), H264_STREAM_SKIPPED);
+	fk.fail_encode = 0;
+	turn_gets(r, d, false, false, "P1");
+	assert_false(d->b.reset);
+	assert_int_equal(d->b.aus[0]->gen, src_gen);
+	assert_int_equal(atomic_load(&h264_hub_stats(r->hub)->skipped), 2);
+	/* On x264, H264_STREAM_MAX_FAILURES in a row end the stream. */
+	fk.fail_encode = EIO;
+	src_gen++;
+	for (unsigned i = 1; i < H264_STREAM_MAX_FAILURES; i++)
+		assert_int_equal(turn(r, d, true, false), H264_STREAM_SKIPPED);
+	assert_int_equal(turn(r, d, true, false), -EIO);
+	assert_int_equal(turn(r, d, true, false), -EIO);
 }
 
 /* ---- Annex B from the real x264 back end ---------------------------------------------- */
@@ -631,13 +651,14 @@ struct pic_source {
 	unsigned w, h;
 };
 
-static int pic_get(void *opaque, struct h264_frame *f, uint64_t *gen)
+static int pic_get(void *opaque, struct h264_frame *f, uint64_t *gen, uint64_t *overlay)
 {
 	struct pic_source *ps = opaque;
 	f->pixels = ps->px;
 	f->stride = (size_t)ps->w * 4;
 	f->fourcc = PLANE_FORMAT_XRGB8888;
 	*gen = src_gen;
+	*overlay = 0;
 	return 0;
 }
 
@@ -699,7 +720,7 @@ static void test_x264_annexb(void **state)
 	};
 	struct h264_hub *hub;
 	assert_int_equal(h264_hub_create(&cfg, &hub), 0);
-	struct h264_stream_key key = {w, h, 6};
+	struct h264_stream_key key = {w, h, 6, false};
 	struct h264_stream *s = h264_hub_acquire(hub, &key);
 	struct pic_source ps = {.px = malloc((size_t)w * h * 4), .w = w, .h = h};
 	assert_non_null(ps.px);
