@@ -284,6 +284,10 @@ static int encode(struct h264_hub *hub, struct h264_stream *s, const struct h264
 	src->put(src->opaque, &frame);
 	if (r < 0) {
 		snprintf(why, why_len, "%s encoder failed: %s", s->enc->impl->name, strerror(-r));
+		/* -ENODEV: the back end's session is dead for good (h264_vpl.h); waiting for
+		 * more failures would only freeze the picture longer. */
+		if (r == -ENODEV && s->failures + 1 < H264_STREAM_MAX_FAILURES)
+			s->failures = H264_STREAM_MAX_FAILURES - 1;
 		return frame_failed(hub, s, r, why);
 	}
 	if (force_idr && !pkt.idr) {

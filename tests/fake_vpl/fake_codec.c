@@ -253,8 +253,9 @@ mfxStatus MFXVideoENCODE_EncodeFrameAsync(mfxSession session, mfxEncodeCtrl *ctr
 	const char *fail = getenv("FAKE_VPL_FAIL_FRAMES");
 	if (fail && sscanf(fail, "%u-%u", &fail_first, &fail_last) == 2 && call >= fail_first &&
 	    call <= fail_last) {
-		fake_rec("event=encode_fail frame=%u", call);
-		return MFX_ERR_DEVICE_FAILED;
+		mfxStatus st = fake_env_status("FAKE_VPL_FAIL_FRAMES_STATUS");
+		fake_rec("event=encode_fail frame=%u status=%d", call, st ? st : MFX_ERR_UNKNOWN);
+		return st != MFX_ERR_NONE ? st : MFX_ERR_UNKNOWN;
 	}
 	const char *min = getenv("FAKE_VPL_MIN_BITSTREAM");
 	if (min && *min && bs->MaxLength < (mfxU32)atol(min)) {

@@ -22,7 +22,8 @@
  * (IDRs without SPS/PPS; GetVideoParam still gives them), FAKE_VPL_FAIL_ENC_INIT=<status>
  * and FAKE_VPL_FAIL_VPP_INIT=<status> (Init fails so), FAKE_VPL_MIN_BITSTREAM=<bytes>
  * (EncodeFrameAsync wants at least that much room, else MFX_ERR_NOT_ENOUGH_BUFFER),
- * FAKE_VPL_FAIL_FRAMES=<n>-<m> (a session's frames n..m, from 0, fail: MFX_ERR_DEVICE_FAILED).
+ * FAKE_VPL_FAIL_FRAMES=<n>-<m> (a session's frames n..m, from 0, fail at EncodeFrameAsync with
+ * $FAKE_VPL_FAIL_FRAMES_STATUS, default MFX_ERR_UNKNOWN: one lost frame).
  *
  * It records what it was asked for, one "event=... key=value ..." line per call, appended
  * to the file named by $FAKE_VPL_LOG, and encodes by copying the canned access units of

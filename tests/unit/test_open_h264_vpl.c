@@ -78,6 +78,7 @@ static int setup(void **state)
 	struct t *t = calloc(1, sizeof(*t));
 	assert_non_null(t);
 	unsetenv("FAKE_VPL_FAIL_FRAMES");
+	unsetenv("FAKE_VPL_FAIL_FRAMES_STATUS");
 	t->memfd = memfd_create("fake-dmabuf", MFD_CLOEXEC);
 	assert_true(t->memfd >= 0);
 	assert_int_equal(ftruncate(t->memfd, SIZE), 0);
@@ -162,6 +163,24 @@ static void test_vpl_failed_frames_skip_then_move_to_x264(void **state)
 	assert_int_equal(atomic_load(&st->moves), 1);
 }
 
+/* A device that failed (a GPU hang the runtime could not recover, the device gone) ends
+ * the VPL session for good: the stream moves to x264 at once, not after 30 frames. */
+static void test_vpl_device_failure_moves_to_x264_at_once(void **state)
+{
+	struct t *t = *state;
+	setenv("FAKE_VPL_FAIL_FRAMES", "1-1000", 1);
+	setenv("FAKE_VPL_FAIL_FRAMES_STATUS", "-17", 1); /* MFX_ERR_DEVICE_FAILED */
+	assert_int_equal(turn(t, true), 0);
+	got_one(t, true, true);
+	pic.gen = 2;
+	assert_int_equal(turn(t, true), H264_STREAM_SKIPPED);
+	assert_int_equal(turn(t, false), 0);
+	got_one(t, false, true);
+	assert_int_equal(t->b.aus[0]->gen, 2);
+	assert_int_equal(atomic_load(&h264_hub_stats(t->hub)->moves), 1);
+	assert_int_equal(atomic_load(&h264_hub_stats(t->hub)->skipped), 1);
+}
+
 static void test_vpl_frame_without_plane_goes_through_pixels(void **state)
 {
 	struct t *t = *state;
@@ -210,6 +229,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_vpl_failed_frames_skip_then_move_to_x264,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vpl_device_failure_moves_to_x264_at_once,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vpl_frame_without_plane_goes_through_pixels,
 						setup, teardown),
