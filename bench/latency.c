@@ -5,10 +5,12 @@
  * inside the server's input handler (synthetic.h). So: t0 just before the client sends
  * the press at (x, y); t1 when the pixel at (x, y) of the client's own framebuffer, after
  * it decoded the update, is closer to the stamp colour than to what was there. That is
- * input -> source change -> next capture tick -> damage -> encode -> send -> decode: an
- * upper bound of "source changed a pixel -> client has it" that adds one loopback input
- * message (~0.1 ms) and includes waiting for the next capture tick (uniform over one
- * frame interval, as a guest that draws at any moment would see).
+ * input -> source change -> capture tick -> damage -> encode -> send -> decode, plus one
+ * loopback input message (~0.1 ms). The input wakes the capture thread (capture.h), so
+ * the tick comes at once or at most CAPTURE_INPUT_GAP_MS after the last one; a guest that
+ * answers later than at once is seen at the next tick of the burst that follows input
+ * (up to 1/CAPTURE_BURST_HZ later), and one that draws by itself at the next tick at
+ * --fps (uniform over one frame interval).
  *
  * Clients: raw and tight-jpeg are libvncclient (it decodes both; remote cursor, so the
  * cursor is never drawn over the probed pixel); h264 is a vb_probe decoding encoding 50

@@ -374,15 +374,71 @@ void capture_tick(struct capture *cap, struct vnc_server *srv)
 		.ticks = atomic_load(&st->ticks), .frames_changed = atomic_load(&st->frames_changed),
 		.tiles_changed = atomic_load(&st->tiles_changed), .tiles_seen = atomic_load(&st->tiles_seen),
 		.frames_rejected = atomic_load(&st->frames_rejected),
-		.mode_changes = atomic_load(&st->mode_changes)});
+		.mode_changes = atomic_load(&st->mode_changes),
+		.input_ticks = atomic_load(&st->input_ticks), .burst_ticks = atomic_load(&st->burst_ticks)});
+}
+
+/* Why a tick runs (capture_stats counts the last two). */
+enum tick_cause { TICK_SCHEDULE, TICK_INPUT, TICK_BURST };
+
+/* The capture thread's schedule, on CLOCK_MONOTONIC in nanoseconds. */
+struct pacing {
+	uint64_t period_ns;       /* 1 / --fps */
+	uint64_t burst_period_ns; /* 1 / CAPTURE_BURST_HZ, or the period if that is shorter */
+	uint64_t next_ns;         /* when the next tick is due */
+	uint64_t last_ns;         /* when the last tick started */
+	uint64_t burst_until_ns;  /* faster ticks until then (after a client's input) */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static struct timespec ns_timespec(uint64_t ns)
+{
+	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000u),
+				 .tv_nsec = (long)(ns % 1000000000u)};
+}
+
+/* Sleep until the next tick is due and say why it runs. Fixed rate: --fps, or
+ * CAPTURE_BURST_HZ for CAPTURE_BURST_MS after a client's key or pointer event; if a tick
+ * overran, the schedule starts again from now rather than running ticks back to back. A
+ * client's input ends the sleep at once (the guest answers it within moments), though
+ * never less than CAPTURE_INPUT_GAP_MS after the last tick started. */
+static enum tick_cause wait_next_tick(struct capture *cap, struct pacing *pc)
+{
+	uint64_t now = mono_ns();
+	bool burst = now < pc->burst_until_ns;
+	pc->next_ns += burst ? pc->burst_period_ns : pc->period_ns;
+	if (pc->next_ns < now)
+		pc->next_ns = now;
+	struct timespec until = ns_timespec(pc->next_ns);
+	if (!vnc_server_sleep_until_input(cap->srv, &until))
+		return burst ? TICK_BURST : TICK_SCHEDULE;
+	now = mono_ns();
+	pc->burst_until_ns = now + CAPTURE_BURST_MS * 1000000ull;
+	uint64_t earliest = pc->last_ns + CAPTURE_INPUT_GAP_MS * 1000000ull;
+	if (now < earliest) {
+		until = ns_timespec(earliest);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+			;
+	}
+	pc->next_ns = now < earliest ? earliest : now;
+	return TICK_INPUT;
 }
 
 static void *capture_thread(void *arg)
 {
 	struct capture *cap = arg;
-	const long period_ns = 1000000000L / (long)cap->fps;
+	struct pacing pc = {.period_ns = 1000000000u / cap->fps};
+	pc.burst_period_ns = 1000000000u / CAPTURE_BURST_HZ;
+	if (pc.burst_period_ns > pc.period_ns)
+		pc.burst_period_ns = pc.period_ns;
 	bool active = false;
-	struct timespec next;
+	enum tick_cause cause = TICK_SCHEDULE;
 	while (!atomic_load(&cap->stop)) {
 		if (!vnc_server_wait_for_viewers(cap->srv, CAPTURE_IDLE_WAIT_MS)) {
 			if (active)
@@ -392,21 +448,18 @@ static void *capture_thread(void *arg)
 		}
 		if (!active) {
 			log_debug("capturing at %u frames a second", cap->fps);
-			clock_gettime(CLOCK_MONOTONIC, &next);
+			pc.next_ns = mono_ns();
 			active = true;
 		}
 		if (atomic_load(&cap->stop))
 			break;
+		if (cause == TICK_INPUT)
+			atomic_fetch_add_explicit(&cap->stats.input_ticks, 1, memory_order_relaxed);
+		else if (cause == TICK_BURST)
+			atomic_fetch_add_explicit(&cap->stats.burst_ticks, 1, memory_order_relaxed);
+		pc.last_ns = mono_ns();
 		capture_tick(cap, cap->srv);
-		/* Fixed-rate schedule; if a tick overran, start again from now rather than
-		 * running several ticks back to back. */
-		clock_add_ns(&next, period_ns);
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
-			next = now;
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-			;
+		cause = wait_next_tick(cap, &pc);
 	}
 	return NULL;
 }

@@ -157,8 +157,9 @@ const struct option_spec config_options[N_OPTIONS] = {
 			"(LISTEN_FDS) the sockets systemd passes replace the default address.",
 			CONFIG_DEFAULT_LISTEN, CUSTOM(set_listen), .clear = clear_listen},
 	[OPT_FPS] = {"fps", 0, "N",
-		     "Capture and send at most N frames a second, 1 to 240. Nothing is captured "
-		     "while no client wants updates.",
+		     "Capture and send N frames a second, 1 to 240. A client's key or pointer "
+		     "event is captured at once, then 120 frames a second (N if more) for a "
+		     "quarter second. Nothing is captured while no client wants updates.",
 		     "30", UINT(fps, 1, 240, "a number")},
 	[OPT_PASSWORD_FILE] = {"password-file", 0, "FILE",
 			       "Ask clients for the VNC password on the first line of FILE (VNC "

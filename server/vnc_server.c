@@ -59,6 +59,12 @@ int vnc_server_create(const struct config *cfg, struct plane_source *src,
 	srv->idle_since_ms = clock_now_ms();
 	pthread_cond_init(&srv->cond, NULL);
 	pthread_cond_init(&srv->gone, NULL);
+	/* The capture thread's tick schedule is on the monotonic clock. */
+	pthread_condattr_t mono;
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->input_cond, &mono);
+	pthread_condattr_destroy(&mono);
 
 	int r = auth_init(cfg, err, err_len);
 	if (r < 0) {
@@ -210,6 +216,7 @@ void vnc_server_destroy(struct vnc_server *srv)
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->cond);
 	pthread_cond_destroy(&srv->gone);
+	pthread_cond_destroy(&srv->input_cond);
 	free(srv->ended);
 	free(srv);
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 #include "plane.h"
@@ -47,8 +48,15 @@ void vnc_server_destroy(struct vnc_server *srv);
  * Returns true if there are clients. */
 bool vnc_server_wait_for_viewers(struct vnc_server *srv, unsigned timeout_ms);
 
-/* Capture thread: wake vnc_server_wait_for_viewers() (used to stop). */
+/* Capture thread: wake vnc_server_wait_for_viewers() and vnc_server_sleep_until_input()
+ * (used to stop). */
 void vnc_server_wake(struct vnc_server *srv);
+
+/* Capture thread: sleep until `until` (CLOCK_MONOTONIC), until a client's key or pointer
+ * event reached the guest (at once if one did since the last call), or until
+ * vnc_server_wake(). True when input ended the sleep: the guest is about to answer it, so
+ * the capture thread looks now rather than at its next tick. */
+bool vnc_server_sleep_until_input(struct vnc_server *srv, const struct timespec *until);
 
 /* Capture thread: the shadow framebuffer and its stride in bytes. */
 uint8_t *vnc_server_framebuffer(struct vnc_server *srv, size_t *stride);

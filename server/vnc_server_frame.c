@@ -1,8 +1,9 @@
-/* The capture side of the screen: waiting for viewers, the framebuffer the capture thread
+/* The capture side of the screen: waiting for viewers and for input, the framebuffer the capture thread
  * fills, its size changes (every client's send held while the buffer is swapped) and the
  * damage marked for the clients' output threads.
  *
- * Threads: the capture thread, but vnc_server_wake from any thread.
+ * Threads: the capture thread, but vnc_server_wake from any thread and
+ * vnc_server_note_input from the clients' input threads.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,7 +34,31 @@ void vnc_server_wake(struct vnc_server *srv)
 	pthread_mutex_lock(&srv->lock);
 	srv->woken = true;
 	pthread_cond_broadcast(&srv->cond);
+	pthread_cond_broadcast(&srv->input_cond);
 	pthread_mutex_unlock(&srv->lock);
+}
+
+void vnc_server_note_input(struct vnc_server *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->input_pending = true;
+	pthread_mutex_unlock(&srv->lock);
+	/* After the unlock, so the woken capture thread does not block on the lock at once
+	 * (the flag was set under it: the wake cannot be lost). */
+	pthread_cond_signal(&srv->input_cond);
+}
+
+bool vnc_server_sleep_until_input(struct vnc_server *srv, const struct timespec *until)
+{
+	pthread_mutex_lock(&srv->lock);
+	/* woken stays set: vnc_server_wait_for_viewers() takes it next. */
+	int r = 0;
+	while (!srv->input_pending && !srv->woken && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&srv->input_cond, &srv->lock, until);
+	bool input = srv->input_pending;
+	srv->input_pending = false;
+	pthread_mutex_unlock(&srv->lock);
+	return input;
 }
 
 uint8_t *vnc_server_framebuffer(struct vnc_server *srv, size_t *stride)

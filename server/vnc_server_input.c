@@ -33,6 +33,7 @@ static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 		return;
 	if (srv->sink.key)
 		srv->sink.key(srv->sink.opaque, (uint32_t)keysym, 0, down != 0);
+	vnc_server_note_input(srv);
 }
 
 /* A QEMU Extended Key Event (qemu_key_event.h): a key with its XT key number. */
@@ -43,6 +44,7 @@ static void on_key_code(rfbClientPtr cl, uint32_t keysym, uint32_t keycode, bool
 		return;
 	if (srv->sink.key)
 		srv->sink.key(srv->sink.opaque, keysym, keycode, down);
+	vnc_server_note_input(srv);
 }
 
 static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
@@ -58,6 +60,7 @@ static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
 	if (srv->sink.pointer)
 		srv->sink.pointer(srv->sink.opaque, x, y, cl->screen->width, cl->screen->height,
 				  (uint32_t)buttons & 0xff);
+	vnc_server_note_input(srv);
 }
 
 void vnc_server_set_input(struct vnc_server *srv, const struct input_sink *sink)

@@ -29,6 +29,10 @@ struct vnc_server {
 	pthread_cond_t gone; /* n_clients went down */
 	unsigned n_clients;
 	bool woken;
+	/* A client's key or pointer event since the capture thread last looked (guarded by
+	 * lock; input_cond, on CLOCK_MONOTONIC, wakes the capture thread's sleep). */
+	pthread_cond_t input_cond;
+	bool input_pending;
 	uint64_t idle_since_ms; /* when n_clients last became 0 (clock_now_ms) */
 	/* Client threads that have passed their gone hook, to be joined (guarded by lock).
 	 * A client thread is never detached: after the hook it still reads the client and the
@@ -77,6 +81,9 @@ void vnc_server_client_hooks(rfbScreenInfoPtr s);
 void vnc_server_reap(struct vnc_server *srv);
 /* vnc_server_input.c: key, pointer, SetDesktopSize and SetPixelFormat hooks. */
 void vnc_server_input_hooks(rfbScreenInfoPtr s);
+/* vnc_server_frame.c, on a client's input thread: a key or pointer event went to the
+ * guest; wake the capture thread (vnc_server_sleep_until_input). */
+void vnc_server_note_input(struct vnc_server *srv);
 
 /* vnc_server_handshake.c, for listeners_start (accept thread). */
 void vnc_server_on_accept(void *opaque, int fd, const char *peer, const struct listener *from);

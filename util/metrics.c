@@ -18,7 +18,7 @@ struct histogram {
 static struct histogram hist[METRICS_ENC_COUNT];
 static struct {
 	atomic_uint_fast64_t ticks, frames_changed, tiles_changed, tiles_seen, frames_rejected,
-		mode_changes;
+		mode_changes, input_ticks, burst_ticks;
 } capture;
 static atomic_uint_fast64_t bytes_sent, auth_failures;
 static atomic_uint clients;
@@ -42,7 +42,8 @@ void metrics_observe_encode(enum metrics_encoder enc, double seconds)
 #define GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
 
 /* Sequentially consistent, ticks first, and read back in the opposite order: a render
- * never sees more changed frames than ticks (or more changed tiles than tiles seen). */
+ * never sees more changed frames (or input and burst ticks) than ticks, or more changed
+ * tiles than tiles seen. */
 void metrics_set_capture(const struct metrics_capture *t)
 {
 	atomic_store(&capture.ticks, t->ticks);
@@ -51,6 +52,8 @@ void metrics_set_capture(const struct metrics_capture *t)
 	atomic_store(&capture.tiles_changed, t->tiles_changed);
 	atomic_store(&capture.frames_rejected, t->frames_rejected);
 	atomic_store(&capture.mode_changes, t->mode_changes);
+	atomic_store(&capture.input_ticks, t->input_ticks);
+	atomic_store(&capture.burst_ticks, t->burst_ticks);
 }
 
 void metrics_add_bytes_sent(uint64_t bytes)
@@ -138,6 +141,8 @@ char *metrics_render(size_t *len)
 	if (!b.p)
 		return NULL;
 	b.p[0] = '\0';
+	uint64_t burst = atomic_load(&capture.burst_ticks);
+	uint64_t input = atomic_load(&capture.input_ticks);
 	uint64_t rejected = atomic_load(&capture.frames_rejected);
 	uint64_t modes = atomic_load(&capture.mode_changes);
 	uint64_t tiles = atomic_load(&capture.tiles_changed);
@@ -152,6 +157,12 @@ char *metrics_render(size_t *len)
 	counter(&b, "vgpu_vnc_frames_rejected_total", "Planes that failed validation or mapping.",
 		rejected);
 	counter(&b, "vgpu_vnc_mode_changes_total", "Display mode changes followed.", modes);
+	counter(&b, "vgpu_vnc_capture_input_ticks_total",
+		"Capture ticks a client's key or pointer event started at once.",
+		input);
+	counter(&b, "vgpu_vnc_capture_burst_ticks_total",
+		"Capture ticks at the faster rate that follows a client's input.",
+		burst);
 	counter(&b, "vgpu_vnc_tiles_changed_total", "Changed tiles found by damage tracking.",
 		tiles);
 	counter(&b, "vgpu_vnc_tiles_total", "Tiles compared by damage tracking.", tiles_total);

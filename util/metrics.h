@@ -27,6 +27,8 @@ struct metrics_capture {
 	uint64_t tiles_seen;      /* tiles compared */
 	uint64_t frames_rejected; /* planes that failed validation or mapping */
 	uint64_t mode_changes;
+	uint64_t input_ticks;     /* ticks a client's input started at once */
+	uint64_t burst_ticks;     /* ticks at the faster rate that follows input */
 };
 
 /* Any thread: one encode took this long. */

@@ -1,8 +1,14 @@
-/* Cursor and input cases: the cursor as a shape and blended in, pointer and keys. */
+/* Cursor and input cases: the cursor as a shape and blended in, pointer and keys, input
+ * that wakes the capture. */
 #include "check.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <rfb/keysym.h>
 
@@ -285,5 +291,128 @@ bool case_input(struct run *r)
 	}
 	ref_frame_free(&plain);
 	ref_frame_free(&want);
+	return ok;
+}
+
+/* ---- input wakes the capture ---- */
+
+/* The capture thread's tick counters (metrics.h), read through the control socket. */
+struct tick_counts {
+	uint64_t ticks, input, burst;
+};
+
+/* The value of metric `name` in the control socket's reply, where the exposition is a
+ * JSON string: each sample line follows an escaped newline. */
+static bool metric_value(const char *reply, const char *name, uint64_t *out)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "\\n%s ", name);
+	const char *p = strstr(reply, key);
+	char *end;
+	if (!p)
+		return holds(false, "the metrics have no %s", name);
+	*out = strtoull(p + strlen(key), &end, 10);
+	return holds(end != p + strlen(key), "%s has no number", name);
+}
+
+static bool read_ticks(const char *path, struct tick_counts *t)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	static const char req[] = "{\"command\":\"metrics\"}\n";
+	char reply[16384];
+	size_t len = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
+		say("control socket %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (len < sizeof(reply) - 1 && !memchr(reply, '\n', len)) {
+		ssize_t n = read(fd, reply + len, sizeof(reply) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	reply[len] = '\0';
+	if (!holds(strchr(reply, '\n') && strstr(reply, "\"ok\""),
+		   "control socket: no answer to metrics (\"%.200s\")", reply))
+		return false;
+	return metric_value(reply, "vgpu_vnc_frames_captured_total", &t->ticks) &&
+	       metric_value(reply, "vgpu_vnc_capture_input_ticks_total", &t->input) &&
+	       metric_value(reply, "vgpu_vnc_capture_burst_ticks_total", &t->burst);
+}
+
+/* Ticks on the --fps schedule. */
+static uint64_t scheduled(const struct tick_counts *t)
+{
+	return t->ticks - t->input - t->burst;
+}
+
+#define WAKE_CLICKS 4
+
+/* A click is seen without waiting for the capture's next tick: at --fps 1 the server
+ * shows WAKE_CLICKS button-1 presses one after the other, each waited for in the
+ * client's framebuffer before the next is sent, with fewer scheduled ticks than clicks
+ * (each click needs a tick after it: on the schedule alone that would be one per click),
+ * and the control socket's metrics count the input ticks. */
+bool case_input_wake(struct run *r)
+{
+	const struct scene *sc = find_scene("static");
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char dir[256], path[300], control[310], pw[512];
+	/* A control socket asks for a password. */
+	const char *extra[] = {"--fps", "1", "--control", control, "--password-file", pw, NULL};
+	struct vc_opts o = default_opts;
+	struct ref_event ev[WAKE_CLICKS];
+	struct tick_counts before, after;
+	struct vc c, *cs[] = {&c};
+	bool ok;
+
+	o.password = "wake";
+	if (!write_password_file(pw, sizeof(pw), "wake\n"))
+		return false;
+	snprintf(dir, sizeof(dir), "%s/vnc_check_XXXXXX", tmp);
+	if (!mkdtemp(dir)) {
+		say("mkdtemp(%s) failed", dir);
+		unlink(pw);
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	snprintf(control, sizeof(control), "unix:%s", path);
+	for (int i = 0; i < WAKE_CLICKS; i++)
+		ev[i] = (struct ref_event){.kind = REF_POINTER, .x = 40 + 60 * i, .y = 60 + 30 * i,
+					   .buttons = rfbButton1Mask};
+	ok = start_server(r, sc->spec, extra) && connect_client(r, &c, "client", &o);
+	if (ok) {
+		ok = settle(cs, 1, sc) && read_ticks(path, &before);
+		for (int i = 0; ok && i < WAKE_CLICKS; i++) {
+			struct ref_frame want;
+			char what[64];
+
+			snprintf(what, sizeof(what), "click %d at %d,%d", i + 1, ev[i].x, ev[i].y);
+			ok = render(sc, ev, (size_t)i + 1, &want);
+			if (ok) {
+				ok = vc_send(&c, &ev[i]) &&
+				     wait_picture(cs, 1, 0, &want, &exact, what);
+				ref_frame_free(&want);
+			}
+		}
+		ok = ok && read_ticks(path, &after);
+		ok = ok && holds(after.input > before.input, "no input ticks (%llu before and after)",
+				 (unsigned long long)after.input);
+		ok = ok && holds(scheduled(&after) - scheduled(&before) < WAKE_CLICKS,
+				 "%llu scheduled ticks for %d clicks: the clicks waited for them",
+				 (unsigned long long)(scheduled(&after) - scheduled(&before)),
+				 WAKE_CLICKS);
+		vc_close(&c);
+	}
+	unlink(path);
+	rmdir(dir);
+	unlink(pw);
 	return ok;
 }

@@ -32,7 +32,7 @@ bool case_desktop_name(struct run *r)
 	return ok;
 }
 
-static bool write_password_file(char *path, size_t len, const char *content)
+bool write_password_file(char *path, size_t len, const char *content)
 {
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	int fd;

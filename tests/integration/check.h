@@ -63,12 +63,15 @@ bool case_resize(struct run *r);
 bool case_cursor(struct run *r);
 bool case_softcursor(struct run *r);
 bool case_input(struct run *r);
+bool case_input_wake(struct run *r);
 /* cases_clients.c */
 bool case_two_clients(struct run *r);
 bool case_many_clients(struct run *r);
 bool case_slow_client(struct run *r);
 bool case_sigterm_busy(struct run *r);
 /* cases_server.c */
+/* A new file in $TMPDIR holding content; its name in path (the caller unlinks it). */
+bool write_password_file(char *path, size_t len, const char *content);
 bool case_desktop_name(struct run *r);
 bool case_auth(struct run *r);
 bool case_no_auth_refused(struct run *r);

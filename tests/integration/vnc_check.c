@@ -19,6 +19,8 @@
  *   cursor                 the RichCursor shape equals the cursor plane (arrow, hand)
  *   softcursor             without cursor shapes, the cursor is blended into the frame
  *   input                  pointer clicks and typed text reach the scene
+ *   input-wake             at --fps 1, clicks are seen without waiting for the next tick
+ *                          (fewer scheduled ticks than clicks; input ticks counted)
  *   two-clients            two clients end equal; one leaves mid-scene, the other goes on
  *   many-clients           one client per encoding on one server, all end equal
  *   slow-client            a client that stops reading stalls neither capture nor others
@@ -69,6 +71,7 @@ static const struct check_case cases[] = {
 	{"static-quiet", case_static_quiet}, {"resize", case_resize},
 	{"cursor", case_cursor},             {"softcursor", case_softcursor},
 	{"input", case_input},
+	{"input-wake", case_input_wake},
 	{"two-clients", case_two_clients},   {"many-clients", case_many_clients},
 	{"slow-client", case_slow_client},   {"sigterm-busy", case_sigterm_busy},
 	{"desktop-name", case_desktop_name},
