@@ -11,6 +11,7 @@
 #include <turbojpeg.h>
 
 #include "byte_sink.h"
+#include "unit_util.h"
 #include "rfb_wire.h"
 #include "tight_jpeg_encoder.h"
 #include "tight_jpeg_lossless.h"
@@ -687,13 +688,7 @@ static int buf_write(void *opaque, const void *p, size_t n)
 		return -1;
 	if (b->fail_after > 0)
 		b->fail_after--;
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2;
-		b->data = realloc(b->data, b->cap);
-		assert_non_null(b->data);
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
+	unit_buf_append(&b->data, &b->len, &b->cap, p, n);
 	return 0;
 }
 

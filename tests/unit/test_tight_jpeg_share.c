@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "byte_sink.h"
+#include "unit_util.h"
 #include "tight_jpeg_cache.h"
 #include "tight_jpeg_encoder.h"
 
@@ -72,13 +73,7 @@ static int sink_write(void *opaque, const void *p, size_t n)
 {
 	struct client *c = opaque;
 
-	if (c->len + n > c->cap) {
-		c->cap = (c->len + n) * 2;
-		c->bytes = realloc(c->bytes, c->cap);
-		assert_non_null(c->bytes);
-	}
-	memcpy(c->bytes + c->len, p, n);
-	c->len += n;
+	unit_buf_append(&c->bytes, &c->len, &c->cap, p, n);
 	return 0;
 }
 
