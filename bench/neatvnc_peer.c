@@ -298,19 +298,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, "listening on tcp:127.0.0.1:%d\n", port);
 	aml_run(aml);
 	fprintf(stderr, "neatvnc_peer: %llu frames fed\n", (unsigned long long)p.frames_fed);
-	aml_stop(aml, ticker);
-	aml_unref(ticker);
-	aml_unref(term);
-	aml_unref(intr);
-	nvnc_remove_display(p.server, p.display);
-	nvnc_display_unref(p.display);
-	nvnc_close(p.server);
-	if (p.pool)
-		nvnc_fb_pool_unref(p.pool);
-	aml_unref(aml);
-	if (p.map)
-		munmap(p.map, p.map_len);
-	free(p.hashes);
-	plane_source_destroy(p.src);
-	return 0;
+	/* No teardown: neatvnc 0.5.4 frees a client's encoder on close while one of its
+	 * workers may still be encoding for it (a heap-use-after-free under ASan), and the
+	 * process is ending anyway. */
+	fflush(stderr);
+	_exit(0);
 }
