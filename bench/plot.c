@@ -1,10 +1,12 @@
 /* plot: a line chart as a PNG, with no dependency beyond what the server already links
  * (zlib for the PNG, the synthetic vGPU's 8x8 font for the text).
  *
- *   plot --out FILE.png --title T --xlabel X --ylabel Y [--logx] [--logy] < DATA.tsv
+ *   plot --out FILE.png --title T --xlabel X --ylabel Y [--logx] [--logy]
+ *        [--legend-bottom] < DATA.tsv
  *
  * DATA: one point a line, "series<TAB>x<TAB>y"; the series are drawn in the order they
- * first appear, each a line through its points in x order, with a legend. Why not
+ * first appear, each a line through its points in x order, with a legend (top right, or
+ * bottom right with --legend-bottom: where a CDF's curves are not). Why not
  * gnuplot or matplotlib: one more package (and its fonts) on every machine that runs
  * bench/run, for three charts.
  */
@@ -36,7 +38,7 @@ struct series {
 static uint8_t img[H][W][3];
 static struct series ser[MAX_SERIES];
 static unsigned n_ser;
-static bool logx, logy;
+static bool logx, logy, legend_bottom;
 static double xmin, xmax, ymin, ymax;
 
 static const uint8_t palette[MAX_SERIES][3] = {
@@ -286,6 +288,8 @@ int main(int argc, char **argv)
 			logx = true;
 		else if (!strcmp(argv[i], "--logy"))
 			logy = true;
+		else if (!strcmp(argv[i], "--legend-bottom"))
+			legend_bottom = true;
 		else if (i + 1 < argc && !strcmp(argv[i], "--out"))
 			out = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--title"))
@@ -297,7 +301,7 @@ int main(int argc, char **argv)
 	}
 	if (!out) {
 		fprintf(stderr, "usage: plot --out FILE.png [--title T] [--xlabel X] [--ylabel Y] "
-				"[--logx] [--logy] < series<TAB>x<TAB>y\n");
+				"[--logx] [--logy] [--legend-bottom] < series<TAB>x<TAB>y\n");
 		return 2;
 	}
 	read_data();
@@ -326,7 +330,7 @@ int main(int argc, char **argv)
 			if (p->n <= 16)
 				rect(x - 3, y - 3, 7, 7, palette[s]);
 		}
-		int ly = TOP + 8 + (int)s * 14;
+		int ly = legend_bottom ? H - BOTTOM - 8 - (int)(n_ser - s) * 14 : TOP + 8 + (int)s * 14;
 		rect(lx, ly + 1, 18, 6, palette[s]);
 		text(lx + 24, ly, p->name, 1, false, black);
 	}

@@ -1,13 +1,15 @@
 /* vnc_bench: benchmarks of the real server process.
  *
- *   vnc_bench idle|servers|latency|scale --bin PATH/vgpu-vnc [options]
+ *   vnc_bench idle|servers|latency|scale|peer --bin PATH/vgpu-vnc [options]
  *   vnc_bench floor --size WxH --fps N --seconds S        (started by idle)
  *
  * Options: --size WxH (1920x1080) --fps N (30) --seconds S (10) --settle S (2)
  *          --samples N (200) --clients 1,8,32 --scenes a,b --encodings raw,tight-jpeg,h264
  *          --servers N (16) --quality Q (6) --logdir DIR (.) --md F --kv F --tsv F
  *          --server-arg ARG (repeatable: passed to every vgpu-vnc started)
- * See idle.c, latency.c, scale.c for what each measures and how.
+ *          --peer PATH/neatvnc_peer (peer: the server measured beside vgpu-vnc)
+ * VB_DEBUG=1 in the environment shows libvncclient's errors (the latency clients).
+ * See idle.c, latency.c, scale.c, peer.c for what each measures and how.
  */
 #include "vnc_bench.h"
 
@@ -70,6 +72,9 @@ int vb_encodings(const char *name, unsigned quality, int32_t *enc, size_t *n)
 	} else if (!strcmp(name, "tight-jpeg")) {
 		enc[k++] = RFB_ENC_TIGHT;
 		enc[k++] = RFB_ENC_RAW;
+	} else if (!strcmp(name, "zrle")) {
+		enc[k++] = RFB_ENC_ZRLE;
+		enc[k++] = RFB_ENC_RAW;
 	} else if (!strcmp(name, "h264")) {
 		enc[k++] = RFB_ENC_OPEN_H264;
 		enc[k++] = RFB_ENC_RAW;
@@ -95,7 +100,7 @@ static unsigned parse_list(const char *s, char out[][16], unsigned max)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: vnc_bench idle|servers|latency|scale --bin PATH [options]\n"
+	fprintf(stderr, "usage: vnc_bench idle|servers|latency|scale|peer --bin PATH [options]\n"
 			"       vnc_bench floor --size WxH --fps N --seconds S\n");
 	return 2;
 }
@@ -113,6 +118,7 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	const struct bench_opt opts[] = {
 		{"--bin", BENCH_OPT_STRING, &o.bin},
+		{"--peer", BENCH_OPT_STRING, &o.peer},
 		{"--logdir", BENCH_OPT_STRING, &o.logdir},
 		{"--fps", BENCH_OPT_UNSIGNED, &o.fps},
 		{"--seconds", BENCH_OPT_DOUBLE, &o.seconds},
@@ -164,6 +170,8 @@ int main(int argc, char **argv)
 		r = vb_latency(&o);
 	else if (!strcmp(cmd, "scale"))
 		r = vb_scale(&o);
+	else if (!strcmp(cmd, "peer"))
+		r = vb_peer(&o);
 	else
 		return usage();
 	fclose(o.tsv);

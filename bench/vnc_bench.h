@@ -13,6 +13,7 @@
 
 struct vb_opts {
 	const char *bin;       /* the vgpu-vnc binary */
+	const char *peer;      /* the neatvnc_peer binary (peer.c) */
 	const char *logdir;    /* server logs go here */
 	uint32_t width, height;
 	unsigned fps;
@@ -55,6 +56,13 @@ int vb_idle(const struct vb_opts *o);
 int vb_servers(const struct vb_opts *o);
 int vb_latency(const struct vb_opts *o);
 int vb_scale(const struct vb_opts *o);
+int vb_peer(const struct vb_opts *o);
+
+/* Latency samples (ms, sorted or not) from a libvncclient client of the server at port:
+ * enc "raw", "tight-jpeg" or "zrle" picks what it decodes; list, when not NULL, is the
+ * SetEncodings it sends instead of libvncclient's own. The count, or -1. (latency.c) */
+int vb_latency_at(const struct vb_opts *o, int port, const char *enc, const int32_t *list,
+		  size_t n_list, double *lat, unsigned want, unsigned *misses);
 
 /* The floor process: read (XXH3) a width x height frame fps times a second for seconds. */
 int vb_floor(uint32_t width, uint32_t height, unsigned fps, double seconds);

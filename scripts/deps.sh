@@ -8,6 +8,7 @@ build_pkgs=(build-essential cmake pkg-config
 	libvncserver-dev zlib1g-dev libturbojpeg0-dev libxxhash-dev libinih-dev libyuv-dev
 	libva-dev libvpl-dev libdrm-dev
 	libx264-dev libjansson-dev libgnutls28-dev
+	libneatvnc-dev libaml-dev # bench/: neatvnc, the peer measured beside vgpu-vnc
 	# The .deb (cpack -G DEB): dpkg-shlibdeps (dpkg-dev, with build-essential) reads
 	# each binary's libraries with file(1); gzip compresses the man pages.
 	dpkg-dev file gzip)

@@ -527,6 +527,11 @@ static int read_rect(struct rr *c, bool *last)
 	case RFB_ENC_OPEN_H264:
 		c->pixel_rects++;
 		return h264(c, x, y, w, hh);
+	case RFB_ENC_ZRLE: { /* a length and zlib data: skipped, never decoded */
+		uint8_t len[4];
+		c->pixel_rects++;
+		return rd(c, len, 4) < 0 ? -1 : skip(c, be32(len), t);
+	}
 	case RFB_ENC_RICH_CURSOR:
 		c->cursor_shapes++;
 		return skip(c, (uint64_t)w * hh * 4 + (uint64_t)(w + 7) / 8 * hh, t);

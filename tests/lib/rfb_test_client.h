@@ -25,6 +25,7 @@
 
 #define RFB_ENC_RAW 0
 #define RFB_ENC_TIGHT 7
+#define RFB_ENC_ZRLE 16
 #define RFB_ENC_OPEN_H264 50
 #define RFB_ENC_RICH_CURSOR (-239)
 #define RFB_ENC_XCURSOR (-240)
