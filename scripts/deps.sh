@@ -8,6 +8,8 @@ build_pkgs=(build-essential cmake pkg-config
 	libvncserver-dev zlib1g-dev libturbojpeg0-dev libxxhash-dev libinih-dev libyuv-dev
 	libva-dev libvpl-dev libdrm-dev
 	libx264-dev libjansson-dev libgnutls28-dev
+	# QEMU's D-Bus display source (vfio/dbus_*.c): GDBus.
+	libglib2.0-dev
 	# The .deb (cpack -G DEB): dpkg-shlibdeps (dpkg-dev, with build-essential) reads
 	# each binary's libraries with file(1); gzip compresses the man pages.
 	dpkg-dev file gzip)
