@@ -103,6 +103,38 @@ static int take_dmabuf(GDBusMethodInvocation *inv, gint32 index, char *why, size
 	return fd;
 }
 
+static bool console_prop(struct dbus_src *s, const char *name, guint32 *out)
+{
+	GVariant *v = g_dbus_connection_call_sync(
+		s->glib->conn, bus_name(s), s->glib->path, "org.freedesktop.DBus.Properties", "Get",
+		g_variant_new("(ss)", "org.qemu.Display1.Console", name), G_VARIANT_TYPE("(v)"),
+		G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
+	bool ok = false;
+	if (v) {
+		GVariant *inner;
+		g_variant_get(v, "(v)", &inner);
+		if ((ok = g_variant_is_of_type(inner, G_VARIANT_TYPE_UINT32)))
+			*out = g_variant_get_uint32(inner);
+		g_variant_unref(inner);
+		g_variant_unref(v);
+	}
+	return ok;
+}
+
+/* An Update outside the scanout: QEMU 7.2 switched surfaces without a Scanout (its
+ * gfx_switch only sets the console's Width and Height). Follow those. QEMU does not wait
+ * on us while it sends updates, so asking it here cannot deadlock. */
+static int follow_console_size(struct dbus_src *s, char *why, size_t why_len)
+{
+	guint32 w, h;
+	if (!s->glib->conn || !console_prop(s, "Width", &w) || !console_prop(s, "Height", &h))
+		return -1;
+	if (dbus_frame_resize(s, w, h, why, why_len) < 0)
+		return -1;
+	log_info("dbus %s: the console is now %ux%u", s->glib->where, w, h);
+	return 0;
+}
+
 static int handle(struct dbus_src *s, const char *method, GVariant *v, GDBusMethodInvocation *inv,
 		  char *why, size_t why_len)
 {
@@ -126,6 +158,8 @@ static int handle(struct dbus_src *s, const char *method, GVariant *v, GDBusMeth
 		gsize len;
 		const guint8 *data = bytes_of(ay, &len);
 		int r = dbus_frame_update(s, x, y, w, h, stride, fmt, data, len, why, why_len);
+		if (r == -ERANGE && follow_console_size(s, why, why_len) == 0)
+			r = dbus_frame_update(s, x, y, w, h, stride, fmt, data, len, why, why_len);
 		g_variant_unref(ay);
 		return r;
 	}

@@ -72,6 +72,10 @@ int dbus_frame_scanout(struct dbus_src *s, uint32_t w, uint32_t h, uint32_t stri
 int dbus_frame_update(struct dbus_src *s, int32_t x, int32_t y, int32_t w, int32_t h,
 		      uint32_t stride, uint32_t pixman, const void *data, size_t len, char *why,
 		      size_t why_len);
+/* -ERANGE from dbus_frame_update: the rectangle lies outside the scanout (QEMU 7.2 sends
+ * no Scanout when its surface changes size, only Updates). dbus_frame_resize() then makes
+ * a black scanout of the console's new size, for the Updates to fill. */
+int dbus_frame_resize(struct dbus_src *s, uint32_t w, uint32_t h, char *why, size_t why_len);
 /* Takes fd (closed on failure too). */
 int dbus_frame_scanout_dmabuf(struct dbus_src *s, int fd, uint32_t w, uint32_t h,
 			      uint32_t stride, uint32_t fourcc, uint64_t modifier, bool y0_top,

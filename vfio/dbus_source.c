@@ -177,6 +177,41 @@ static uint32_t new_id(struct dbus_src *s)
 
 /* ---- what the listener calls (GLib thread) -------------------------------------------- */
 
+/* Lock held: a memfd scanout of w x h (a new one, black, when the size changes). */
+static int ensure_size(struct dbus_src *s, uint32_t w, uint32_t h, char *why, size_t why_len)
+{
+	if (!s->prim.dmabuf && s->prim.map && s->prim.width == w && s->prim.height == h)
+		return 0;
+	struct dbus_buffer b;
+	int r = buffer_memfd(&b, "vgpu-vnc-dbus-scanout", (size_t)w * h * 4);
+	if (r < 0) {
+		snprintf(why, why_len, "Scanout %ux%u: no memory for it: %s", w, h, strerror(-r));
+		return r;
+	}
+	buffer_drop(&s->prim);
+	s->prim = b;
+	s->prim.id = new_id(s);
+	s->prim.width = w;
+	s->prim.height = h;
+	s->prim.stride = w * 4;
+	s->prim.fourcc = PLANE_FORMAT_XRGB8888;
+	s->dmg_all = true;
+	return 0;
+}
+
+int dbus_frame_resize(struct dbus_src *s, uint32_t w, uint32_t h, char *why, size_t why_len)
+{
+	if (w == 0 || h == 0 || w > PLANE_MAX_WIDTH || h > PLANE_MAX_HEIGHT) {
+		snprintf(why, why_len, "console size %ux%u outside 1x1..%ux%u", w, h, PLANE_MAX_WIDTH,
+			 PLANE_MAX_HEIGHT);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&s->lock);
+	int r = ensure_size(s, w, h, why, why_len);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 int dbus_frame_scanout(struct dbus_src *s, uint32_t w, uint32_t h, uint32_t stride,
 		       uint32_t pixman, const void *data, size_t len, char *why, size_t why_len)
 {
@@ -189,21 +224,10 @@ int dbus_frame_scanout(struct dbus_src *s, uint32_t w, uint32_t h, uint32_t stri
 		return r;
 	pthread_mutex_lock(&s->lock);
 	s->scanouts++;
-	if (s->prim.dmabuf || s->prim.width != w || s->prim.height != h) {
-		struct dbus_buffer b;
-		r = buffer_memfd(&b, "vgpu-vnc-dbus-scanout", (size_t)w * h * 4);
-		if (r < 0) {
-			pthread_mutex_unlock(&s->lock);
-			snprintf(why, why_len, "Scanout %ux%u: no memory for it: %s", w, h, strerror(-r));
-			return r;
-		}
-		buffer_drop(&s->prim);
-		s->prim = b;
-		s->prim.id = new_id(s);
-		s->prim.width = w;
-		s->prim.height = h;
-		s->prim.stride = w * 4;
-		s->prim.fourcc = PLANE_FORMAT_XRGB8888;
+	r = ensure_size(s, w, h, why, why_len);
+	if (r < 0) {
+		pthread_mutex_unlock(&s->lock);
+		return r;
 	}
 	convert(s->prim.map, s->prim.stride, data, stride, w, h, &f);
 	s->dmg_all = true;
@@ -231,13 +255,13 @@ int dbus_frame_update(struct dbus_src *s, int32_t x, int32_t y, int32_t w, int32
 	if (!s->prim.map) {
 		pthread_mutex_unlock(&s->lock);
 		snprintf(why, why_len, "Update %dx%d at %d,%d: no Scanout before it", w, h, x, y);
-		return -EINVAL;
+		return -ERANGE;
 	}
 	if ((uint64_t)x + (uint64_t)w > s->prim.width || (uint64_t)y + (uint64_t)h > s->prim.height) {
 		snprintf(why, why_len, "Update %dx%d at %d,%d: outside the %ux%u scanout", w, h, x,
 			 y, s->prim.width, s->prim.height);
 		pthread_mutex_unlock(&s->lock);
-		return -EINVAL;
+		return -ERANGE;
 	}
 	convert(s->prim.map + (size_t)y * s->prim.stride + (size_t)x * 4, s->prim.stride, data,
 		stride, (uint32_t)w, (uint32_t)h, &f);
