@@ -1,5 +1,5 @@
 /* The D-Bus source's GLib side: one thread with its own GMainContext owns every GDBus
- * object (dbus_private.h).
+ * object (dbus_source_private.h).
  *
  * Connecting (QEMU 7.2's protocol, ui/dbus-console.c): a connection to QEMU, over the bus
  * (name org.qemu) or peer to peer (qmp-dbus: a socket pair handed over with QMP); then a
@@ -13,7 +13,7 @@
  * the queue into Keyboard/Mouse calls, sent in order without waiting for replies (the
  * replies only count failures).
  */
-#include "dbus_private.h"
+#include "dbus_source_private.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -25,13 +25,14 @@
 
 #include "dbus_qmp.h"
 #include "log.h"
+#include "plane.h"
 
 #define RETRY_MS 1000u
 #define CALL_TIMEOUT_MS 5000
 #define BUS_NAME "org.qemu"
 #define LISTENER_PATH "/org/qemu/Display1/Listener"
 
-enum dbus_event_kind { EV_KEY, EV_BUTTON, EV_MOTION };
+enum dbus_event_kind { EV_KEY, EV_BUTTON, EV_MOTION, EV_UI_INFO };
 
 /* org.qemu.Display1.Listener as QEMU 7.2 calls it (ui/dbus-display1.xml). GDBus refuses
  * calls whose signature differs, so a QEMU speaking another version is told so. */
@@ -103,22 +104,32 @@ static int take_dmabuf(GDBusMethodInvocation *inv, gint32 index, char *why, size
 	return fd;
 }
 
-static bool console_prop(struct dbus_src *s, const char *name, guint32 *out)
+/* A property of the console object, of type t, or NULL (unref it). */
+static GVariant *get_prop(struct dbus_src *s, const char *iface, const char *name,
+			  const GVariantType *t)
 {
 	GVariant *v = g_dbus_connection_call_sync(
 		s->glib->conn, bus_name(s), s->glib->path, "org.freedesktop.DBus.Properties", "Get",
-		g_variant_new("(ss)", "org.qemu.Display1.Console", name), G_VARIANT_TYPE("(v)"),
-		G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
-	bool ok = false;
+		g_variant_new("(ss)", iface, name), G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE,
+		CALL_TIMEOUT_MS, NULL, NULL);
+	GVariant *inner = NULL;
 	if (v) {
-		GVariant *inner;
 		g_variant_get(v, "(v)", &inner);
-		if ((ok = g_variant_is_of_type(inner, G_VARIANT_TYPE_UINT32)))
-			*out = g_variant_get_uint32(inner);
-		g_variant_unref(inner);
+		g_variant_unref(v);
+		if (!g_variant_is_of_type(inner, t))
+			g_clear_pointer(&inner, g_variant_unref);
+	}
+	return inner;
+}
+
+static bool console_prop(struct dbus_src *s, const char *name, guint32 *out)
+{
+	GVariant *v = get_prop(s, "org.qemu.Display1.Console", name, G_VARIANT_TYPE_UINT32);
+	if (v) {
+		*out = g_variant_get_uint32(v);
 		g_variant_unref(v);
 	}
-	return ok;
+	return v != NULL;
 }
 
 /* An Update outside the scanout: QEMU 7.2 switched surfaces without a Scanout (its
@@ -135,17 +146,13 @@ static int follow_console_size(struct dbus_src *s, char *why, size_t why_len)
 	return 0;
 }
 
-static int handle(struct dbus_src *s, const char *method, GVariant *v, GDBusMethodInvocation *inv,
-		  char *why, size_t why_len)
+static int dispatch(struct dbus_src *s, const char *method, GVariant *v, GDBusMethodInvocation *inv,
+		    const guint8 *data, gsize len, char *why, size_t why_len)
 {
 	if (!strcmp(method, "Scanout")) {
 		guint32 w, h, stride, fmt;
-		GVariant *ay;
-		g_variant_get(v, "(uuuu@ay)", &w, &h, &stride, &fmt, &ay);
-		gsize len;
-		const guint8 *data = bytes_of(ay, &len);
+		g_variant_get(v, "(uuuu@ay)", &w, &h, &stride, &fmt, NULL);
 		int r = dbus_frame_scanout(s, w, h, stride, fmt, data, len, why, why_len);
-		g_variant_unref(ay);
 		if (r == 0)
 			log_info("dbus %s: scanout %ux%u (pixman format 0x%08x)", s->glib->where, w, h, fmt);
 		return r;
@@ -153,14 +160,10 @@ static int handle(struct dbus_src *s, const char *method, GVariant *v, GDBusMeth
 	if (!strcmp(method, "Update")) {
 		gint32 x, y, w, h;
 		guint32 stride, fmt;
-		GVariant *ay;
-		g_variant_get(v, "(iiiiuu@ay)", &x, &y, &w, &h, &stride, &fmt, &ay);
-		gsize len;
-		const guint8 *data = bytes_of(ay, &len);
+		g_variant_get(v, "(iiiiuu@ay)", &x, &y, &w, &h, &stride, &fmt, NULL);
 		int r = dbus_frame_update(s, x, y, w, h, stride, fmt, data, len, why, why_len);
 		if (r == -ERANGE && follow_console_size(s, why, why_len) == 0)
 			r = dbus_frame_update(s, x, y, w, h, stride, fmt, data, len, why, why_len);
-		g_variant_unref(ay);
 		return r;
 	}
 	if (!strcmp(method, "ScanoutDMABUF")) {
@@ -196,16 +199,26 @@ static int handle(struct dbus_src *s, const char *method, GVariant *v, GDBusMeth
 	}
 	if (!strcmp(method, "CursorDefine")) {
 		gint32 w, h, hx, hy;
-		GVariant *ay;
-		g_variant_get(v, "(iiii@ay)", &w, &h, &hx, &hy, &ay);
-		gsize len;
-		const guint8 *data = bytes_of(ay, &len);
-		int r = dbus_cursor_define(s, w, h, hx, hy, data, len, why, why_len);
-		g_variant_unref(ay);
-		return r;
+		g_variant_get(v, "(iiii@ay)", &w, &h, &hx, &hy, NULL);
+		return dbus_cursor_define(s, w, h, hx, hy, data, len, why, why_len);
 	}
 	snprintf(why, why_len, "unknown method %s", method);
 	return -ENOSYS;
+}
+
+/* The pixel data, where a call has it, is its last argument (ay). */
+static int handle(struct dbus_src *s, const char *method, GVariant *v, GDBusMethodInvocation *inv,
+		  char *why, size_t why_len)
+{
+	gsize n = g_variant_n_children(v), len = 0;
+	GVariant *last = n ? g_variant_get_child_value(v, n - 1) : NULL;
+	const guint8 *data = NULL;
+	if (last && g_variant_is_of_type(last, G_VARIANT_TYPE_BYTESTRING))
+		data = bytes_of(last, &len);
+	int r = dispatch(s, method, v, inv, data, len, why, why_len);
+	if (last)
+		g_variant_unref(last);
+	return r;
 }
 
 static void on_call(GDBusConnection *c, const gchar *sender, const gchar *path,
@@ -353,19 +366,10 @@ static GDBusConnection *connect_qemu(struct dbus_src *s, char *why, size_t why_l
 static void read_mouse_mode(struct dbus_src *s)
 {
 	struct dbus_glib *g = s->glib;
-	GVariant *v = g_dbus_connection_call_sync(
-		g->conn, bus_name(s), g->path, "org.freedesktop.DBus.Properties", "Get",
-		g_variant_new("(ss)", "org.qemu.Display1.Mouse", "IsAbsolute"), G_VARIANT_TYPE("(v)"),
-		G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
-	g->mouse_abs = false;
-	if (v) {
-		GVariant *inner;
-		g_variant_get(v, "(v)", &inner);
-		if (g_variant_is_of_type(inner, G_VARIANT_TYPE_BOOLEAN))
-			g->mouse_abs = g_variant_get_boolean(inner);
-		g_variant_unref(inner);
+	GVariant *v = get_prop(s, "org.qemu.Display1.Mouse", "IsAbsolute", G_VARIANT_TYPE_BOOLEAN);
+	g->mouse_abs = v && g_variant_get_boolean(v);
+	if (v)
 		g_variant_unref(v);
-	}
 	g->props_sub = g_dbus_connection_signal_subscribe(
 		g->conn, bus_name(s), "org.freedesktop.DBus.Properties", "PropertiesChanged", g->path,
 		NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_mouse_props, s, NULL);
@@ -476,7 +480,7 @@ static void call_done(GObject *obj, GAsyncResult *res, gpointer data)
 		return;
 	}
 	s->glib->failed++;
-	log_ratelimited(&rl, 5000, LOG_WARN, "dbus %s: QEMU refused input: %s", s->glib->where,
+	log_ratelimited(&rl, 5000, LOG_WARN, "dbus %s: QEMU refused a call: %s", s->glib->where,
 			e->message);
 	g_error_free(e);
 }
@@ -495,6 +499,12 @@ static void send_event(struct dbus_src *s, const struct dbus_event *ev, uint32_t
 	if (ev->kind == EV_KEY) {
 		send_input(s, "org.qemu.Display1.Keyboard", ev->down ? "Press" : "Release",
 			   g_variant_new("(u)", (guint32)ev->a));
+	} else if (ev->kind == EV_UI_INFO) {
+		/* The size in millimetres at 96 dots an inch, as QEMU's own UIs report it. */
+		send_input(s, "org.qemu.Display1.Console", "SetUIInfo",
+			   g_variant_new("(qqiiuu)", (guint16)(ev->a * 254 / 960),
+					 (guint16)(ev->b * 254 / 960), 0, 0, (guint32)ev->a,
+					 (guint32)ev->b));
 	} else if (ev->kind == EV_BUTTON) {
 		send_input(s, "org.qemu.Display1.Mouse", ev->down ? "Press" : "Release",
 			   g_variant_new("(u)", (guint32)ev->a));
@@ -587,6 +597,20 @@ void dbus_source_motion(struct plane_source *src, int x, int y)
 void dbus_source_button(struct plane_source *src, unsigned button, bool down)
 {
 	queue(src, (struct dbus_event){.kind = EV_BUTTON, .down = down, .a = (int32_t)button});
+}
+
+int dbus_source_request_size(struct plane_source *src, uint32_t width, uint32_t height)
+{
+	struct dbus_src *s = (struct dbus_src *)src;
+	if (width == 0 || height == 0 || width > PLANE_MAX_WIDTH || height > PLANE_MAX_HEIGHT)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	bool up = s->connected;
+	if (up)
+		queue_event(s, (struct dbus_event){.kind = EV_UI_INFO, .a = (int32_t)width,
+						   .b = (int32_t)height});
+	pthread_mutex_unlock(&s->lock);
+	return up ? 0 : -ENODEV;
 }
 
 /* ---- the thread ----------------------------------------------------------------------- */

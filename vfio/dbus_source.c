@@ -1,5 +1,5 @@
 /* The D-Bus source's frame side: the plane ops, and the buffers that QEMU's listener
- * calls fill (dbus_private.h). Every value QEMU sends is checked here before it touches
+ * calls fill (dbus_source_private.h). Every value QEMU sends is checked here before it touches
  * memory: sizes against PLANE_MAX_*, strides against width * bytes a pixel, data lengths
  * against stride * height, rectangles against the scanout.
  *
@@ -8,7 +8,7 @@
  * memfd and id, the same size reuses it. QEMU's damage rectangles are kept for the
  * capture thread's damage op (no hashing). The cursor lives in a second memfd (ARGB8888).
  */
-#include "dbus_private.h"
+#include "dbus_source_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -499,6 +499,7 @@ static const struct plane_source_ops dbus_ops = {
 	.get_dmabuf = dbus_get_dmabuf,
 	.destroy = dbus_destroy,
 	.damage = dbus_damage,
+	.request_size = dbus_source_request_size,
 };
 
 bool dbus_source_is(const struct plane_source *src)

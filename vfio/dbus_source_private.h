@@ -8,8 +8,8 @@
  * its damage after the take, so the next tick reads it again). The fields marked "GLib
  * thread" are that thread's alone.
  */
-#ifndef VGPU_DBUS_PRIVATE_H
-#define VGPU_DBUS_PRIVATE_H
+#ifndef VGPU_DBUS_SOURCE_PRIVATE_H
+#define VGPU_DBUS_SOURCE_PRIVATE_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -92,6 +92,10 @@ int dbus_mouse_set(struct dbus_src *s, int32_t x, int32_t y, int32_t on, char *w
 /* dbus_listener.c: start the GLib thread (connecting in the background) / stop it. */
 int dbus_glib_start(struct dbus_src *s, char *err, size_t err_len);
 void dbus_glib_stop(struct dbus_src *s);
+/* The request_size op: a client's size goes to the console's SetUIInfo (QEMU passes it
+ * on to guests whose display device follows it, such as virtio-gpu; -vga std refuses,
+ * logged). 0, -EINVAL (out of range) or -ENODEV (QEMU is away). Any thread. */
+int dbus_source_request_size(struct plane_source *src, uint32_t width, uint32_t height);
 /* Lock held: make sure the GLib thread will drain the input queue. */
 void dbus_glib_schedule_flush(struct dbus_src *s);
 
