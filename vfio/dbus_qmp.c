@@ -55,18 +55,12 @@ static int command(struct qmp_conn *c, const char *cmd, int fd, char *why, size_
 	union {
 		struct cmsghdr h;
 		char space[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.space;
-		msg.msg_controllen = sizeof(ctl.space);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
+	} ctl = {.h = {.cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
+		       .cmsg_type = SCM_RIGHTS}};
+	memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
+	/* The fd rides along only where there is one. */
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = fd >= 0 ? ctl.space : NULL,
+			     .msg_controllen = fd >= 0 ? sizeof(ctl.space) : 0};
 	if (sendmsg(c->fd, &msg, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
 		snprintf(why, why_len, "sending to QMP: %s", strerror(errno));
 		return -1;

@@ -46,17 +46,13 @@ static void buffer_drop(struct dbus_buffer *b)
 static int buffer_memfd(struct dbus_buffer *b, const char *name, size_t len)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)len) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *m = MAP_FAILED;
+	if (fd >= 0 && ftruncate(fd, (off_t)len) == 0)
+		m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
 		int e = errno;
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return -e;
 	}
 	*b = (struct dbus_buffer){.fd = fd, .map = m, .len = len};
@@ -486,21 +482,15 @@ static void dbus_destroy(struct plane_source *src)
 	log_info("dbus %s: %llu scanouts, %llu updates, %llu rejected, %u input events dropped",
 		 s->arg[0] ? s->arg : "session bus", (unsigned long long)s->scanouts,
 		 (unsigned long long)s->updates, (unsigned long long)s->rejected, s->dropped);
-	buffer_drop(&s->prim);
-	buffer_drop(&s->cursor);
-	free(s->queue);
+	dbus_frame_disable(s); /* both buffers */
 	pthread_mutex_destroy(&s->lock);
+	free(s->queue);
 	free(s);
 }
 
 static const struct plane_source_ops dbus_ops = {
-	.name = "qemu-dbus",
-	.query = dbus_query,
-	.get_dmabuf = dbus_get_dmabuf,
-	.destroy = dbus_destroy,
-	.damage = dbus_damage,
-	.request_size = dbus_source_request_size,
-};
+	.name = "qemu-dbus", .query = dbus_query, .get_dmabuf = dbus_get_dmabuf,
+	.destroy = dbus_destroy, .damage = dbus_damage, .request_size = dbus_source_request_size};
 
 bool dbus_source_is(const struct plane_source *src)
 {

@@ -28,6 +28,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fresh"))
+from rfb_pixels import recv_exact  # noqa: E402  (the plain client's exact read)
+
 TIMEOUT = 120  # seconds any one wait may take before the test fails: TCG is slow
 QEMU = "qemu-system-x86_64"
 
@@ -53,23 +56,18 @@ def wait_path(path, proc, what):
     fail(f"{path} never appeared")
 
 
-def recv_exact(s, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError(f"closed after {len(buf)}/{n} bytes")
-        buf += chunk
-    return bytes(buf)
+def connect_unix(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(TIMEOUT)
+    s.connect(path)
+    return s
 
 
 class Rfb:
     """A plain RFB 3.8 client: no authentication, raw pixels, DesktopSize."""
 
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(TIMEOUT)
-        self.s.connect(path)
+        self.s = connect_unix(path)
         if not recv_exact(self.s, 12).startswith(b"RFB 003."):
             fail("not an RFB server")
         self.s.sendall(b"RFB 003.008\n")
@@ -140,9 +138,7 @@ class Rfb:
 
 class Qmp:
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(TIMEOUT)
-        self.s.connect(path)
+        self.s = connect_unix(path)
         self.f = self.s.makefile("rw")
         self.f.readline()
         self.cmd("qmp_capabilities")
@@ -185,9 +181,7 @@ def match_screendump(rfb, qmp, work, what):
 
 class Serial:
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(TIMEOUT)
-        self.s.connect(path)
+        self.s = connect_unix(path)
         self.buf = b""
         self.log = []
 
@@ -230,14 +224,15 @@ class Run:
         return p
 
     def stop_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        live = [p for p in self.procs if p.poll() is None]
+        for p in live:
+            p.terminate()
+        for p in live:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 def log_has(path, pattern):
