@@ -17,6 +17,8 @@ build_pkgs=(build-essential cmake pkg-config
 # matching kernel image and linux-source-6.1 with apt-get download), a static busybox.
 test_pkgs=(libcmocka-dev
 	qemu-system-x86 linux-headers-amd64 busybox-static cpio xz-utils
+	# The D-Bus display tests (tests/dbus): a private bus daemon next to QEMU's ui-dbus.
+	dbus-daemon
 	# tests/vdi_deploy: python3 drives the binary; systemd-analyze verifies the units.
 	python3 systemd
 	# The H.264 tests decode the server's stream with libavcodec.
