@@ -681,8 +681,8 @@ void dbus_glib_stop(struct dbus_src *s)
 	g_source_attach(q, g->ctx);
 	g_source_unref(q);
 	pthread_join(g->thread, NULL);
-	log_info("dbus %s: %llu input calls, %llu refused", g->where, (unsigned long long)g->calls,
-		 (unsigned long long)g->failed);
+	log_info("dbus %s: %llu calls to QEMU (input, sizes), %llu refused", g->where,
+		 (unsigned long long)g->calls, (unsigned long long)g->failed);
 	g_main_loop_unref(g->loop);
 	g_main_context_unref(g->ctx);
 	g_dbus_node_info_unref(g->node);

@@ -88,7 +88,8 @@ static int pixfmt_of(uint32_t f, struct pixfmt *p, char *why, size_t why_len)
 		snprintf(why, why_len, "pixman format 0x%08x is not a 16/24/32-bit RGB format", f);
 		return -EINVAL;
 	}
-	*p = (struct pixfmt){.bytes = bpp / 8, .rw = r, .gw = g, .bw = b, .gs = type == PIXMAN_TYPE_ARGB ? b : r};
+	*p = (struct pixfmt){.bytes = bpp / 8, .rw = r, .gw = g, .bw = b,
+			     .gs = type == PIXMAN_TYPE_ARGB ? b : r};
 	if (type == PIXMAN_TYPE_ARGB)
 		p->rs = b + g;
 	else

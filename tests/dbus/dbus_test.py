@@ -13,8 +13,10 @@ MODE bus: a private dbus-daemon; --source dbus:ADDRESS. One boot of Debian's ker
   connected; a new QEMU (BIOS only) on the same bus: the server says the display is back
   and the client shows the new picture.
 MODE p2p: --source qmp-dbus:PATH with QEMU -display dbus,p2p=yes, no bus daemon; the BIOS
-  screen must arrive pixel for pixel, and keys and clicks sent through the client must be
-  accepted by QEMU (the server's count of refused input calls, logged at exit, is 0).
+  screen must arrive pixel for pixel; a client's SetDesktopSize must reach the console's
+  SetUIInfo (which -vga std refuses, and QEMU says so); keys and clicks sent through the
+  client must be accepted by QEMU (of the server's calls, logged at exit, only SetUIInfo
+  was refused).
 
 Exit 0 pass, 1 fail (with why), 77 skipped (with why). Every wait is for an event (a
 line from the guest, a frame that matches), bounded only by a generous socket timeout.
@@ -66,7 +68,7 @@ def connect_unix(path):
 class Rfb:
     """A plain RFB 3.8 client: no authentication, raw pixels, DesktopSize."""
 
-    def __init__(self, path):
+    def __init__(self, path, extra_encodings=()):
         self.s = connect_unix(path)
         if not recv_exact(self.s, 12).startswith(b"RFB 003."):
             fail("not an RFB server")
@@ -83,7 +85,7 @@ class Rfb:
         recv_exact(self.s, struct.unpack(">I", recv_exact(self.s, 4))[0])
         # 32 bpp, depth 24, little endian, true colour, 255 max, shifts 16/8/0.
         self.s.sendall(struct.pack(">B3xBBBBHHHBBB3x", 0, 32, 24, 0, 1, 255, 255, 255, 16, 8, 0))
-        encs = [0, -223, -258]  # raw, DesktopSize, QEMU Extended Key Event
+        encs = [0, -223, -258] + list(extra_encodings)  # raw, DesktopSize, QEMU keys
         self.s.sendall(struct.pack(">BxH", 2, len(encs)) + b"".join(struct.pack(">i", e) for e in encs))
         self.fb = bytearray(self.w * self.h * 4)
         self.ext_keys = False
@@ -115,6 +117,12 @@ class Rfb:
                 self.fb = bytearray(w * h * 4)
             elif enc == -258:
                 self.ext_keys = True
+            elif enc == -308:  # ExtendedDesktopSize: the screens follow
+                screens = recv_exact(self.s, 4)[0]
+                recv_exact(self.s, 16 * screens)
+                if (w, h) != (self.w, self.h):
+                    self.w, self.h = w, h
+                    self.fb = bytearray(w * h * 4)
             else:
                 fail(f"unexpected encoding {enc}")
 
@@ -131,6 +139,9 @@ class Rfb:
 
     def ext_key(self, keysym, keycode, down):
         self.s.sendall(struct.pack(">BBHII", 255, 0, 1 if down else 0, keysym, keycode))
+
+    def set_desktop_size(self, w, h):
+        self.s.sendall(struct.pack(">BxHHBx", 251, w, h, 1) + struct.pack(">IHHHHI", 0, 0, 0, w, h, 0))
 
     def pointer(self, x, y, buttons):
         self.s.sendall(struct.pack(">BBHH", 5, buttons, x, y))
@@ -364,8 +375,13 @@ def mode_p2p(vgpu, work, run):
     srv = run.spawn([vgpu, "--source", f"qmp-dbus:{qmp_path}", "--listen", f"unix:{vnc_sock}",
                      "--insecure-no-auth", "--log-level", "debug"], vlog)
     wait_log(vlog, r"listening to /org/qemu/Display1/Console_0", srv)
-    rfb = Rfb(vnc_sock)
+    rfb = Rfb(vnc_sock, [-308])  # ExtendedDesktopSize: the client may ask for a size
     match_screen_when_still(rfb, Qmp(qmp_path), work, "qmp-dbus peer to peer (BIOS screen)")
+    # A client's size goes to the console's SetUIInfo; -vga std cannot follow, and QEMU
+    # says so: the call reached it.
+    rfb.set_desktop_size(800, 600)
+    wait_log(vlog, r"QEMU refused a call: .*SetUIInfo is not supported", srv)
+    print("resize: the client's 800x600 reached QEMU's SetUIInfo (refused by -vga std, as it must)")
     for sym in (0x61, 0xff0d):
         rfb.key(sym, True)
         rfb.key(sym, False)
@@ -375,9 +391,10 @@ def mode_p2p(vgpu, work, run):
     srv.send_signal(signal.SIGTERM)
     if srv.wait(60) != 0:  # also a sanitizer's report, in the ASan build
         fail(f"the server exited with {srv.returncode} on SIGTERM; see {vlog}")
-    m = log_has(vlog, r"(\d+) input calls, (\d+) refused")
-    if not m or int(m.group(1)) < 6 or int(m.group(2)) != 0:
-        fail(f"input through D-Bus: {m.group(0) if m else 'no count logged'} (want >= 6 calls, 0 refused)")
+    m = log_has(vlog, r"(\d+) calls to QEMU \(input, sizes\), (\d+) refused")
+    if not m or int(m.group(1)) < 7 or int(m.group(2)) != 1:
+        fail(f"input through D-Bus: {m.group(0) if m else 'no count logged'} "
+             "(want >= 7 calls, only SetUIInfo refused)")
     print(f"input: {m.group(0)}")
 
 
