@@ -19,6 +19,8 @@
 #include "config.h"
 #include "fd_budget.h"
 #include "frame_store.h"
+#include "dbus_source.h"
+#include "input_dbus.h"
 #include "input_qmp.h"
 #include "input_source.h"
 #include "control.h"
@@ -81,6 +83,7 @@ static int run(const struct config *cfg, const sigset_t *signals)
 	struct capture *cap = NULL;
 	struct vnc_server *srv = NULL;
 	struct input_qmp *qmp = NULL;
+	struct input_dbus *dbus_in = NULL;
 	struct control *ctl = NULL;
 	struct metrics_http *mhttp = NULL;
 	int status = 1, r;
@@ -120,6 +123,7 @@ static int run(const struct config *cfg, const sigset_t *signals)
 		frame_store_destroy(&frames);
 		return 1;
 	}
+	dbus_source_set_console(cfg->dbus_console);
 	r = plane_source_open(cfg->source, &src, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -156,7 +160,13 @@ static int run(const struct config *cfg, const sigset_t *signals)
 			goto out;
 		}
 	}
-	struct input_sink sink = qmp ? input_qmp_sink(qmp) : input_source_sink(src);
+	/* A D-Bus source takes input through QEMU's D-Bus display, unless --qmp says. */
+	if (!qmp && dbus_source_is(src) && input_dbus_start(src, &dbus_in) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	struct input_sink sink = qmp ? input_qmp_sink(qmp)
+			       : dbus_in ? input_dbus_sink(dbus_in) : input_source_sink(src);
 	vnc_server_set_input(srv, &sink);
 	/* Fill the framebuffer before the first client can ask for it. */
 	capture_tick(cap, srv);
@@ -216,6 +226,7 @@ out:
 		capture_stop(cap);
 	vnc_server_destroy(srv);
 	input_qmp_stop(qmp); /* after the clients: they queue into it */
+	input_dbus_stop(dbus_in);
 	tls_shutdown();      /* after the clients: their relays end with them */
 	capture_destroy(cap);
 	plane_source_destroy(src);

@@ -260,8 +260,14 @@ static void capture_primary(struct capture *cap, struct vnc_server *srv)
 	 * (cursors are drawn into private copies, a resize starts damage afresh). */
 	size_t fb_stride;
 	uint8_t *fb = vnc_server_framebuffer(srv, &fb_stride);
-	size_t n = damage_refine_copy(&cap->damage, buf->pixels, p.stride, p.fourcc, fb, fb_stride,
-				      cap->changed);
+	/* Where the source says what changed (QEMU's D-Bus display), only that is copied. */
+	memset(cap->changed, 0, damage_tile_count(&cap->damage));
+	size_t n = plane_source_damage(cap->src, p.dmabuf_id, DAMAGE_TILE, cap->damage.cols,
+				       cap->damage.rows, cap->changed) >= 0
+		? damage_copy_tiles(&cap->damage, buf->pixels, p.stride, p.fourcc, fb, fb_stride,
+				    cap->changed)
+		: damage_refine_copy(&cap->damage, buf->pixels, p.stride, p.fourcc, fb, fb_stride,
+				     cap->changed);
 	size_t n_rects = n ? changed_rects(cap) : 0;
 	dmabuf_buffer_end_read(buf);
 	atomic_fetch_add_explicit(&cap->stats.pixel_bytes, (uint64_t)p.stride * p.height,

@@ -192,6 +192,18 @@ static void print_help(FILE *out)
 	put_item(out, "socket:PATH",
 		 "A VFIO device file descriptor received over the unix socket PATH (SCM_RIGHTS) "
 		 "from the VM manager.");
+	put_item(out, "dbus[:ADDRESS]",
+		 "QEMU's D-Bus display (QEMU 7.0 or later with -display dbus; libvirt "
+		 "<graphics type='dbus'/>) on the session bus, or on the bus at the D-Bus "
+		 "ADDRESS (unix:path=...). Any VM, with a vGPU or not: QEMU keeps its devices, "
+		 "the server registers a display listener on console --dbus-console and sends "
+		 "keyboard and pointer input back through D-Bus. It reconnects when QEMU "
+		 "restarts.");
+	put_item(out, "qmp-dbus:PATH",
+		 "The same display peer to peer, as libvirt does it: through QEMU's QMP socket "
+		 "PATH the server hands QEMU one end of a socket pair (getfd, add_client "
+		 "@dbus-display; QEMU: -display dbus,p2p=yes) and speaks D-Bus on the other; no "
+		 "bus daemon.");
 	put_wrapped(out, 7,
 		    "mdev, sysfs, fd and socket are the real-device sources; they need a VM with a "
 		    "mediated vGPU and access to its VFIO device.");

@@ -12,10 +12,12 @@
 static const char *const log_level_names[] = {
 	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug"};
 
-static const char *const source_prefixes[] = {"mdev:", "sysfs:", "fd:", "socket:", "pid:"};
+static const char *const source_prefixes[] = {"mdev:", "sysfs:", "fd:", "socket:", "pid:",
+					     "dbus:", "qmp-dbus:"};
 
 #define SOURCE_FORMS                                                                         \
-	"synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N, socket:PATH or pid:PID"
+	"synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N, socket:PATH, pid:PID, " \
+	"dbus[:ADDRESS] or qmp-dbus:PATH"
 
 /* ---- setters for values with their own rules; on error say why, without the option name */
 
@@ -36,7 +38,8 @@ static int set_string(char *dst, size_t size, const char *arg, char *why, size_t
 
 static int set_source(struct config *cfg, const char *arg, char *why, size_t why_len)
 {
-	bool ok = !strcmp(arg, "synthetic") || !strncmp(arg, "synthetic:", 10);
+	bool ok = !strcmp(arg, "synthetic") || !strncmp(arg, "synthetic:", 10) ||
+		  !strcmp(arg, "dbus");
 	for (size_t i = 0; !ok && i < sizeof(source_prefixes) / sizeof(source_prefixes[0]); i++) {
 		size_t n = strlen(source_prefixes[i]);
 		ok = !strncmp(arg, source_prefixes[i], n) && arg[n]; /* "mdev:" names nothing */
@@ -254,6 +257,10 @@ const struct option_spec config_options[N_OPTIONS] = {
 		     "at PATH (QEMU: -qmp unix:PATH,server=on,wait=off), reconnecting when QEMU "
 		     "restarts.",
 		     NULL, CUSTOM(set_qmp)},
+	[OPT_DBUS_CONSOLE] = {"dbus-console", 0, "N",
+			      "With --source dbus or qmp-dbus: serve QEMU's console N "
+			      "(/org/qemu/Display1/Console_N), 0 to 63.",
+			      "0", UINT(dbus_console, 0, 63, "a number")},
 	[OPT_EXIT_WHEN_IDLE] = {"exit-when-idle", 0, "SECONDS",
 				"Exit with status 0 once no client has been connected for SECONDS "
 				"(0 = never), for socket-activated instances: systemd starts the "

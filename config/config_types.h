@@ -54,6 +54,7 @@ struct config {
 	char unix_owner[64];              /* --unix-owner USER[:GROUP], "" = ours */
 	char device[PATH_MAX];            /* --device SYSFS_PATH: which fd of --source pid: */
 	char qmp[PATH_MAX];               /* --qmp unix:PATH, "" = input to the source */
+	unsigned dbus_console;            /* --dbus-console N */
 	unsigned exit_when_idle;          /* --exit-when-idle SECONDS, 0 = never */
 	bool selftest;                    /* --selftest: check source and encoder, exit */
 	bool listen_default;              /* listen[] is CONFIG_DEFAULT_LISTEN, not given */

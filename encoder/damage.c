@@ -474,3 +474,17 @@ size_t damage_refine_copy(struct damage *d, const uint8_t *frame, size_t stride,
 	d->valid = true;
 	return n_changed;
 }
+
+size_t damage_copy_tiles(struct damage *d, const uint8_t *frame, size_t stride, uint32_t fourcc,
+			 uint8_t *dst, size_t dst_stride, const uint8_t *changed)
+{
+	static const uint8_t none[(65535 + DAMAGE_TILE - 1) / DAMAGE_TILE];
+	size_t n_changed = 0;
+	for (size_t i = 0; i < damage_tile_count(d); i++)
+		n_changed += changed[i] != 0;
+	for (uint32_t ty = 0; n_changed && ty < d->rows; ty++)
+		copy_rest(d, ty, changed + (size_t)ty * d->cols, none, frame, stride, fourcc, dst,
+			  dst_stride);
+	d->valid = false; /* the hashes no longer describe dst */
+	return n_changed;
+}

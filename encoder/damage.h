@@ -54,6 +54,12 @@ size_t damage_refine(struct damage *d, const uint8_t *frame, size_t stride, uint
 size_t damage_refine_copy(struct damage *d, const uint8_t *frame, size_t stride, uint32_t fourcc,
 			  uint8_t *dst, size_t dst_stride, uint8_t *changed);
 
+/* The tiles flagged in changed (from the source's own damage, plane_source.h) copied into
+ * dst as damage_refine_copy() would, without hashing. Returns how many. The stored hashes
+ * no longer hold afterwards: the next refine reports every tile. */
+size_t damage_copy_tiles(struct damage *d, const uint8_t *frame, size_t stride, uint32_t fourcc,
+			 uint8_t *dst, size_t dst_stride, const uint8_t *changed);
+
 static inline size_t damage_tile_count(const struct damage *d)
 {
 	return (size_t)d->cols * d->rows;

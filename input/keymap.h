@@ -14,4 +14,9 @@ enum keymap_shift { KEYMAP_SHIFT_ANY, KEYMAP_SHIFT_NO, KEYMAP_SHIFT_YES };
 /* The QKeyCode name for keysym ("a", "shift", "kp_enter"), or NULL if none. */
 const char *keymap_qcode(uint32_t keysym, enum keymap_shift *shift);
 
+/* The QEMU key number (XT scan code, 0xE0-prefixed keys as 0x80 | code: what QMP's
+ * {"type":"number"} and D-Bus's Keyboard.Press take) of a QKeyCode name that
+ * keymap_qcode() returns, or 0 if none. */
+uint32_t keymap_qcode_number(const char *qcode);
+
 #endif

@@ -9,6 +9,8 @@ build_pkgs=(build-essential cmake pkg-config
 	libva-dev libvpl-dev libdrm-dev
 	libx264-dev libjansson-dev libgnutls28-dev
 	libneatvnc-dev libaml-dev # bench/: neatvnc, the peer measured beside vgpu-vnc
+	# QEMU's D-Bus display source (vfio/dbus_*.c): GDBus.
+	libglib2.0-dev
 	# The .deb (cpack -G DEB): dpkg-shlibdeps (dpkg-dev, with build-essential) reads
 	# each binary's libraries with file(1); gzip compresses the man pages.
 	dpkg-dev file gzip)
@@ -16,6 +18,8 @@ build_pkgs=(build-essential cmake pkg-config
 # matching kernel image and linux-source-6.1 with apt-get download), a static busybox.
 test_pkgs=(libcmocka-dev
 	qemu-system-x86 linux-headers-amd64 busybox-static cpio xz-utils
+	# The D-Bus display tests (tests/dbus): a private bus daemon next to QEMU's ui-dbus.
+	dbus-daemon
 	# tests/vdi_deploy: python3 drives the binary; systemd-analyze verifies the units.
 	python3 systemd
 	# The H.264 tests decode the server's stream with libavcodec.

@@ -153,8 +153,10 @@ int vnc_server_resize(struct vnc_server *srv, uint32_t width, uint32_t height)
 		cl->modifiedRegion = sraRgnCreateRect(0, 0, (int)width, (int)height);
 		sraRgnMakeEmpty(cl->copyRegion);
 		cl->copyDX = cl->copyDY = 0;
-		if (cl->useNewFBSize)
-			cl->newFBSizePending = TRUE;
+		/* Also for a client whose SetEncodings (with DesktopSize) is not read yet: the
+		 * library sends the size only once it is (every check is useNewFBSize &&
+		 * newFBSizePending), instead of never telling that client. */
+		cl->newFBSizePending = TRUE;
 		TSIGNAL(cl->updateCond);
 		UNLOCK(cl->updateMutex);
 		UNLOCK(cl->sendMutex);

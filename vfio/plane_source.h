@@ -47,6 +47,14 @@ struct plane_source_ops {
 	 * (socket: the owner handed over a new fd). Buffers and mappings taken before belong
 	 * to the old device; the dmabuf cache drops them. Capture thread. */
 	uint64_t (*generation)(struct plane_source *src);
+	/* Optional: what changed in buffer dmabuf_id since the last call, as the source
+	 * knows it (QEMU's D-Bus display names the rectangles it updated): ORs 1 into
+	 * flags[i] for every tile touched (tile x tile pixels, cols x rows of them,
+	 * row-major) and returns how many it flagged, or -ENOTSUP when it cannot tell (also
+	 * for a buffer it no longer shows): the caller then compares pixels. A new buffer's
+	 * first report, and the first after a new size, covers all of it. Capture thread. */
+	int (*damage)(struct plane_source *src, uint32_t dmabuf_id, uint32_t tile, uint32_t cols,
+		      uint32_t rows, uint8_t *flags);
 };
 
 struct plane_source {
@@ -81,6 +89,12 @@ static inline int plane_source_map_region(struct plane_source *s, const struct p
 static inline uint64_t plane_source_generation(struct plane_source *s)
 {
 	return s->ops->generation ? s->ops->generation(s) : 0;
+}
+
+static inline int plane_source_damage(struct plane_source *s, uint32_t id, uint32_t tile,
+				      uint32_t cols, uint32_t rows, uint8_t *flags)
+{
+	return s->ops->damage ? s->ops->damage(s, id, tile, cols, rows, flags) : -ENOTSUP;
 }
 
 static inline void plane_source_destroy(struct plane_source *s)

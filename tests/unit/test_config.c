@@ -239,7 +239,7 @@ static void test_bad_values(void **state)
 	static const char range_clients[] = "is not a number from 1 to 1024";
 	static const char not_source[] =
 		"is not a source (use synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, "
-		"fd:N, socket:PATH or pid:PID)";
+		"fd:N, socket:PATH, pid:PID, dbus[:ADDRESS] or qmp-dbus:PATH)";
 	static const char not_level[] = "is not one of error, warn, info, debug";
 	static const char not_listen[] = "is not a listen address (use tcp:HOST:PORT, "
 					 "tcp:[IPV6]:PORT, unix:PATH or fd:N)";
@@ -307,7 +307,7 @@ static void test_bad_value_exact_messages(void **state)
 			 "--fps=99999999999999999999");
 	EXPECT_CLI_ERROR("vgpu-vnc: --source: 'vnc:foo' is not a source (use "
 			 "synthetic[:WxH[:SCENE[:OPTIONS]]], mdev:UUID, sysfs:PATH, fd:N, "
-			 "socket:PATH or pid:PID)\n",
+			 "socket:PATH, pid:PID, dbus[:ADDRESS] or qmp-dbus:PATH)\n",
 			 "--source", "vnc:foo");
 	EXPECT_CLI_ERROR("vgpu-vnc: --listen: 'tcp:host' has no port (use tcp:HOST:PORT, "
 			 "tcp:[IPV6]:PORT, unix:PATH or fd:N)\n",
