@@ -110,7 +110,8 @@ const char *client_encoding_served_by(rfbClientPtr cl);
 /* Take the client's pending update: the modified part of what it requested. Returns NULL
  * when there is nothing to send; otherwise a region the caller destroys, and both the
  * client's modified and requested regions are emptied of it (the request is answered).
- * Takes cl->updateMutex for O(region) time. */
+ * For a client with a drawn cursor, cl->scaledScreen's copy is then brought up to date
+ * over the region (drawn_cursor_refresh). Takes cl->updateMutex for O(region) time. */
 sraRegionPtr client_encoding_take_update(rfbClientPtr cl);
 
 /* Put a taken region back, requested and modified, for libvncserver to send in this

@@ -107,12 +107,25 @@ void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_
 		return;
 	}
 	dc->active = true;
+	/* The copy describes the screen as it is now (size, format), with our pixels, which
+	 * drawn_cursor_refresh() brings up to date over the region that is sent. */
+	dc->copy = *s;
+	dc->copy.frameBuffer = dc->fb;
+	dc->copy.paddedWidthInBytes = dc->width * 4;
+	cl->scaledScreen = &dc->copy;
+}
 
-	/* Refresh the copy over everything that is about to be sent (and more: whatever is
-	 * modified now), then put the cursor on top. */
-	LOCK(cl->updateMutex);
-	sraRegionPtr region = sraRgnCreateRgn(cl->modifiedRegion);
-	UNLOCK(cl->updateMutex);
+void drawn_cursor_refresh(rfbClientPtr cl, struct drawn_cursor *dc, sraRegionPtr region)
+{
+	rfbScreenInfoPtr s = cl->screen;
+	if (!dc->active || !dc->fb || dc->width != s->width || dc->height != s->height)
+		return;
+	sraRegionPtr modified = NULL;
+	if (!region) {
+		LOCK(cl->updateMutex);
+		region = modified = sraRgnCreateRgn(cl->modifiedRegion);
+		UNLOCK(cl->updateMutex);
+	}
 	LOCK(s->cursorMutex);
 	rfbCursorPtr c = s->cursor;
 	int cx = c ? s->cursorX - c->xhot : 0, cy = c ? s->cursorY - c->yhot : 0;
@@ -130,13 +143,8 @@ void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_
 	}
 	sraRgnReleaseIterator(it);
 	UNLOCK(s->cursorMutex);
-	sraRgnDestroy(region);
-
-	/* The copy describes the screen as it is now (size, format), with our pixels. */
-	dc->copy = *s;
-	dc->copy.frameBuffer = dc->fb;
-	dc->copy.paddedWidthInBytes = dc->width * 4;
-	cl->scaledScreen = &dc->copy;
+	if (modified)
+		sraRgnDestroy(modified);
 }
 
 uint64_t drawn_cursor_overlay(rfbScreenInfoPtr s, uint8_t *dst, size_t stride)

@@ -9,7 +9,8 @@
  * framebuffer instead (cl->scaledScreen, which every libvncserver encoder reads), in
  * which the cursor is blended over the regions being sent.
  *
- * drawn_cursor_prepare() runs on the client's output thread from the displayHook. It
+ * drawn_cursor_prepare() runs on the client's output thread from the displayHook, and
+ * drawn_cursor_refresh() on the same thread where the region to send is known. The first
  * decides whether the client takes cursor shapes (client_encoding's takes_cursor), under
  * the client's updateMutex; the capture thread reads that under the same lock when the
  * cursor moves or changes (vnc_server_cursor.c): it marks drawn_cursor_area() modified
@@ -34,9 +35,17 @@ struct drawn_cursor {
 };
 
 /* Before each update: decide whether the client takes cursor shapes (*takes_cursor,
- * written under cl->updateMutex) or needs a drawn cursor and, if so, bring its private
- * framebuffer up to date over the region about to be sent. */
+ * written under cl->updateMutex) or needs a drawn cursor and, if so, point
+ * cl->scaledScreen at its private framebuffer (a new one starts as a whole copy). */
 void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_cursor);
+
+/* Bring the private framebuffer up to date over region (NULL: the client's modified
+ * region as it is now), the cursor blended on top; nothing for a client that takes
+ * cursor shapes. It must run after the region to be sent left cl->modifiedRegion:
+ * whatever the capture thread (or a cursor move) marks later stays modified and is
+ * sent again, while a mark between an earlier copy and the taking would be answered
+ * with the old pixels and then forgotten (client_encoding_take_update). */
+void drawn_cursor_refresh(rfbClientPtr cl, struct drawn_cursor *dc, sraRegionPtr region);
 
 /* The screen's cursor as it is now, blended over dst (the whole screen, XRGB8888, stride
  * bytes a row; NULL to draw nothing). Returns a key for what is drawn: the same for the
