@@ -209,5 +209,20 @@ void client_encoding_display_hook(rfbClientPtr cl)
 	 * copy with the cursor drawn in over what is modified now. (A path that sends took
 	 * its region first and had the copy refreshed over it: client_encoding_take_update.) */
 	if (!path->send_update || !path->send_update(cl, ce))
-		drawn_cursor_refresh(cl, &ce->drawn_cursor, NULL);
+		drawn_cursor_refresh_for_library(cl, &ce->drawn_cursor);
+}
+
+void client_encoding_update_sent(rfbClientPtr cl)
+{
+	struct client_encoding *ce = client_encoding_get(cl);
+	if (ce)
+		drawn_cursor_library_sent(cl, &ce->drawn_cursor);
+}
+
+void client_encoding_mark_locked(rfbClientPtr cl, sraRegionPtr region)
+{
+	struct client_encoding *ce = client_encoding_get(cl);
+	sraRgnOr(cl->modifiedRegion, region);
+	if (ce)
+		drawn_cursor_marked_locked(&ce->drawn_cursor, region);
 }

@@ -101,6 +101,14 @@ void client_encoding_client_gone(rfbClientPtr cl);
 /* screen->displayHook. */
 void client_encoding_display_hook(rfbClientPtr cl);
 
+/* From screen->displayFinishedHook, at the end of every update (drawn_cursor.h: what
+ * was marked while libvncserver sent from a drawn cursor's copy is modified again). */
+void client_encoding_update_sent(rfbClientPtr cl);
+
+/* Holding cl->updateMutex: new pixels in region (a capture tick, a cursor move) are
+ * modified for the client. Every such mark goes through here, for the drawn cursor. */
+void client_encoding_mark_locked(rfbClientPtr cl, sraRegionPtr region);
+
 /* The state of a client (NULL before the extension saw it). */
 struct client_encoding *client_encoding_get(rfbClientPtr cl);
 

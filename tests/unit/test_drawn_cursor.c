@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,21 +206,68 @@ static void test_move_during_update(void **state)
 	sraRgnDestroy(region);
 }
 
+/* The peer of the client's socket: reads everything until the client is closed. */
+static void *drain(void *arg)
+{
+	char buf[65536];
+	while (read(*(int *)arg, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+static struct fixture *hooked;
+
+/* The server's displayHook, then a capture tick: the moment after our hook refreshed the
+ * copy and before libvncserver takes its update out of the modified region. */
+static void hook_then_paint(rfbClientPtr cl)
+{
+	client_encoding_display_hook(cl);
+	paint(hooked, 200, 100, 30, 20);
+}
+
+/* One update the way the client's output thread sends it: libvncserver's own, with the
+ * damage it copied before calling the displayHook. */
+static void library_update(struct fixture *f)
+{
+	request_all(f->cl);
+	LOCK(f->cl->updateMutex);
+	sraRegionPtr given = sraRgnCreateRgn(f->cl->modifiedRegion);
+	UNLOCK(f->cl->updateMutex);
+	LOCK(f->cl->sendMutex);
+	assert_true(rfbSendFramebufferUpdate(f->cl, given));
+	UNLOCK(f->cl->sendMutex);
+	sraRgnDestroy(given);
+}
+
 /* libvncserver's own encoders (a client without our paths) read the copy after the
- * displayHook: brought up to date over everything modified by then. */
+ * displayHook, and take what they send out of the modified region a moment later: a tick
+ * marked in between was sent from the old copy, and must be sent again. */
 static void test_library_path(void **state)
 {
 	struct fixture *f = *state;
-	first_update(f);
-	paint(f, 200, 100, 30, 20);
+	pthread_t reader;
+	assert_int_equal(pthread_create(&reader, NULL, drain, &f->peer), 0);
+	f->cl->preferredEncoding = rfbEncodingRaw;
 	vnc_server_move_cursor(f->srv, 40, 200);
-	client_encoding_display_hook(f->cl);
+	hooked = f;
+	f->s->displayHook = hook_then_paint;
+	library_update(f);
+	f->s->displayHook = client_encoding_display_hook;
 	assert_string_equal(client_encoding_served_by(f->cl), "library");
+	/* All of the tick's rectangle is modified again. */
+	sraRegionPtr missing = sraRgnCreateRect(200, 100, 230, 120);
 	LOCK(f->cl->updateMutex);
-	sraRegionPtr modified = sraRgnCreateRgn(f->cl->modifiedRegion);
+	sraRgnSubtract(missing, f->cl->modifiedRegion);
 	UNLOCK(f->cl->updateMutex);
-	assert_copy_over(f, modified, 40, 200);
-	sraRgnDestroy(modified);
+	assert_true(sraRgnEmpty(missing));
+	sraRgnDestroy(missing);
+	/* The next update refreshes the copy over it, with the cursor where it is. */
+	library_update(f);
+	sraRegionPtr all = sraRgnCreateRect(0, 0, SCREEN_W, SCREEN_H);
+	assert_copy_over(f, all, 40, 200);
+	sraRgnDestroy(all);
+	shutdown(f->peer, SHUT_RDWR);
+	pthread_join(reader, NULL);
 }
 
 int main(void)
