@@ -168,6 +168,11 @@ sraRegionPtr client_encoding_take_update(rfbClientPtr cl)
 	sraRgnSubtract(cl->modifiedRegion, region);
 	sraRgnMakeEmpty(cl->requestedRegion);
 	UNLOCK(cl->updateMutex);
+	/* Only now, with the region out of the modified one, are its pixels copied for a
+	 * drawn cursor: a mark after this stays for the next update. */
+	struct client_encoding *ce = client_encoding_get(cl);
+	if (ce)
+		drawn_cursor_refresh(cl, &ce->drawn_cursor, region);
 	return region;
 }
 
@@ -200,7 +205,24 @@ void client_encoding_display_hook(rfbClientPtr cl)
 		log_debug("client %p: updates now through %s", (void *)cl, path->title);
 		atomic_store(&ce->served_by, path);
 	}
-	/* False: the path left the update to libvncserver, which goes on with it. */
-	if (path->send_update)
-		path->send_update(cl, ce);
+	/* False: the path left the update to libvncserver, which goes on with it, from the
+	 * copy with the cursor drawn in over what is modified now. (A path that sends took
+	 * its region first and had the copy refreshed over it: client_encoding_take_update.) */
+	if (!path->send_update || !path->send_update(cl, ce))
+		drawn_cursor_refresh_for_library(cl, &ce->drawn_cursor);
+}
+
+void client_encoding_update_sent(rfbClientPtr cl)
+{
+	struct client_encoding *ce = client_encoding_get(cl);
+	if (ce)
+		drawn_cursor_library_sent(cl, &ce->drawn_cursor);
+}
+
+void client_encoding_mark_locked(rfbClientPtr cl, sraRegionPtr region)
+{
+	struct client_encoding *ce = client_encoding_get(cl);
+	sraRgnOr(cl->modifiedRegion, region);
+	if (ce)
+		drawn_cursor_marked_locked(&ce->drawn_cursor, region);
 }

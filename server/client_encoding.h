@@ -101,6 +101,14 @@ void client_encoding_client_gone(rfbClientPtr cl);
 /* screen->displayHook. */
 void client_encoding_display_hook(rfbClientPtr cl);
 
+/* From screen->displayFinishedHook, at the end of every update (drawn_cursor.h: what
+ * was marked while libvncserver sent from a drawn cursor's copy is modified again). */
+void client_encoding_update_sent(rfbClientPtr cl);
+
+/* Holding cl->updateMutex: new pixels in region (a capture tick, a cursor move) are
+ * modified for the client. Every such mark goes through here, for the drawn cursor. */
+void client_encoding_mark_locked(rfbClientPtr cl, sraRegionPtr region);
+
 /* The state of a client (NULL before the extension saw it). */
 struct client_encoding *client_encoding_get(rfbClientPtr cl);
 
@@ -110,7 +118,8 @@ const char *client_encoding_served_by(rfbClientPtr cl);
 /* Take the client's pending update: the modified part of what it requested. Returns NULL
  * when there is nothing to send; otherwise a region the caller destroys, and both the
  * client's modified and requested regions are emptied of it (the request is answered).
- * Takes cl->updateMutex for O(region) time. */
+ * For a client with a drawn cursor, cl->scaledScreen's copy is then brought up to date
+ * over the region (drawn_cursor_refresh). Takes cl->updateMutex for O(region) time. */
 sraRegionPtr client_encoding_take_update(rfbClientPtr cl);
 
 /* Put a taken region back, requested and modified, for libvncserver to send in this

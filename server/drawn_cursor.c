@@ -107,12 +107,17 @@ void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_
 		return;
 	}
 	dc->active = true;
+	/* The copy describes the screen as it is now (size, format), with our pixels, which
+	 * drawn_cursor_refresh() brings up to date over the region that is sent. */
+	dc->copy = *s;
+	dc->copy.frameBuffer = dc->fb;
+	dc->copy.paddedWidthInBytes = dc->width * 4;
+	cl->scaledScreen = &dc->copy;
+}
 
-	/* Refresh the copy over everything that is about to be sent (and more: whatever is
-	 * modified now), then put the cursor on top. */
-	LOCK(cl->updateMutex);
-	sraRegionPtr region = sraRgnCreateRgn(cl->modifiedRegion);
-	UNLOCK(cl->updateMutex);
+/* Copy the shared framebuffer into the copy over region, the cursor blended on top. */
+static void refresh_over(struct drawn_cursor *dc, rfbScreenInfoPtr s, sraRegionPtr region)
+{
 	LOCK(s->cursorMutex);
 	rfbCursorPtr c = s->cursor;
 	int cx = c ? s->cursorX - c->xhot : 0, cy = c ? s->cursorY - c->yhot : 0;
@@ -130,13 +135,51 @@ void drawn_cursor_prepare(rfbClientPtr cl, struct drawn_cursor *dc, bool *takes_
 	}
 	sraRgnReleaseIterator(it);
 	UNLOCK(s->cursorMutex);
-	sraRgnDestroy(region);
+}
 
-	/* The copy describes the screen as it is now (size, format), with our pixels. */
-	dc->copy = *s;
-	dc->copy.frameBuffer = dc->fb;
-	dc->copy.paddedWidthInBytes = dc->width * 4;
-	cl->scaledScreen = &dc->copy;
+static bool copy_current(const rfbClientPtr cl, const struct drawn_cursor *dc)
+{
+	const rfbScreenInfo *s = cl->screen;
+	return dc->active && dc->fb && dc->width == s->width && dc->height == s->height;
+}
+
+void drawn_cursor_refresh(rfbClientPtr cl, struct drawn_cursor *dc, sraRegionPtr region)
+{
+	if (copy_current(cl, dc))
+		refresh_over(dc, cl->screen, region);
+}
+
+void drawn_cursor_refresh_for_library(rfbClientPtr cl, struct drawn_cursor *dc)
+{
+	if (!copy_current(cl, dc))
+		return;
+	LOCK(cl->updateMutex);
+	sraRegionPtr region = sraRgnCreateRgn(cl->modifiedRegion);
+	if (dc->marked)
+		sraRgnMakeEmpty(dc->marked);
+	else
+		dc->marked = sraRgnCreate();
+	UNLOCK(cl->updateMutex);
+	refresh_over(dc, cl->screen, region);
+	sraRgnDestroy(region);
+}
+
+void drawn_cursor_marked_locked(struct drawn_cursor *dc, sraRegionPtr region)
+{
+	if (dc->marked)
+		sraRgnOr(dc->marked, region);
+}
+
+void drawn_cursor_library_sent(rfbClientPtr cl, struct drawn_cursor *dc)
+{
+	LOCK(cl->updateMutex);
+	sraRegionPtr marked = dc->marked;
+	dc->marked = NULL;
+	if (marked)
+		sraRgnOr(cl->modifiedRegion, marked);
+	UNLOCK(cl->updateMutex);
+	if (marked)
+		sraRgnDestroy(marked);
 }
 
 uint64_t drawn_cursor_overlay(rfbScreenInfoPtr s, uint8_t *dst, size_t stride)
@@ -184,6 +227,9 @@ sraRegionPtr drawn_cursor_area(const int old_rect[4], const int new_rect[4])
 
 void drawn_cursor_free(rfbClientPtr cl, struct drawn_cursor *dc)
 {
+	if (dc->marked)
+		sraRgnDestroy(dc->marked);
+	dc->marked = NULL;
 	if (dc->active)
 		cl->scaledScreen = cl->screen;
 	free(dc->fb);

@@ -40,6 +40,7 @@ static void push_sent_bytes(rfbClientPtr cl, struct client_info *ci)
 static void on_update_sent(rfbClientPtr cl, int result)
 {
 	(void)result;
+	client_encoding_update_sent(cl);
 	if (cl->clientData)
 		push_sent_bytes(cl, cl->clientData);
 }

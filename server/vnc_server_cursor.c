@@ -35,7 +35,7 @@ static void mark_drawn(rfbScreenInfoPtr screen, const int old_rect[4], const int
 			continue;
 		LOCK(cl->updateMutex);
 		if (!ce->takes_cursor) {
-			sraRgnOr(cl->modifiedRegion, region);
+			client_encoding_mark_locked(cl, region);
 			TSIGNAL(cl->updateCond);
 		}
 		UNLOCK(cl->updateMutex);

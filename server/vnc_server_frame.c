@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "client_encoding.h"
 #include "clock.h"
 #include "log.h"
 #include "vnc_server_private.h"
@@ -180,8 +181,17 @@ void vnc_server_mark_modified(struct vnc_server *srv, const uint32_t *rects, siz
 		sraRgnOr(region, rect);
 		sraRgnDestroy(rect);
 	}
-	/* One call for the whole tick, so each client's output thread wakes once. */
-	rfbMarkRegionAsModified(srv->screen, region);
+	/* One mark for the whole tick, so each client's output thread wakes once (what
+	 * rfbMarkRegionAsModified does, through client_encoding for the drawn cursor). */
+	rfbClientIteratorPtr it = rfbGetClientIterator(srv->screen);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it))) {
+		LOCK(cl->updateMutex);
+		client_encoding_mark_locked(cl, region);
+		TSIGNAL(cl->updateCond);
+		UNLOCK(cl->updateMutex);
+	}
+	rfbReleaseClientIterator(it);
 	sraRgnDestroy(region);
 }
 

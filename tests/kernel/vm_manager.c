@@ -16,7 +16,10 @@
  *                          hands the device over; mdev: and sysfs: let it open the mdev)
  *   handover | withdraw    socket: send the device fd again / close the connection
  *   stop                   SIGTERM the server; ok status=EXITCODE
- *   mode W H VH            dispi modeset W x H, virtual height VH, enabled
+ *   mode W H VH [SALT]     dispi modeset W x H, virtual height VH, enabled; with SALT,
+ *                          page 0 is filled with it at the new mode before the display is
+ *                          enabled again: the server never sees the old bytes at the new
+ *                          stride (a picture between the two that no model predicts)
  *   fill PAGE SALT [X Y W H]  draw kpat_pixel(SALT) into page PAGE (rows PAGE*H..)
  *   flip PAGE              Y offset = PAGE * H
  *   enable 0|1             dispi ENABLE
@@ -314,7 +317,12 @@ static void do_close(void)
 	dev = group = container = -1;
 }
 
-static const char *do_mode(unsigned w, unsigned h, unsigned vh)
+static const char *do_fill(unsigned page, uint32_t salt, unsigned x0, unsigned y0, unsigned w,
+			   unsigned h);
+
+/* The new mode is set while the display is disabled, and with fill, page 0 drawn before
+ * it is enabled again. */
+static const char *do_mode(unsigned w, unsigned h, unsigned vh, bool fill, uint32_t salt)
 {
 	if (dev < 0 || is_mdpy)
 		return "no mbochs device open";
@@ -322,11 +330,12 @@ static const char *do_mode(unsigned w, unsigned h, unsigned vh)
 		return "mode does not fit the VRAM";
 	int r = dispi(VBE_ENABLE, 0) | dispi(VBE_XRES, (uint16_t)w) | dispi(VBE_YRES, (uint16_t)h) |
 		dispi(VBE_BPP, 32) | dispi(VBE_VIRT_W, (uint16_t)w) |
-		dispi(VBE_VIRT_H, (uint16_t)vh) | dispi(VBE_X_OFF, 0) | dispi(VBE_Y_OFF, 0) |
-		dispi(VBE_ENABLE, 0x41);
+		dispi(VBE_VIRT_H, (uint16_t)vh) | dispi(VBE_X_OFF, 0) | dispi(VBE_Y_OFF, 0);
 	mode_w = w;
 	mode_h = h;
-	return r ? "dispi pwrite failed" : NULL;
+	const char *e = fill ? do_fill(0, salt, 0, 0, w, h) : NULL;
+	r |= dispi(VBE_ENABLE, 0x41);
+	return e ? e : r ? "dispi pwrite failed" : NULL;
 }
 
 static const char *do_fill(unsigned page, uint32_t salt, unsigned x0, unsigned y0, unsigned w,
@@ -589,8 +598,9 @@ static void command(char *line)
 	} else if (!strcmp(verb, "stop")) {
 		reply(seq, "ok status=%d", do_stop());
 		return;
-	} else if (!strcmp(verb, "mode") && n == 4) {
-		e = do_mode((unsigned)atoi(w[1]), (unsigned)atoi(w[2]), (unsigned)atoi(w[3]));
+	} else if (!strcmp(verb, "mode") && (n == 4 || n == 5)) {
+		e = do_mode((unsigned)atoi(w[1]), (unsigned)atoi(w[2]), (unsigned)atoi(w[3]),
+			    n == 5, n == 5 ? (uint32_t)strtoul(w[4], NULL, 0) : 0);
 	} else if (!strcmp(verb, "fill") && (n == 3 || n == 7)) {
 		unsigned page = (unsigned)atoi(w[1]);
 		uint32_t salt = (uint32_t)strtoul(w[2], NULL, 0);
