@@ -82,9 +82,11 @@ static struct holdings holdings_now(void)
 }
 
 /* A leak grows with every flip: over a run cut in thirds it grows in both. Caches fill
- * up in the first third and churn without growing after. */
+ * up in the first third and churn without growing after. Growth is a failure for fds and
+ * GEM objects; for resident memory only a warning, since an allocator (or a sanitizer's
+ * quarantine of freed blocks) may keep what was freed. */
 static void check_growth(struct selftest *t, const char *check, long a, long b, long c,
-			 const char *unit)
+			 const char *unit, const char *verdict_if_growing)
 {
 	if (a < 0 || b < 0 || c < 0) {
 		say(t, "SKIP", check, "not readable here%s",
@@ -92,7 +94,8 @@ static void check_growth(struct selftest *t, const char *check, long a, long b, 
 		return;
 	}
 	bool grows = a < b && b < c;
-	say(t, grows ? "FAIL" : "PASS", check, "%ld, %ld, %ld %s after each third of the run%s", a,
+	say(t, grows ? verdict_if_growing : "PASS", check,
+	    "%ld, %ld, %ld %s after each third of the run%s", a,
 	    b, c, unit, grows ? ": growing with every flip" : "");
 }
 
@@ -350,10 +353,11 @@ static int encode_live(struct selftest *t, const struct config *cfg, struct plan
 	}
 	at[2] = holdings_now();
 	report_run(t, cfg, &r);
-	check_growth(t, "fds", at[0].fds, at[1].fds, at[2].fds, "open");
-	check_growth(t, "rss", at[0].rss_kib, at[1].rss_kib, at[2].rss_kib, "KiB resident");
+	check_growth(t, "fds", at[0].fds, at[1].fds, at[2].fds, "open", "FAIL");
+	check_growth(t, "rss", at[0].rss_kib, at[1].rss_kib, at[2].rss_kib, "KiB resident",
+		     "WARN");
 	check_growth(t, "gem", at[0].gem_objects, at[1].gem_objects, at[2].gem_objects,
-		     "i915 GEM objects");
+		     "i915 GEM objects", "FAIL");
 	h264_encoder_destroy(r.enc);
 	free(r.ms);
 	return 0;

@@ -16,7 +16,7 @@
  *              the --fps budget
  *   follow     every mode change and "no plane" phase seen was followed
  *   fds        no growth of open fds over flips (imports are cached per dmabuf id)
- *   rss        no growth of memory over the run
+ *   rss        no growth of memory over the run (a warning only: allocators keep memory)
  *   gem        i915 GEM objects (debugfs, when readable) do not grow
  * Returns the exit status: 0 all passed (warnings allowed), 1 a check failed, 2 the source
  * could not be opened. Runs on the calling thread; nothing else runs.

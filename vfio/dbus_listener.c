@@ -72,6 +72,7 @@ struct dbus_glib {
 	char path[64];           /* /org/qemu/Display1/Console_N */
 	char where[300];         /* for log lines */
 	uint64_t calls, failed;
+	uint64_t answered;        /* calls QEMU answered, either way */
 };
 
 static const char *bus_name(const struct dbus_src *s)
@@ -475,6 +476,7 @@ static void call_done(GObject *obj, GAsyncResult *res, gpointer data)
 	struct dbus_src *s = data;
 	GError *e = NULL;
 	GVariant *v = g_dbus_connection_call_finish(G_DBUS_CONNECTION(obj), res, &e);
+	s->glib->answered++;
 	if (v) {
 		g_variant_unref(v);
 		return;
@@ -622,6 +624,12 @@ static void *glib_thread(void *arg)
 	g_main_context_push_thread_default(g->ctx);
 	try_connect(s);
 	g_main_loop_run(g->loop);
+	/* Input that clients sent before the stop reaches QEMU, and QEMU's answers are
+	 * waited for, so a closing connection does not count them as refused. Bounded:
+	 * every call ends by CALL_TIMEOUT_MS, answered or not. */
+	flush_input(s);
+	while (g->conn && g->answered < g->calls)
+		g_main_context_iteration(g->ctx, TRUE);
 	if (g->retry) {
 		g_source_destroy(g->retry);
 		g_source_unref(g->retry);
