@@ -102,10 +102,10 @@ static void check_growth(struct selftest *t, const char *check, long a, long b, 
 /* ---- the plane -------------------------------------------------------------------- */
 
 /* The current primary plane: 1 present, 0 none (display off), -errno when the source
- * failed. ENOMEM / EAGAIN are a real device's "not yet" (mbochs's first query). */
+ * failed. ENOMEM / EAGAIN twice in a row are a real device's "not yet", as in capture. */
 static int query_primary(struct plane_source *src, struct plane_info *p, char *why, size_t len)
 {
-	int r = plane_source_query(src, PLANE_PRIMARY, p);
+	int r = plane_source_query_settled(src, PLANE_PRIMARY, p);
 	if (r == -ENOMEM || r == -EAGAIN)
 		return 0;
 	if (r < 0) {
@@ -341,15 +341,13 @@ static int encode_live(struct selftest *t, const struct config *cfg, struct plan
 		return -1;
 	}
 	struct holdings at[3];
-	struct timespec next;
-	clock_gettime(CLOCK_MONOTONIC, &next);
+	uint64_t next = clock_now_ns();
 	for (unsigned i = 0; i < r.frames && r.enc; i++) {
 		step(t, cfg, &r, src, cache, i == 0 || i == r.frames / 2);
 		if (i == r.frames / 3 || i == 2 * r.frames / 3)
 			at[i == r.frames / 3 ? 0 : 1] = holdings_now();
-		clock_add_ns(&next, 1000000000L / (long)cfg->fps);
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-			;
+		next += 1000000000u / cfg->fps;
+		clock_sleep_until_ns(next);
 	}
 	at[2] = holdings_now();
 	report_run(t, cfg, &r);

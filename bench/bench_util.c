@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 uint64_t bench_now_ns(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+	return clock_now_ns();
 }
 
 double bench_now_s(void)
@@ -25,10 +25,7 @@ double bench_now_s(void)
 
 void bench_sleep_until_ns(uint64_t t)
 {
-	struct timespec ts = {.tv_sec = (time_t)(t / 1000000000u),
-			      .tv_nsec = (long)(t % 1000000000u)};
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
+	clock_sleep_until_ns(t);
 }
 
 static int cmp_double(const void *a, const void *b)

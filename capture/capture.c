@@ -97,17 +97,9 @@ const struct capture_stats *capture_stats(const struct capture *cap)
 	return &cap->stats;
 }
 
-/* Query a plane, retrying once at once: the first query after a mode change may fail
- * with ENOMEM on mbochs although the buffer was made. */
 static int query(struct capture *cap, enum plane_type type, struct plane_info *p)
 {
-	memset(p, 0, sizeof(*p));
-	int r = plane_source_query(cap->src, type, p);
-	if (r == -ENOMEM || r == -EAGAIN) {
-		memset(p, 0, sizeof(*p));
-		r = plane_source_query(cap->src, type, p);
-	}
-	return r;
+	return plane_source_query_settled(cap->src, type, p);
 }
 
 void capture_initial_size(struct capture *cap, uint32_t *width, uint32_t *height)
@@ -396,19 +388,6 @@ struct pacing {
 	uint64_t burst_until_ns;  /* faster ticks until then (after a client's input) */
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static struct timespec ns_timespec(uint64_t ns)
-{
-	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000u),
-				 .tv_nsec = (long)(ns % 1000000000u)};
-}
-
 /* Sleep until the next tick is due and say why it runs. Fixed rate: --fps, or
  * CAPTURE_BURST_HZ for CAPTURE_BURST_MS after a client's key or pointer event; if a tick
  * overran, the schedule starts again from now rather than running ticks back to back. A
@@ -416,22 +395,19 @@ static struct timespec ns_timespec(uint64_t ns)
  * never less than CAPTURE_INPUT_GAP_MS after the last tick started. */
 static enum tick_cause wait_next_tick(struct capture *cap, struct pacing *pc)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = clock_now_ns();
 	bool burst = now < pc->burst_until_ns;
 	pc->next_ns += burst ? pc->burst_period_ns : pc->period_ns;
 	if (pc->next_ns < now)
 		pc->next_ns = now;
-	struct timespec until = ns_timespec(pc->next_ns);
+	struct timespec until = clock_timespec_ns(pc->next_ns);
 	if (!vnc_server_sleep_until_input(cap->srv, &until))
 		return burst ? TICK_BURST : TICK_SCHEDULE;
-	now = mono_ns();
+	now = clock_now_ns();
 	pc->burst_until_ns = now + CAPTURE_BURST_MS * 1000000ull;
 	uint64_t earliest = pc->last_ns + CAPTURE_INPUT_GAP_MS * 1000000ull;
-	if (now < earliest) {
-		until = ns_timespec(earliest);
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-			;
-	}
+	if (now < earliest)
+		clock_sleep_until_ns(earliest);
 	pc->next_ns = now < earliest ? earliest : now;
 	return TICK_INPUT;
 }
@@ -454,7 +430,7 @@ static void *capture_thread(void *arg)
 		}
 		if (!active) {
 			log_debug("capturing at %u frames a second", cap->fps);
-			pc.next_ns = mono_ns();
+			pc.next_ns = clock_now_ns();
 			active = true;
 		}
 		if (atomic_load(&cap->stop))
@@ -463,7 +439,7 @@ static void *capture_thread(void *arg)
 			atomic_fetch_add_explicit(&cap->stats.input_ticks, 1, memory_order_relaxed);
 		else if (cause == TICK_BURST)
 			atomic_fetch_add_explicit(&cap->stats.burst_ticks, 1, memory_order_relaxed);
-		pc.last_ns = mono_ns();
+		pc.last_ns = clock_now_ns();
 		capture_tick(cap, cap->srv);
 		cause = wait_next_tick(cap, &pc);
 	}

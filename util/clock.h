@@ -17,6 +17,15 @@ uint64_t clock_now_ms(void);
 /* Monotonic seconds, for timing encodes. */
 double clock_now_s(void);
 
+/* Monotonic nanoseconds, for pacing at a frame rate without carrying timespecs around. */
+uint64_t clock_now_ns(void);
+
+/* A clock_now_ns() time as a timespec on CLOCK_MONOTONIC. */
+struct timespec clock_timespec_ns(uint64_t ns);
+
+/* Sleep until clock_now_ns() reaches ns; a signal does not cut it short. */
+void clock_sleep_until_ns(uint64_t ns);
+
 /* Add ns (>= 0) to t, carrying whole seconds. */
 void clock_add_ns(struct timespec *t, long ns);
 

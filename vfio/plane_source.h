@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "plane.h"
 
@@ -67,6 +68,21 @@ static inline int plane_source_query(struct plane_source *s, enum plane_type t,
 				     struct plane_info *out)
 {
 	return s->ops->query(s, t, out);
+}
+
+/* query(), asked once more at once on -ENOMEM / -EAGAIN: the first query after a mode
+ * change may fail with ENOMEM on mbochs although the buffer was made. *out is zeroed
+ * before each try. */
+static inline int plane_source_query_settled(struct plane_source *s, enum plane_type t,
+					     struct plane_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	int r = s->ops->query(s, t, out);
+	if (r == -ENOMEM || r == -EAGAIN) {
+		memset(out, 0, sizeof(*out));
+		r = s->ops->query(s, t, out);
+	}
+	return r;
 }
 
 static inline int plane_source_get_dmabuf(struct plane_source *s, uint32_t id)
